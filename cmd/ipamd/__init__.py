@@ -1,0 +1,1 @@
+"""The tke-eni-ipamd program."""

@@ -1,0 +1,1 @@
+"""The tke-eni-sim program: the local cluster and its stand-ins."""

@@ -1,0 +1,1 @@
+"""tke-eni: a VPC-native container network for Kubernetes on Tencent Cloud."""

@@ -1,0 +1,1 @@
+"""The project's Kubernetes API: CRD types, annotation and label keys, resource names."""

@@ -1,0 +1,1 @@
+"""Group networking.tke.cloud.tencent.com, version v1."""

@@ -1,0 +1,1 @@
+"""The Tencent Cloud adapter: the only importer of tencentcloud-sdk-python."""

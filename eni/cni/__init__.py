@@ -1,0 +1,1 @@
+"""The CNI plugins' code: standard library only, fast start."""

@@ -1,0 +1,1 @@
+"""ipamd's reconcilers."""

@@ -1,0 +1,1 @@
+"""Host networking: the only package that imports pyroute2."""

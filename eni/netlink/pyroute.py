@@ -1,0 +1,1 @@
+"""The pyroute2-backed implementation of the netlink interface."""

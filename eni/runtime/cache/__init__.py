@@ -1,0 +1,1 @@
+"""Reflectors, informers and thread-safe indexed stores."""

@@ -1,0 +1,1 @@
+"""A typed-error client over the official Kubernetes client."""

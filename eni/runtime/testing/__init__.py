@@ -1,0 +1,1 @@
+"""Test doubles with real in-memory behaviour, including a fake Kubernetes API server."""
