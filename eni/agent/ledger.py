@@ -1,0 +1,251 @@
+"""The node's allocation ledger: which attachment holds which pod IP, persisted crash-safely.
+
+Why this shape: the CNI key of an attachment is (network name, container id, ifname); ADD for a key
+that already holds an IP returns that IP, so a runtime retrying ADD after an agent crash gets the same
+answer. Every change is saved through the ``Checkpointer`` BEFORE the caller sees its result: an IP is
+returned (and the pod's netns configured) only once its record is durable, so ``kill -9`` at any instant
+loses no allocation and never gives one IP to two pods. Released IPs cool down (injectable wall clock,
+persisted) before reuse; IPs promised back to ipamd through ``promise_release`` are never handed out again.
+
+Must never: return an allocation whose record is not durable, keep an in-memory change whose save failed,
+or hand out an IP that is in use, cooling down, promised back, or in state Releasing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Any, Protocol
+
+from eni.agent.errors import LedgerError, PoolExhaustedError
+from eni.agent.pool import IpState, PoolView, choose_ip, releasable_ips
+
+__all__ = ["Allocation", "AttachmentKey", "Checkpointer", "Ledger", "PodRef", "DEFAULT_COOLDOWN"]
+
+DEFAULT_COOLDOWN = 30.0
+FORMAT_VERSION = 1
+
+
+class Checkpointer(Protocol):
+    """Durable storage of one JSON document; ``save`` returns only once the document is durable."""
+
+    def load(self) -> dict[str, Any] | None: ...
+    def save(self, doc: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentKey:
+    """The CNI spec's primary key of an attachment."""
+
+    network_name: str
+    container_id: str
+    ifname: str
+
+
+@dataclass(frozen=True, slots=True)
+class PodRef:
+    namespace: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    key: AttachmentKey
+    pod: PodRef
+    ip: IPv4Address
+    eni_id: str
+    eni_mac: str
+    allocated_at: float
+
+
+class Ledger:
+    """Thread-safe ledger; every mutating method saves before it returns and rolls back if the save fails."""
+
+    def __init__(
+        self,
+        checkpointer: Checkpointer,
+        *,
+        clock: Callable[[], float] = time.time,
+        cooldown: float = DEFAULT_COOLDOWN,
+    ) -> None:
+        if cooldown < 0:
+            raise ValueError("cooldown must not be negative")
+        self._checkpointer = checkpointer
+        self._clock = clock
+        self._cooldown = cooldown
+        self._lock = threading.Lock()
+        # Invariant: no IP appears twice in _by_key, and none of them is in _promised.
+        self._by_key: dict[AttachmentKey, Allocation] = {}
+        self._released_at: dict[IPv4Address, float] = {}
+        self._promised: set[IPv4Address] = set()
+        self._restore(checkpointer.load())
+
+    # --- queries -------------------------------------------------------------------------------------
+
+    def get(self, key: AttachmentKey) -> Allocation | None:
+        with self._lock:
+            return self._by_key.get(key)
+
+    def allocations(self) -> list[Allocation]:
+        with self._lock:
+            return sorted(self._by_key.values(), key=lambda a: (a.allocated_at, int(a.ip)))
+
+    def in_use(self) -> set[IPv4Address]:
+        with self._lock:
+            return {a.ip for a in self._by_key.values()}
+
+    def cooling(self) -> set[IPv4Address]:
+        with self._lock:
+            return self._cooling_locked()
+
+    def promised(self) -> frozenset[IPv4Address]:
+        with self._lock:
+            return frozenset(self._promised)
+
+    # --- changes -------------------------------------------------------------------------------------
+
+    def assign(self, key: AttachmentKey, pod: PodRef, pool: PoolView) -> Allocation:
+        """The key's allocation: the existing one, or a new durable one from ``pool``.
+
+        Raises ``PoolExhaustedError`` when no IP is free and ``LedgerError`` when the record cannot be saved.
+        """
+        with self._lock:
+            existing = self._by_key.get(key)
+            if existing is not None:
+                return existing
+            in_use = {a.ip for a in self._by_key.values()}
+            held = self._cooling_locked() | self._promised
+            choice = choose_ip(pool, in_use=in_use, unavailable=held)
+            if choice is None:
+                raise PoolExhaustedError(_exhausted_message(pool, in_use=len(in_use), held=len(held)))
+            eni, ip = choice
+            alloc = Allocation(key=key, pod=pod, ip=ip, eni_id=eni.eni_id, eni_mac=eni.mac,
+                               allocated_at=self._clock())
+            self._by_key[key] = alloc
+            released_at = self._released_at.pop(ip, None)
+            try:
+                self._save_locked()
+            except BaseException:
+                del self._by_key[key]
+                if released_at is not None:
+                    self._released_at[ip] = released_at
+                raise
+            return alloc
+
+    def release(self, key: AttachmentKey) -> Allocation | None:
+        """Frees the key's IP into cooldown; None when the key holds nothing (idempotent)."""
+        with self._lock:
+            alloc = self._by_key.pop(key, None)
+            if alloc is None:
+                return None
+            previous = self._released_at.get(alloc.ip)
+            self._released_at[alloc.ip] = self._clock()
+            try:
+                self._save_locked()
+            except BaseException:
+                self._by_key[key] = alloc
+                if previous is None:
+                    del self._released_at[alloc.ip]
+                else:
+                    self._released_at[alloc.ip] = previous
+                raise
+            return alloc
+
+    def promise_release(self, pool: PoolView) -> frozenset[IPv4Address]:
+        """Promises never to hand out again the Releasing IPs that are free; returns every promised IP.
+
+        A promise ends when its IP leaves the pool (ipamd unassigned it) or is Bound again (ipamd kept it).
+        The caller publishes the result as ``status.agent.releasedIPs`` only after this returns.
+        """
+        with self._lock:
+            in_use = {a.ip for a in self._by_key.values()}
+            still_releasing = {ip for ip in self._promised if pool.state_of(ip) is IpState.RELEASING}
+            wanted = still_releasing | releasable_ips(pool, in_use=in_use, held=self._cooling_locked())
+            if wanted != self._promised:
+                previous = self._promised
+                self._promised = wanted
+                try:
+                    self._save_locked()
+                except BaseException:
+                    self._promised = previous
+                    raise
+            return frozenset(self._promised)
+
+    # --- persistence ---------------------------------------------------------------------------------
+
+    def _cooling_locked(self) -> set[IPv4Address]:
+        now = self._clock()
+        # NB: a wall clock that jumped back by more than the cooldown ends the wait instead of prolonging it.
+        return {ip for ip, at in self._released_at.items() if 0 < at + self._cooldown - now <= self._cooldown}
+
+    def _save_locked(self) -> None:
+        cooling = self._cooling_locked()
+        self._released_at = {ip: at for ip, at in self._released_at.items() if ip in cooling}
+        doc = {
+            "version": FORMAT_VERSION,
+            "allocations": [_alloc_to_json(a) for a in self._by_key.values()],
+            "releasedAt": {str(ip): at for ip, at in self._released_at.items()},
+            "promised": sorted(str(ip) for ip in self._promised),
+        }
+        try:
+            self._checkpointer.save(doc)
+        except Exception as e:
+            raise LedgerError(f"cannot persist the IP ledger: {e}") from e
+
+    def _restore(self, doc: Mapping[str, Any] | None) -> None:
+        if doc is None:
+            return
+        if doc.get("version") != FORMAT_VERSION:
+            raise LedgerError(f"unsupported ledger format version {doc.get('version')!r}")
+        try:
+            for raw in doc.get("allocations", []):
+                alloc = _alloc_from_json(raw)
+                self._by_key[alloc.key] = alloc
+            self._released_at = {IPv4Address(ip): float(at) for ip, at in doc.get("releasedAt", {}).items()}
+            self._promised = {IPv4Address(ip) for ip in doc.get("promised", [])}
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise LedgerError(f"corrupt ledger checkpoint: {e!r}") from e
+        ips = [a.ip for a in self._by_key.values()]
+        if len(ips) != len(set(ips)):
+            raise LedgerError("corrupt ledger checkpoint: one IP recorded for two attachments")
+
+
+def _exhausted_message(pool: PoolView, *, in_use: int, held: int) -> str:
+    shared = [e for e in pool.enis if e.shared]
+    if not shared:
+        return "no IP free yet: no ENI with secondary IPs is bound to this node"
+    return f"no IP free yet: {in_use} in use, {held} cooling down or being released, on {len(shared)} ENI(s)"
+
+
+def _alloc_to_json(a: Allocation) -> dict[str, Any]:
+    return {
+        "network": a.key.network_name,
+        "containerId": a.key.container_id,
+        "ifname": a.key.ifname,
+        "podNamespace": a.pod.namespace,
+        "podName": a.pod.name,
+        "ip": str(a.ip),
+        "eniId": a.eni_id,
+        "eniMac": a.eni_mac,
+        "allocatedAt": a.allocated_at,
+    }
+
+
+def _alloc_from_json(raw: Mapping[str, Any]) -> Allocation:
+    return Allocation(
+        key=AttachmentKey(network_name=str(raw["network"]), container_id=str(raw["containerId"]),
+                          ifname=str(raw["ifname"])),
+        pod=PodRef(namespace=str(raw.get("podNamespace", "")), name=str(raw.get("podName", ""))),
+        ip=IPv4Address(str(raw["ip"])),
+        eni_id=str(raw.get("eniId", "")),
+        eni_mac=str(raw.get("eniMac", "")),
+        allocated_at=float(raw["allocatedAt"]),
+    )
+
+
+def iter_ips(allocations: Iterable[Allocation]) -> list[str]:
+    """The IPs of ``allocations`` as strings, for ``status.agent.inUseIPs``."""
+    return sorted((str(a.ip) for a in allocations), key=lambda s: int(IPv4Address(s)))

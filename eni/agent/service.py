@@ -1,0 +1,227 @@
+"""The one implementation of the agent API's methods, behind both the gRPC and the JSON socket.
+
+Why this shape: the edges (``eni.agent.server``) only convert messages and map errors; every decision
+lives here, over domain values, so it is tested without sockets. ADD allocates through the ledger (durable
+first), then plumbs the pod; DEL tears down, then releases, and is idempotent; CHECK compares.
+
+Must never: raise anything but ``AgentError`` subclasses for expected failures; set up a pod network for
+an IP whose ledger record is not durable; fail DEL because the namespace or veth is already gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from eni.agent.errors import (
+    CheckFailedError,
+    InvalidRequestError,
+    NetworkSetupError,
+    UnknownContainerError,
+)
+from eni.agent.ledger import Allocation, AttachmentKey, Ledger, PodRef
+from eni.agent.podnet import LINK_LOCAL_GATEWAY, PodInterfaces, PodNetworker, PodSetup, host_ifname_for
+from eni.agent.pool import PoolView
+
+__all__ = ["AddResult", "AgentService", "IpamResult", "PodRequest", "ServiceSettings", "DEFAULT_ROUTE"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
+_CONTAINER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
+_IFNAME_FORBIDDEN = re.compile(r"[/:\s]")
+_LOCK_STRIPES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    default_mtu: int = 1500
+    """MTU of pod interfaces when the network config does not name one."""
+    gateway: IPv4Address = LINK_LOCAL_GATEWAY
+    """The link-local next hop pods route through (answered by the host veth)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PodRequest:
+    """A CNI verb's arguments: the attachment, the pod, the sandbox and the MTU (0: default)."""
+
+    key: AttachmentKey
+    pod: PodRef = PodRef()
+    netns: str = ""
+    mtu: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IpamResult:
+    allocation: Allocation
+    address: IPv4Interface
+    gateway: IPv4Address
+    routes: tuple[IPv4Network, ...] = (DEFAULT_ROUTE,)
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    allocation: Allocation
+    interfaces: PodInterfaces
+    netns: str
+    address: IPv4Interface
+    gateway: IPv4Address
+    routes: tuple[IPv4Network, ...] = (DEFAULT_ROUTE,)
+
+
+@dataclass(frozen=True, slots=True)
+class _PoolSnapshot:
+    pool: PoolView = PoolView()
+    tables: Mapping[str, int] = field(default_factory=dict)
+
+
+class AgentService:
+    """Pod IPs and pod networks of one node. Thread-safe: calls for one attachment are serialised."""
+
+    def __init__(self, ledger: Ledger, network: PodNetworker, *, settings: ServiceSettings | None = None) -> None:
+        self._ledger = ledger
+        self._network = network
+        self._settings = settings or ServiceSettings()
+        self._snapshot = _PoolSnapshot()
+        # Calls for one attachment are serialised by the stripe its key hashes to.
+        self._key_locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._ledger
+
+    def update_pool(self, pool: PoolView, tables: Mapping[str, int]) -> None:
+        """Replaces the pool (from the NodeENIConfig status) and the route table of each set-up ENI by MAC."""
+        self._snapshot = _PoolSnapshot(pool=pool, tables=dict(tables))
+
+    def pool(self) -> PoolView:
+        return self._snapshot.pool
+
+    # --- IPAM ----------------------------------------------------------------------------------------
+
+    def allocate(self, key: AttachmentKey, pod: PodRef) -> IpamResult:
+        """An IP for the attachment (the same one on retry), durable before it is returned."""
+        _validate_key(key)
+        with self._lock_for(key):
+            snapshot = self._snapshot
+            alloc = self._ledger.assign(key, pod, _ready(snapshot))
+            eni = snapshot.pool.eni_of(alloc.ip)
+            prefix = eni.subnet.prefixlen if eni is not None else 32
+            log.info("Assigned IP", extra={"ip": str(alloc.ip), "container": key.container_id})
+            return IpamResult(allocation=alloc, address=IPv4Interface(f"{alloc.ip}/{prefix}"),
+                              gateway=self._settings.gateway)
+
+    def release(self, key: AttachmentKey) -> Allocation | None:
+        """Frees the attachment's IP into cooldown; None when it held none."""
+        _validate_key(key)
+        with self._lock_for(key):
+            return self._ledger.release(key)
+
+    # --- pod network ---------------------------------------------------------------------------------
+
+    def add(self, request: PodRequest) -> AddResult:
+        _validate_key(request.key)
+        _validate_netns(request.netns)
+        mtu = self._mtu(request.mtu)
+        with self._lock_for(request.key):
+            snapshot = self._snapshot
+            alloc = self._ledger.assign(request.key, request.pod, _ready(snapshot))
+            spec = self._spec(request, alloc, snapshot, mtu=mtu)
+            try:
+                interfaces = self._network.setup(spec)
+            except Exception as e:
+                self._undo_add(request, alloc)
+                raise NetworkSetupError(f"setting up the pod network for {alloc.ip} failed: {e}") from e
+            return AddResult(allocation=alloc, interfaces=interfaces, netns=request.netns,
+                             address=IPv4Interface(f"{alloc.ip}/32"), gateway=spec.gateway)
+
+    def delete(self, request: PodRequest) -> Allocation | None:
+        """Tears the attachment down and releases its IP; succeeds when there is nothing left to do."""
+        _validate_key(request.key)
+        with self._lock_for(request.key):
+            alloc = self._ledger.get(request.key)
+            if alloc is None:
+                return None
+            host_ifname = host_ifname_for(request.key.network_name, request.key.container_id, request.key.ifname)
+            try:
+                self._network.teardown(host_ifname=host_ifname, ip=alloc.ip, netns_path=request.netns)
+            except Exception as e:
+                # NB: the IP stays allocated so that nothing else gets it while its routes may remain.
+                raise NetworkSetupError(f"tearing down the pod network of {alloc.ip} failed: {e}") from e
+            return self._ledger.release(request.key)
+
+    def check(self, request: PodRequest) -> Allocation:
+        _validate_key(request.key)
+        _validate_netns(request.netns)
+        mtu = self._mtu(request.mtu)
+        alloc = self._ledger.get(request.key)
+        if alloc is None:
+            raise UnknownContainerError(f"no IP is allocated to container {request.key.container_id}")
+        spec = self._spec(request, alloc, self._snapshot, mtu=mtu)
+        try:
+            problems = self._network.check(spec)
+        except Exception as e:
+            raise NetworkSetupError(f"checking the pod network of {alloc.ip} failed: {e}") from e
+        if problems:
+            raise CheckFailedError("; ".join(problems))
+        return alloc
+
+    # --- internals -----------------------------------------------------------------------------------
+
+    def _spec(self, request: PodRequest, alloc: Allocation, snapshot: _PoolSnapshot, *, mtu: int) -> PodSetup:
+        table = snapshot.tables.get(alloc.eni_mac)
+        if table is None:
+            raise NetworkSetupError(f"ENI {alloc.eni_id} ({alloc.eni_mac}) of {alloc.ip} is not set up on this node")
+        key = request.key
+        return PodSetup(
+            netns_path=request.netns,
+            container_ifname=key.ifname,
+            host_ifname=host_ifname_for(key.network_name, key.container_id, key.ifname),
+            ip=alloc.ip,
+            eni_table=table,
+            mtu=mtu,
+            gateway=self._settings.gateway,
+        )
+
+    def _undo_add(self, request: PodRequest, alloc: Allocation) -> None:
+        host_ifname = host_ifname_for(request.key.network_name, request.key.container_id, request.key.ifname)
+        try:
+            self._network.teardown(host_ifname=host_ifname, ip=alloc.ip, netns_path=request.netns)
+            self._ledger.release(request.key)
+        except Exception:
+            # The runtime follows a failed ADD with DEL, which retries this clean-up.
+            log.warning("Clean-up after a failed ADD failed", exc_info=True)
+
+    def _mtu(self, requested: int) -> int:
+        mtu = requested or self._settings.default_mtu
+        if not 576 <= mtu <= 9001:
+            raise InvalidRequestError(f"mtu {mtu} is outside 576..9001")
+        return mtu
+
+    def _lock_for(self, key: AttachmentKey) -> threading.Lock:
+        return self._key_locks[hash(key) % _LOCK_STRIPES]
+
+
+def _ready(snapshot: _PoolSnapshot) -> PoolView:
+    """The pool restricted to the ENIs whose host side is set up (their route table is known)."""
+    return PoolView(enis=tuple(e for e in snapshot.pool.enis if e.mac in snapshot.tables))
+
+
+def _validate_key(key: AttachmentKey) -> None:
+    if not _CONTAINER_ID.match(key.container_id):
+        raise InvalidRequestError(f"invalid container id {key.container_id!r}")
+    if not key.network_name:
+        raise InvalidRequestError("the network name is empty")
+    ifname = key.ifname
+    if not ifname or len(ifname.encode()) > 15 or ifname in (".", "..") or _IFNAME_FORBIDDEN.search(ifname):
+        raise InvalidRequestError(f"invalid interface name {ifname!r}")
+
+
+def _validate_netns(netns: str) -> None:
+    if not netns.startswith("/") or "\x00" in netns:
+        raise InvalidRequestError(f"netns must be an absolute path, got {netns!r}")
+

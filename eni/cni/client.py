@@ -1,0 +1,75 @@
+"""The plugins' client of the agent's JSON socket: one request line, one reply line, bounded in time and size.
+
+Must never: wait without a timeout, or import anything outside the standard library (Python >= 3.8).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any, Dict
+
+from .errors import IO_FAILURE, TRY_AGAIN_LATER, CniError
+
+PACKAGE = "tke.eni.agent.v1"
+MAX_REPLY_BYTES = 1 << 20
+
+
+def call(socket_path: str, method: str, request: Dict[str, Any], *, timeout: float) -> Dict[str, Any]:
+    """Calls ``/tke.eni.agent.v1.<method>`` and returns its reply; agent errors become ``CniError``."""
+    line = json.dumps({"method": "/%s.%s" % (PACKAGE, method), "request": request}).encode() + b"\n"
+    raw = _exchange(socket_path, line, timeout)
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        raise CniError(IO_FAILURE, "the tke-eni agent sent a malformed reply") from None
+    if not isinstance(doc, dict):
+        raise CniError(IO_FAILURE, "the tke-eni agent sent a malformed reply")
+    error = doc.get("error")
+    if isinstance(error, dict):
+        code = error.get("cniCode")
+        raise CniError(code if isinstance(code, int) and code > 0 else 999,
+                       str(error.get("message") or "the tke-eni agent failed"),
+                       str(error.get("reason") or ""))
+    reply = doc.get("reply")
+    return reply if isinstance(reply, dict) else {}
+
+
+def _exchange(socket_path: str, line: bytes, timeout: float) -> bytes:
+    deadline = time.monotonic() + timeout
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(socket_path)
+        except OSError as e:
+            raise CniError(TRY_AGAIN_LATER, "the tke-eni agent is unreachable at %s: %s" % (socket_path, e)) from None
+        try:
+            sock.sendall(line)
+            return _read_line(sock, deadline)
+        except socket.timeout:
+            raise CniError(TRY_AGAIN_LATER, "the tke-eni agent did not answer within %.1fs" % timeout) from None
+        except OSError as e:
+            raise CniError(TRY_AGAIN_LATER, "lost the connection to the tke-eni agent: %s" % e) from None
+    finally:
+        sock.close()
+
+
+def _read_line(sock: socket.socket, deadline: float) -> bytes:
+    chunks = []
+    size = 0
+    while size <= MAX_REPLY_BYTES:
+        sock.settimeout(max(0.001, deadline - time.monotonic()))
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    if size > MAX_REPLY_BYTES:
+        raise CniError(IO_FAILURE, "the tke-eni agent's reply is too large")
+    if not chunks:
+        raise CniError(TRY_AGAIN_LATER, "the tke-eni agent closed the connection without a reply")
+    return b"".join(chunks)

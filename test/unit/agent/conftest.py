@@ -1,0 +1,80 @@
+"""Fixtures of the agent's unit tests: NodeENIConfig status documents, a fake wall clock, an in-memory checkpoint."""
+
+import copy
+
+import pytest
+
+
+def eni_status(eni_id, mac, primary, subnet, gateway, ips, *, kind="route"):
+    return {
+        "eniId": eni_id,
+        "mac": mac,
+        "primaryIP": primary,
+        "subnetId": "subnet-" + eni_id,
+        "subnetCIDR": subnet,
+        "gateway": gateway,
+        "routeTableId": "rtb-1",
+        "type": kind,
+        "ips": [{"ip": ip, "state": state} for ip, state in ips],
+    }
+
+
+def two_eni_status(first_ips=3, second_ips=3):
+    return {
+        "enis": [
+            eni_status("eni-a", "02:00:00:00:00:0a", "10.0.1.10", "10.0.1.0/24", "10.0.1.1",
+                       [(f"10.0.1.{20 + i}", "Bound") for i in range(first_ips)]),
+            eni_status("eni-b", "02:00:00:00:00:0b", "10.0.2.10", "10.0.2.0/24", "10.0.2.1",
+                       [(f"10.0.2.{20 + i}", "Bound") for i in range(second_ips)]),
+        ]
+    }
+
+
+class FakeClock:
+    def __init__(self, now=1_700_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def step(self, seconds):
+        self.now += seconds
+
+
+class MemoryCheckpointer:
+    """Keeps the last saved document (deep-copied, as a file would); can be told to fail the next saves."""
+
+    def __init__(self, doc=None):
+        self.doc = copy.deepcopy(doc)
+        self.saves = 0
+        self.fail = None
+
+    def load(self):
+        return copy.deepcopy(self.doc)
+
+    def save(self, doc):
+        if self.fail is not None:
+            raise self.fail
+        self.saves += 1
+        self.doc = copy.deepcopy(dict(doc))
+
+
+@pytest.fixture
+def status_of():
+    """Builds NodeENIConfig status documents: ``status_of.eni(...)`` and ``status_of.two_enis(a, b)``."""
+
+    class Builder:
+        eni = staticmethod(eni_status)
+        two_enis = staticmethod(two_eni_status)
+
+    return Builder
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def store():
+    return MemoryCheckpointer()
