@@ -1,0 +1,189 @@
+"""NodeENIConfig (``nec``): one per node, named after it; the contract between ipamd and the node agent.
+
+Two writers share the status and must never clobber each other, so each owns one part and
+writes only that part with a JSON merge patch on the status subresource:
+- ipamd owns ``status.enis``, ``status.conditions`` and the counters (``ipamd_status_patch``);
+- the node agent owns ``status.agent`` (``agent_status_patch``).
+Neither may PUT the whole status from a cached copy.
+
+Release handshake (the only way an IP leaves a node): ipamd sets an IP's state to ``Releasing``;
+the agent stops handing it out and, once no pod holds it, lists it in ``status.agent.releasedIPs``;
+ipamd unassigns only IPs that are both ``Releasing`` and in ``releasedIPs``. The agent never lists
+an IP it has given to a pod, and never hands out an IP it has listed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from eni.runtime.meta import ResourceKind
+
+from .codec import encode, encode_value, hints
+from .constants import GROUP, VERSION
+from .enums import EniType
+from .objectmeta import Condition, ObjectMeta
+from .resource import AGE_COLUMN, CustomObject, PrinterColumn
+
+NODE_ENI_CONFIG = ResourceKind(
+    group=GROUP, version=VERSION, kind="NodeENIConfig", plural="nodeeniconfigs", namespaced=False,
+    short_names=("nec",),
+)
+
+
+class IPState(StrEnum):
+    """State of a secondary IP on a node's ENI."""
+
+    BOUND = "Bound"
+    """Assigned in the VPC and usable by pods of the node."""
+    RELEASING = "Releasing"
+    """ipamd wants it back; the agent must not hand it out any more."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeENIConfigSpec:
+    """The node's instance and limits; written by ipamd, adjustable through the NEC's annotations."""
+
+    instance_id: str
+    """CVM instance id of the node (``ins-...``), taken from the Node's spec.providerID."""
+    zone: str = ""
+    """Availability zone of the instance, e.g. ``ap-guangzhou-3``."""
+    instance_type: str = ""
+    """CVM instance type, e.g. ``S5.MEDIUM4``; decides the cloud's ENI and IP quotas."""
+    subnet_ids: tuple[str, ...] = ()
+    """Subnets (in the node's zone) in which ipamd may create ENIs for this node."""
+    security_group_ids: tuple[str, ...] = ()
+    """Security groups bound to every ENI of the node, in order; editing this takes effect at once."""
+    max_eni: int = field(default=0, metadata=hints(minimum=0))
+    """Secondary (shared) ENIs the node may attach: the cloud quota minus the primary ENI, lowered by
+    the route-eni-max-attach annotation."""
+    max_ip_per_eni: int = field(default=0, metadata=hints(minimum=0))
+    """Secondary IPs per ENI: the cloud quota minus the primary IP, lowered by max-ip-per-route-eni."""
+    max_direct_eni: int = field(default=0, metadata=hints(minimum=0))
+    """Exclusive ENIs the node may attach, lowered by direct-eni-max-attach."""
+    eip_quota: int = field(default=0, metadata=hints(minimum=0))
+    """Elastic public IPs the node's pods may hold (instance EIP quota minus one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EniIP:
+    """A secondary IP of an ENI."""
+
+    ip: str = field(metadata=hints(fmt="ipv4"))
+    """The private IPv4 address."""
+    state: IPState = IPState.BOUND
+    """Bound (usable) or Releasing (ipamd wants it back; see the release handshake)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeENI:
+    """An ENI attached to the node, with everything the agent needs to plumb it."""
+
+    eni_id: str
+    """ENI id (``eni-...``)."""
+    mac: str = field(default="", metadata=hints(fmt="mac"))
+    """MAC address; the agent finds the link by it."""
+    primary_ip: str = field(default="", metadata=hints(fmt="ipv4"))
+    """The ENI's primary private IP, configured on the link."""
+    subnet_id: str = ""
+    """Subnet of the ENI."""
+    subnet_cidr: str = field(default="", metadata=hints(fmt="cidr"))
+    """CIDR block of the subnet, e.g. ``10.0.1.0/24``."""
+    gateway: str = field(default="", metadata=hints(fmt="ipv4"))
+    """The subnet's gateway: the ENI route table's default route goes via it."""
+    route_table_id: int = field(default=0, metadata=hints(minimum=0))
+    """Linux policy-routing table for this ENI's pod traffic (0 lets the agent choose)."""
+    type: EniType = EniType.ROUTE
+    """route (shared by pods through its secondary IPs) or direct (moved into one pod)."""
+    device_index: int = field(default=0, metadata=hints(minimum=0))
+    """Attachment order on the instance; the primary ENI is 0."""
+    ips: tuple[EniIP, ...] = ()
+    """Secondary IPs assigned to the ENI in the VPC."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    """What the node agent reports; written only by the agent."""
+
+    in_use_ips: tuple[str, ...] = field(default=(), metadata=hints(fmt="ipv4"))
+    """IPs held by pods of the node right now."""
+    released_ips: tuple[str, ...] = field(default=(), metadata=hints(fmt="ipv4"))
+    """IPs in state Releasing that the agent promises never to hand out again; only these may be
+    unassigned by ipamd."""
+    heartbeat_time: datetime | None = None
+    """When the agent last wrote this status."""
+    observed_generation: int | None = field(default=None, metadata=hints(minimum=0))
+    """The NEC metadata.generation the agent has acted on."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeENIConfigStatus:
+    """The node's ENIs and IPs as ipamd last saw them in the cloud, plus the agent's report."""
+
+    enis: tuple[NodeENI, ...] = ()
+    """Attached ENIs with their IPs; written only by ipamd."""
+    conditions: tuple[Condition, ...] = ()
+    """Conditions of the node's networking (e.g. ENILimitReached); written only by ipamd."""
+    agent: AgentStatus = field(default_factory=AgentStatus)
+    """The node agent's report; written only by the agent."""
+    eni_count: int = field(init=False, default=0)
+    """Number of attached ENIs (derived from enis, for kubectl)."""
+    ip_count: int = field(init=False, default=0)
+    """Number of secondary IPs in state Bound (derived from enis, for kubectl)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "eni_count", len(self.enis))
+        object.__setattr__(self, "ip_count", len(self.ips_in_state(IPState.BOUND)))
+
+    def ips_in_state(self, state: IPState) -> tuple[str, ...]:
+        """The secondary IPs of all ENIs in ``state``, in ENI order."""
+        return tuple(entry.ip for eni in self.enis for entry in eni.ips if entry.state is state)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeENIConfig(CustomObject):
+    """Per-node ENI configuration and state, named after the node.
+
+    The spec carries the instance, its zone, subnets, security groups and limits; the status lists
+    the attached ENIs with their IPs (written by ipamd) and the node agent's report.
+    """
+
+    RESOURCE: ClassVar[ResourceKind] = NODE_ENI_CONFIG
+    PRINTER_COLUMNS: ClassVar[tuple[PrinterColumn, ...]] = (
+        PrinterColumn(name="Instance", type="string", json_path=".spec.instanceId"),
+        PrinterColumn(name="Zone", type="string", json_path=".spec.zone"),
+        PrinterColumn(name="ENIs", type="integer", json_path=".status.eniCount"),
+        PrinterColumn(name="IPs", type="integer", json_path=".status.ipCount"),
+        AGE_COLUMN,
+    )
+
+    metadata: ObjectMeta
+    spec: NodeENIConfigSpec
+    status: NodeENIConfigStatus = field(default_factory=NodeENIConfigStatus)
+
+
+def ipamd_status_patch(*, enis: Iterable[NodeENI], conditions: Iterable[Condition]) -> dict[str, Any]:
+    """A merge patch for the status subresource that replaces exactly ipamd's part of the status.
+
+    Lists are written in full (merge patch replaces lists) and ``status.agent`` is left alone.
+    """
+    status = NodeENIConfigStatus(enis=tuple(enis), conditions=tuple(conditions))
+    return {"status": {
+        "enis": encode_value(status.enis),
+        "conditions": encode_value(status.conditions),
+        "eniCount": status.eni_count,
+        "ipCount": status.ip_count,
+    }}
+
+
+def agent_status_patch(agent: AgentStatus) -> dict[str, Any]:
+    """A merge patch for the status subresource that replaces exactly ``status.agent``.
+
+    Empty lists are written as ``[]`` and unset values as ``null`` so stale entries are cleared.
+    """
+    body: dict[str, Any] = {"inUseIPs": [], "releasedIPs": [], "heartbeatTime": None, "observedGeneration": None}
+    body.update(encode(agent))
+    return {"status": {"agent": body}}
