@@ -1,0 +1,98 @@
+"""The seams the agent codes against: a pod's network and the node's ENI plumbing.
+
+Two Protocols rather than one class so the agent's pod path and its node reconciler can be faked separately.
+Implementations: `eni.netlink.pyroute.PyrouteNetwork` (the kernel, via pyroute2) and
+`eni.netlink.fake.FakeNetwork` (in memory). Both must be thread-safe, act only inside the node's network
+namespace they were built for (never the process's own unless that is the node's), and touch only what carries
+our marks (`types.ROUTE_PROTOCOL`, `types.OWNED_RULE_PRIORITIES`) or what the caller names explicitly.
+Errors: `eni.netlink.errors`; invalid specs raise ValueError before anything changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from ipaddress import IPv4Address
+from typing import Protocol
+
+from eni.netlink.types import EniSpec, EniState, PodNetResult, PodNetSpec
+
+__all__ = ["NodeNetwork", "PodNetwork"]
+
+
+class PodNetwork(Protocol):
+    """Per-pod plumbing: a veth pair between the node and the pod namespace, addresses, routes and rules."""
+
+    def setup_pod(self, spec: PodNetSpec) -> PodNetResult:
+        """Build the pod's network; idempotent (the same spec twice gives the same result).
+
+        Equivalent to::
+
+            ip link add <host_ifname> mtu <mtu> type veth peer name <container_ifname> netns <netns_path>
+            ip link set <host_ifname> up
+            ip neigh replace <ip> lladdr <container mac> dev <host_ifname> nud permanent
+            ip route replace <ip>/32 dev <host_ifname> scope link proto 177
+            ip rule add to <ip> lookup main priority 512 protocol 177
+            ip rule add from <ip> lookup <eni_table> priority 1536 protocol 177
+            # inside the pod namespace:
+            ip link set <container_ifname> up
+            ip addr add <ip>/32 dev <container_ifname>
+            ip route replace <gateway> dev <container_ifname> scope link
+            ip route replace default via <gateway> dev <container_ifname> onlink
+            ip neigh replace <gateway> lladdr <host mac> dev <container_ifname> nud permanent
+
+        Raises NamespaceNotFound when `netns_path` does not exist and NetlinkError when the kernel refuses
+        (e.g. `container_ifname` already exists in the pod and is not our veth); a failed set-up is rolled back.
+        """
+        ...
+
+    def teardown_pod(self, *, host_ifname: str, ip: IPv4Address, netns_path: str | None) -> None:
+        """Remove the pod's veth pair, /32 route and rules; idempotent.
+
+        Equivalent to ``ip rule del from <ip> priority 1536; ip rule del to <ip> priority 512;
+        ip route del <ip>/32 proto 177; ip link del <host_ifname>`` (only if it is a veth). Succeeds when the
+        namespace, the veth, the route or the rules are already gone.
+        """
+        ...
+
+    def check_pod(self, spec: PodNetSpec) -> list[str]:
+        """Compare the pod's network with `spec`: human-readable problems, [] when healthy. Changes nothing."""
+        ...
+
+
+class NodeNetwork(Protocol):
+    """Node plumbing: ENIs found by MAC, their route tables and rules, sysctls, and garbage collection."""
+
+    def sync_enis(self, enis: Sequence[EniSpec]) -> list[EniState]:
+        """Configure every ENI of `enis` that is present on the node; returns the ones found, in order.
+
+        Per ENI (found by MAC; table = link index + 2000)::
+
+            ip link set <eni> up
+            ip addr add <primary_ip>/<prefix> dev <eni> noprefixroute
+            ip route replace <subnet> dev <eni> scope link src <primary_ip> table <table> proto 177
+            ip route replace default via <gateway> dev <eni> onlink table <table> proto 177
+            ip rule add from <primary_ip> lookup <table> priority 1024 protocol 177
+
+        ENIs not (yet) visible on the node are skipped. Repeating the call repairs drift.
+        """
+        ...
+
+    def enforce_sysctls(self, ifnames: Sequence[str]) -> None:
+        """``sysctl -w net.ipv4.ip_forward=1 net.ipv4.conf.{all,default,<ifname>...}.rp_filter=0`` in the node ns.
+
+        Raises LinkNotFound (after writing the rest) when an interface named in `ifnames` does not exist.
+        """
+        ...
+
+    def list_pod_rules(self) -> list[tuple[IPv4Address, int]]:
+        """``ip rule show priority 1536 protocol 177``: (pod ip, table) of every pod rule we own."""
+        ...
+
+    def remove_stale(self, *, keep_pod_ips: Collection[IPv4Address], keep_tables: Collection[int]) -> int:
+        """Delete what we own and no longer need; returns how many rules and routes were removed.
+
+        Removed: pod rules whose ip is not in `keep_pod_ips` or whose table is not in `keep_tables`; `to <ip>`
+        rules and main-table /32 routes (proto 177) of ips not kept; ENI rules and routes (proto 177) of tables not
+        kept. Never touches a rule or route without our protocol mark, nor any link.
+        """
+        ...

@@ -1,1 +1,0 @@
-"""The pyroute2-backed implementation of the netlink interface."""
