@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Dict
 
-DEFAULT_INTERPRETER = "/usr/bin/env -S python3 -I"
+DEFAULT_INTERPRETER = "/usr/bin/env -S python3 -IS"
 PACKAGE = "tke_cni"
 ENTRY_POINTS: Dict[str, str] = {
     "tke-route-eni": "main_route_eni",
