@@ -1,0 +1,338 @@
+"""tke-eni-ipamd's settings: grouped frozen values, each validated on construction.
+
+A settings object that exists is valid: every check (ranges, min <= max, lease timings, id and
+address shapes, credentials present) runs in ``__post_init__`` and raises ``SettingsError`` naming
+the flag. ``from_flags`` builds the whole tree from the parsed command line and the environment;
+it is the only place that reads the Tencent Cloud credentials, which no repr ever shows.
+"""
+
+from __future__ import annotations
+
+import configparser
+import ipaddress
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from eni.api.v1.constants import MIN_CLAIM_EXPIRED_DURATION, WarmTargets
+
+ENV_SECRET_ID = "TENCENTCLOUD_SECRET_ID"
+ENV_SECRET_KEY = "TENCENTCLOUD_SECRET_KEY"
+
+
+class SettingsError(ValueError):
+    """A flag's value is unusable; ``flag`` names it for the error message."""
+
+    def __init__(self, flag: str, problem: str) -> None:
+        self.flag = flag
+        self.problem = problem
+        super().__init__(f"{flag}: {problem}")
+
+
+def check_ids(flag: str, ids: tuple[str, ...], prefix: str) -> None:
+    """Every id looks like ``<prefix>-<lowercase alphanumerics>`` and none repeats."""
+    pattern = re.compile(rf"^{prefix}-[0-9a-z]+$")
+    for item in ids:
+        if not pattern.match(item):
+            raise SettingsError(flag, f"{item!r} is not a {prefix} id ({prefix}-...)")
+    if len(set(ids)) != len(ids):
+        raise SettingsError(flag, "an id is listed twice")
+
+
+def check_positive(flag: str, value: timedelta) -> None:
+    if value <= timedelta(0):
+        raise SettingsError(flag, "must be longer than 0s")
+
+
+@dataclass(frozen=True, slots=True)
+class BindAddress:
+    """A ``host:port`` to listen on; the host is an IP literal, ``localhost`` or empty (all interfaces)."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str, *, flag: str) -> BindAddress | None:
+        """``127.0.0.1:8080``, ``[::1]:8080`` or ``:8080``; ``0`` disables the server (None)."""
+        if text.strip() == "0":
+            return None
+        host, sep, port = text.strip().rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise SettingsError(flag, f"{text!r} is not HOST:PORT with a port from 0 to 65535 (or 0 to disable)")
+        host = host.removeprefix("[").removesuffix("]")
+        if host not in ("", "localhost"):
+            try:
+                ipaddress.ip_address(host)
+            except ValueError as e:
+                raise SettingsError(flag, f"{host!r} is not an IP address") from e
+        return cls(host=host, port=int(port))
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A Tencent Cloud API key pair; never shown by repr or str."""
+
+    secret_id: str
+    secret_key: str
+
+    def __post_init__(self) -> None:
+        if not self.secret_id or not self.secret_key:
+            raise SettingsError("--credentials-file", "the secret id and the secret key must both be set")
+
+    def __repr__(self) -> str:
+        return "Credentials(<hidden>)"
+
+    __str__ = __repr__
+
+    @classmethod
+    def load(cls, *, env: Mapping[str, str], credentials_file: Path | None) -> Credentials:
+        """From ``--credentials-file`` (the SDK's INI profile: ``[default]`` secret_id, secret_key), else
+        from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY."""
+        if credentials_file is None:
+            if not env.get(ENV_SECRET_ID) or not env.get(ENV_SECRET_KEY):
+                raise SettingsError("--credentials-file", f"no Tencent Cloud credentials: set {ENV_SECRET_ID} and "
+                                                          f"{ENV_SECRET_KEY}, or pass --credentials-file")
+            return cls(secret_id=env[ENV_SECRET_ID], secret_key=env[ENV_SECRET_KEY])
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(credentials_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, configparser.Error) as e:
+            raise SettingsError("--credentials-file", f"cannot read {credentials_file}: {type(e).__name__}") from e
+        section = parser["default"] if parser.has_section("default") else None
+        if section is None or not section.get("secret_id") or not section.get("secret_key"):
+            raise SettingsError("--credentials-file",
+                                f"{credentials_file} needs a [default] section with secret_id and secret_key")
+        return cls(secret_id=section["secret_id"].strip(), secret_key=section["secret_key"].strip())
+
+
+@dataclass(frozen=True, slots=True)
+class KubeClientSettings:
+    """How to reach the Kubernetes API server."""
+
+    kubeconfig: Path | None
+    """None: the in-cluster service account."""
+    qps: float
+    """Client-side request rate limit."""
+    burst: int
+    """Requests allowed above qps in a burst."""
+
+    def __post_init__(self) -> None:
+        if self.qps <= 0:
+            raise SettingsError("--kube-client-qps", "must be above 0")
+        if self.burst < max(1, self.qps):
+            raise SettingsError("--kube-client-burst", f"must be at least 1 and at least --kube-client-qps "
+                                                       f"({self.qps:g})")
+
+
+@dataclass(frozen=True, slots=True)
+class CloudSettings:
+    """Where and as whom to call the Tencent Cloud VPC and CVM APIs."""
+
+    region: str
+    vpc_id: str
+    cluster_id: str
+    """Tags every created resource, so leaked-resource GC only ever touches this cluster's."""
+    credentials: Credentials
+    endpoint: str = ""
+    """``host[:port]`` of the API; empty: Tencent Cloud's public endpoints."""
+    scheme: str = "https"
+    qps: float = 50.0
+    """Budget of cloud API calls per second for the whole cluster."""
+    request_timeout: timedelta = timedelta(seconds=10)
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^[a-z]+-[a-z]+(-[a-z0-9]+)*$", self.region):
+            raise SettingsError("--region", f"{self.region!r} is not a region such as ap-guangzhou")
+        check_ids("--vpc-id", (self.vpc_id,), "vpc")
+        check_ids("--cluster-id", (self.cluster_id,), "cls")
+        if self.qps <= 0:
+            raise SettingsError("--cloud-qps", "must be above 0")
+        check_positive("--cloud-request-timeout", self.request_timeout)
+
+    @staticmethod
+    def parse_endpoint(url: str) -> tuple[str, str]:
+        """``http(s)://host[:port]`` -> (scheme, host[:port]); the empty string keeps the public endpoints."""
+        if not url:
+            return "https", ""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise SettingsError("--cloud-endpoint", f"{url!r} is not http(s)://HOST[:PORT]")
+        return parts.scheme, parts.netloc
+
+
+class PoolMode(StrEnum):
+    NON_STATIC = "non-static"
+    """Each node keeps a warm pool of IPs; a pod gets any of them."""
+    STATIC = "static"
+    """IPs are claimed per pod (VpcIPClaim) and may outlive it; no warm pool."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """How IPs and exclusive ENIs are kept ready on nodes."""
+
+    mode: PoolMode
+    subnet_ids: tuple[str, ...]
+    """Subnets for pod ENIs; each node uses those of its own zone."""
+    ip_warm: WarmTargets
+    eni_warm: WarmTargets
+    quick_release: bool
+    """Release all surplus IPs at each tick instead of one."""
+    release_interval: timedelta
+
+    def __post_init__(self) -> None:
+        if not self.subnet_ids:
+            raise SettingsError("--subnets", "name at least one subnet for pod ENIs")
+        check_ids("--subnets", self.subnet_ids, "subnet")
+        for kind, warm in (("ip", self.ip_warm), ("eni", self.eni_warm)):
+            if warm.min < 0 or warm.max < 0:
+                raise SettingsError(f"--{kind}-min-warm-target", "warm targets must be >= 0")
+            if warm.min > warm.max:
+                raise SettingsError(f"--{kind}-min-warm-target",
+                                    f"must not exceed --{kind}-max-warm-target ({warm.max})")
+        check_positive("--release-interval", self.release_interval)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSettings:
+    """Static IPs and EIPs that outlive their pods."""
+
+    expired_duration: timedelta | None
+    """None: retained claims never expire."""
+    enable_ownerref: bool
+    only_nominated_subnets: bool
+
+    def __post_init__(self) -> None:
+        if self.expired_duration is not None and self.expired_duration < MIN_CLAIM_EXPIRED_DURATION:
+            raise SettingsError("--claim-expired-duration", "must be at least 5m")
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupSettings:
+    enabled: bool
+    group_ids: tuple[str, ...]
+    """In order; empty: inherit the instance's groups in order."""
+
+    def __post_init__(self) -> None:
+        if self.group_ids and not self.enabled:
+            raise SettingsError("--security-groups", "has no effect without --enable-security-groups")
+        check_ids("--security-groups", self.group_ids, "sg")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeReportSettings:
+    enable_condition: bool
+    enable_taint: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GCSettings:
+    interval: timedelta
+    grace: timedelta
+    """How long an unknown, unattached ENI is left alone before it is deleted."""
+
+    def __post_init__(self) -> None:
+        check_positive("--gc-interval", self.interval)
+        check_positive("--gc-grace", self.grace)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderElectionSettings:
+    """Lease-based leader election (client-go semantics: lease > renew > 1.2 x retry > 0)."""
+
+    enabled: bool
+    lease_duration: timedelta
+    renew_deadline: timedelta
+    retry_period: timedelta
+    namespace: str
+    name: str
+    identity: str
+
+    def __post_init__(self) -> None:
+        check_positive("--leader-elect-retry-period", self.retry_period)
+        if not self.renew_deadline > self.retry_period * 1.2:
+            raise SettingsError("--leader-elect-renew-deadline",
+                                "must be longer than 1.2 x --leader-elect-retry-period")
+        if not self.lease_duration > self.renew_deadline:
+            raise SettingsError("--leader-elect-lease-duration", "must be longer than --leader-elect-renew-deadline")
+        for flag, value in (("--leader-elect-resource-namespace", self.namespace),
+                            ("--leader-elect-resource-name", self.name)):
+            if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", value) or len(value) > 253:
+                raise SettingsError(flag, f"{value!r} is not a valid object name")
+        if not self.identity:
+            raise SettingsError("--leader-elect-identity", "must not be empty")
+
+
+@dataclass(frozen=True, slots=True)
+class ServingSettings:
+    metrics: BindAddress | None
+    health: BindAddress | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    level: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class IpamdSettings:
+    kube: KubeClientSettings
+    cloud: CloudSettings
+    pool: PoolSettings
+    claims: ClaimSettings
+    security_groups: SecurityGroupSettings
+    node_report: NodeReportSettings
+    gc: GCSettings
+    leader_election: LeaderElectionSettings
+    serving: ServingSettings
+    logging: LoggingSettings = field(default_factory=lambda: LoggingSettings(level="info", format="json"))
+
+
+def from_flags(flags: Mapping[str, Any], *, env: Mapping[str, str]) -> IpamdSettings:
+    """Build and validate the settings from click's parsed flags (by parameter name) and the environment."""
+    scheme, endpoint = CloudSettings.parse_endpoint(flags["cloud_endpoint"])
+    kubeconfig = flags["kubeconfig"]
+    return IpamdSettings(
+        kube=KubeClientSettings(kubeconfig=Path(kubeconfig) if kubeconfig else None, qps=flags["kube_client_qps"],
+                                burst=flags["kube_client_burst"]),
+        cloud=CloudSettings(
+            region=flags["region"], vpc_id=flags["vpc_id"], cluster_id=flags["cluster_id"], scheme=scheme,
+            endpoint=endpoint, qps=flags["cloud_qps"], request_timeout=flags["cloud_request_timeout"],
+            credentials=Credentials.load(env=env, credentials_file=flags["credentials_file"]),
+        ),
+        pool=PoolSettings(
+            mode=PoolMode(flags["mode"]), subnet_ids=flags["subnets"],
+            ip_warm=WarmTargets(min=flags["ip_min_warm_target"], max=flags["ip_max_warm_target"]),
+            eni_warm=WarmTargets(min=flags["eni_min_warm_target"], max=flags["eni_max_warm_target"]),
+            quick_release=flags["enable_quick_release"], release_interval=flags["release_interval"],
+        ),
+        claims=ClaimSettings(expired_duration=flags["claim_expired_duration"],
+                             enable_ownerref=flags["enable_ownerref"],
+                             only_nominated_subnets=flags["only_nominated_eni_subnets"]),
+        security_groups=SecurityGroupSettings(enabled=flags["enable_security_groups"],
+                                              group_ids=flags["security_groups"]),
+        node_report=NodeReportSettings(enable_condition=flags["enable_node_condition"],
+                                       enable_taint=flags["enable_node_taint"]),
+        gc=GCSettings(interval=flags["gc_interval"], grace=flags["gc_grace"]),
+        leader_election=LeaderElectionSettings(
+            enabled=flags["leader_elect"], lease_duration=flags["leader_elect_lease_duration"],
+            renew_deadline=flags["leader_elect_renew_deadline"], retry_period=flags["leader_elect_retry_period"],
+            namespace=flags["leader_elect_resource_namespace"], name=flags["leader_elect_resource_name"],
+            identity=flags["leader_elect_identity"] or socket.gethostname(),
+        ),
+        serving=ServingSettings(
+            metrics=BindAddress.parse(flags["metrics_bind_address"], flag="--metrics-bind-address"),
+            health=BindAddress.parse(flags["health_probe_bind_address"], flag="--health-probe-bind-address"),
+        ),
+        logging=LoggingSettings(level=flags["log_level"], format=flags["log_format"]),
+    )
