@@ -14,6 +14,7 @@ from .errors import (
     RegistrationError,
     SocketPathError,
 )
+from .inventory import DeviceAdvertiser
 from .protocol import API_VERSION, DEFAULT_PLUGIN_DIR, HEALTHY, KUBELET_SOCKET_NAME, UNHEALTHY, unix_target
 from .resource import DIRECT_ENI, EIP, ENI_IP, STANDARD_RESOURCES, ResourceSpec, is_extended_resource_name
 from .server import DevicePluginServer
@@ -31,6 +32,7 @@ __all__ = [
     "STANDARD_RESOURCES",
     "UNHEALTHY",
     "AdvertisedDevice",
+    "DeviceAdvertiser",
     "DeviceCounts",
     "DevicePluginError",
     "DevicePluginServer",

@@ -42,6 +42,18 @@ class DeviceCounts:
                 f"healthy must be within 0..capacity ({self.capacity}), got {self.healthy}"
             )
 
+    @classmethod
+    def clamped(cls, *, capacity: int, healthy: int) -> DeviceCounts:
+        """Counts forced into range, for sources that may briefly disagree (more IPs bound than the new limit).
+
+        >>> DeviceCounts.clamped(capacity=10, healthy=12)
+        DeviceCounts(capacity=10, healthy=10)
+        >>> DeviceCounts.clamped(capacity=-1, healthy=3)
+        DeviceCounts(capacity=0, healthy=0)
+        """
+        bounded = min(max(capacity, 0), MAX_DEVICES)
+        return cls(capacity=bounded, healthy=min(max(healthy, 0), bounded))
+
 
 @dataclass(frozen=True, slots=True)
 class AdvertisedDevice:

@@ -9,8 +9,19 @@ be cut short with ``wake_all`` (plugin stopping, stream cancelled). This class n
 from __future__ import annotations
 
 import threading
+from typing import Protocol
 
 from .devices import DeviceCounts
+
+
+class DeviceAdvertiser(Protocol):
+    """Whatever tells the kubelet how many devices of a resource exist and how many are usable.
+
+    ``update`` is thread-safe, cheap when nothing changed, and raises InvalidDeviceCountsError (changing
+    nothing) for impossible counts; use ``DeviceCounts.clamped`` first when the inputs may disagree.
+    """
+
+    def update(self, *, capacity: int, healthy: int) -> bool: ...
 
 
 class DeviceInventory:

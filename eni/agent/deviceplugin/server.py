@@ -124,7 +124,10 @@ class DevicePluginServer:
             self._serve()
             self._register()
             while not stop.wait(self._settings.poll_interval):
-                self._check_sockets()
+                try:
+                    self._check_sockets()
+                except Exception:  # NB: one bad poll (an unreadable folder) must not end the plugin
+                    log.exception("Device plugin poll failed", extra={"resource": self._resource.name})
         finally:
             self._shutdown()
 
@@ -132,7 +135,6 @@ class DevicePluginServer:
         """One poll: re-serve a removed socket, re-register with a new kubelet or after a failure."""
         if file_identity(self._settings.plugin_dir / self._resource.socket_name) != self._socket_identity:
             log.warning("Plugin socket removed, serving it again", extra={"resource": self._resource.name})
-            self._stop_grpc()
             self._registered_with = None  # the kubelet must learn about the new socket
             try:
                 self._serve()
@@ -147,9 +149,9 @@ class DevicePluginServer:
 
     def _serve(self) -> None:
         path = self._settings.plugin_dir / self._resource.socket_name
+        self._stop_grpc()  # the server of a removed socket, or of a failed earlier attempt
         self._settings.plugin_dir.mkdir(parents=True, exist_ok=True)
         remove_socket(path)  # a stale socket of an earlier run; never anything else
-        self._stop_grpc()
         self._executor = ThreadPoolExecutor(
             max_workers=self._settings.max_workers, thread_name_prefix=f"dp-{self._resource.device_prefix}"
         )

@@ -37,16 +37,16 @@ def file_identity(path: Path) -> FileIdentity | None:
 def remove_socket(path: Path, *, only: FileIdentity | None = None) -> bool:
     """Remove the unix socket at ``path`` (if ``only`` is given, only that incarnation); return whether it did.
 
-    Raises SocketPathError when ``path`` exists and is not a socket.
+    Raises SocketPathError when ``path`` would be removed but is not a socket.
     """
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return False
-    if not stat.S_ISSOCK(st.st_mode):
-        raise SocketPathError(f"{path} exists and is not a unix socket; refusing to replace it")
     if only is not None and (st.st_dev, st.st_ino) != (only.device, only.inode):
         return False
+    if not stat.S_ISSOCK(st.st_mode):
+        raise SocketPathError(f"{path} exists and is not a unix socket; refusing to replace it")
     try:
         os.unlink(path)
     except FileNotFoundError:

@@ -68,7 +68,11 @@ class UnknownResourceError(LookupError):
 
 
 class FakeDeviceManager:
-    """A kubelet device manager over real gRPC on unix sockets in ``plugin_dir``; thread-safe."""
+    """A kubelet device manager over real gRPC on unix sockets in ``plugin_dir``; thread-safe.
+
+    ``on_change(resource, counts)`` runs on the thread that saw the change (a plugin's stream consumer, or the
+    caller of ``stop``), never under the manager's lock, so it may call back into the manager.
+    """
 
     def __init__(
         self,
@@ -97,6 +101,9 @@ class FakeDeviceManager:
 
     def start(self) -> None:
         """Serve Registration on ``kubelet.sock``; a stale socket there is replaced."""
+        with self._cond:
+            if self._server is not None:
+                raise RuntimeError(f"the fake kubelet in {self.plugin_dir} is already serving")
         self.plugin_dir.mkdir(parents=True, exist_ok=True)
         remove_socket(self.kubelet_socket)
         server = grpc.server(ThreadPoolExecutor(max_workers=4, thread_name_prefix="fake-kubelet"))
@@ -210,8 +217,8 @@ class FakeDeviceManager:
             raise UnknownResourceError(f"no device plugin registered for {resource!r}")
         return endpoint
 
-    def register(self, request: pb.RegisterRequest) -> None:
-        """Accept a plugin (called by the Registration service); ValueError when the request is unacceptable."""
+    def _accept(self, request: pb.RegisterRequest) -> None:
+        """Take a plugin on (for the Registration service); ValueError when the request is unacceptable."""
         if request.version != API_VERSION:
             raise ValueError(f"unsupported device plugin API version {request.version[:40]!r}; want {API_VERSION!r}")
         if not is_extended_resource_name(request.resource_name):
@@ -275,7 +282,7 @@ class _RegistrationServicer(pb_grpc.RegistrationServicer):
 
     def Register(self, request: pb.RegisterRequest, context: Any) -> pb.Empty:
         try:
-            self._manager.register(request)
+            self._manager._accept(request)
         except ValueError as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
         return pb.Empty()

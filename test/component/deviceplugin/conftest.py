@@ -3,7 +3,7 @@
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,7 @@ class RunningPlugin:
     server: DevicePluginServer
     stop_event: threading.Event
     thread: threading.Thread
-    errors: list[BaseException] = field(default_factory=list)
+    errors: list[BaseException]
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -63,16 +63,17 @@ def run_plugin(plugin_dir):
         )
         server = DevicePluginServer(resource, settings, capacity=capacity, healthy=healthy)
         stop = threading.Event()
-        handle = RunningPlugin(server=server, stop_event=stop, thread=threading.Thread(target=lambda: None))
+        errors: list[BaseException] = []
 
         def target() -> None:
             try:
                 server.start(stop)
             except BaseException as e:  # reported to the test, which decides whether it was expected
-                handle.errors.append(e)
+                errors.append(e)
 
-        handle.thread = threading.Thread(target=target, name=f"plugin-{resource.device_prefix}", daemon=True)
-        handle.thread.start()
+        thread = threading.Thread(target=target, name=f"plugin-{resource.device_prefix}", daemon=True)
+        handle = RunningPlugin(server=server, stop_event=stop, thread=thread, errors=errors)
+        thread.start()
         running.append(handle)
         return handle
 

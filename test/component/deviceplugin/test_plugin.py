@@ -237,3 +237,20 @@ def test_garbage_on_the_plugin_socket_does_not_hurt(kubelet, run_plugin):
     assert len(kubelet.allocate(R, [["eni-ip-1"]]).container_responses) == 1
     plugin.server.update(capacity=2, healthy=1)
     assert counts_become(kubelet, R, capacity=2, allocatable=1)
+
+
+def test_socket_path_taken_while_running_is_retried_and_never_deleted(kubelet, run_plugin):
+    plugin = run_plugin(capacity=2, healthy=2)
+    assert counts_become(kubelet, R, capacity=2, allocatable=2)
+
+    plugin.server.socket_path.unlink()
+    plugin.server.socket_path.write_text("an operator's file")
+    # The plugin notices (its old server stops, so the kubelet's stream ends) but must not delete the file.
+    assert counts_become(kubelet, R, capacity=2, allocatable=0)
+    assert plugin.server.socket_path.read_text() == "an operator's file"
+    assert plugin.thread.is_alive()
+    plugin.server.socket_path.unlink()  # the path is free again: the plugin takes it back
+
+    assert kubelet.wait_until(lambda: plugin.server.registrations == 2, timeout=WAIT)
+    assert counts_become(kubelet, R, capacity=2, allocatable=2)
+    assert plugin.errors == []

@@ -129,3 +129,13 @@ def test_preferred_allocation(available, must_include, size, expected):
 def test_preferred_allocation_rejects_impossible_requests(must_include, size):
     with pytest.raises(InvalidDeviceRequestError):
         preferred_allocation("eni-ip", BIG, available=["eni-ip-0"], must_include=must_include, size=size)
+
+
+@pytest.mark.parametrize(
+    ("capacity", "healthy", "expected"),
+    [(10, 12, (10, 10)), (-1, 3, (0, 0)), (5, -2, (5, 0)), (MAX_DEVICES + 9, 1, (MAX_DEVICES, 1)), (4, 2, (4, 2))],
+)
+def test_clamped_counts(capacity, healthy, expected):
+    counts = DeviceCounts.clamped(capacity=capacity, healthy=healthy)
+
+    assert (counts.capacity, counts.healthy) == expected

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from eni.agent.deviceplugin import DeviceCounts, InvalidDeviceCountsError
+from eni.agent.deviceplugin import ENI_IP, DeviceAdvertiser, DeviceCounts, DevicePluginServer, InvalidDeviceCountsError
 from eni.agent.deviceplugin.inventory import DeviceInventory
 
 
@@ -58,3 +58,17 @@ def test_update_from_another_thread_wakes_the_waiter():
 
     assert not thread.is_alive()
     assert result == [(1, DeviceCounts(capacity=1, healthy=1))]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: DeviceInventory(DeviceCounts(capacity=0, healthy=0)), lambda: DevicePluginServer(ENI_IP)],
+    ids=["inventory", "server"],
+)
+def test_device_advertisers(make):
+    advertiser: DeviceAdvertiser = make()  # constructing a server touches no file and starts no thread
+
+    assert advertiser.update(capacity=3, healthy=1) is True
+    assert advertiser.update(capacity=3, healthy=1) is False
+    with pytest.raises(InvalidDeviceCountsError):
+        advertiser.update(capacity=3, healthy=4)

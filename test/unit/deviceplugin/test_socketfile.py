@@ -49,3 +49,14 @@ def test_remove_socket_refuses_other_files(tmp_path, make):
     with pytest.raises(SocketPathError):
         remove_socket(path)
     assert path.exists()
+
+
+def test_remove_socket_of_a_gone_incarnation_leaves_a_replacing_file_alone(tmp_path):
+    path = tmp_path / "p.sock"
+    bind(path)
+    ours = file_identity(path)
+    path.rename(tmp_path / "old.sock")
+    path.write_text("someone else's")
+
+    assert remove_socket(path, only=ours) is False
+    assert path.read_text() == "someone else's"
