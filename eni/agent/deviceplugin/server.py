@@ -68,12 +68,12 @@ class DevicePluginServer:
         self._lock = threading.Lock()
         self._started = False  # guarded by _lock; start() runs once
         self._registrations = 0  # guarded by _lock; successful Register calls so far
+        self._registered_with: FileIdentity | None = None  # guarded by _lock; the kubelet.sock that accepted us
+        self._last_error = ""  # guarded by _lock; why the last Register failed, "" after a success
         # Owned by the thread inside start():
         self._grpc_server: Any = None
         self._executor: ThreadPoolExecutor | None = None
         self._socket_identity: FileIdentity | None = None  # our socket file as we bound it
-        self._registered_with: FileIdentity | None = None  # the kubelet.sock incarnation that accepted us
-        self._last_error = ""
 
     @property
     def resource(self) -> ResourceSpec:
@@ -94,6 +94,24 @@ class DevicePluginServer:
         """How many times the kubelet accepted this plugin's registration."""
         with self._lock:
             return self._registrations
+
+    @property
+    def registered(self) -> bool:
+        """Whether the kubelet that listens now has accepted this plugin."""
+        with self._lock:
+            registered_with = self._registered_with
+        return registered_with is not None and registered_with == file_identity(self._settings.kubelet_socket)
+
+    def check_registered(self) -> None:
+        """A readiness checker: raise RegistrationError, with the last failure, unless ``registered``."""
+        if not self.registered:
+            with self._lock:
+                reason = self._last_error or "not registered with the kubelet yet"
+            raise RegistrationError(f"{self._resource.name}: {reason}")
+
+    def need_leader_election(self) -> bool:
+        """Never: every node serves its own plugins."""
+        return False
 
     @property
     def active_streams(self) -> int:
@@ -135,16 +153,18 @@ class DevicePluginServer:
         """One poll: re-serve a removed socket, re-register with a new kubelet or after a failure."""
         if file_identity(self._settings.plugin_dir / self._resource.socket_name) != self._socket_identity:
             log.warning("Plugin socket removed, serving it again", extra={"resource": self._resource.name})
-            self._registered_with = None  # the kubelet must learn about the new socket
+            self._forget_registration()  # the kubelet must learn about the new socket
             try:
                 self._serve()
             except (DevicePluginError, OSError, RuntimeError) as e:
                 log.error("Serving device plugin failed", extra={"resource": self._resource.name, "error": str(e)})
                 return  # retried on the next poll: our socket still differs from what we bound
         kubelet = file_identity(self._settings.kubelet_socket)
+        with self._lock:
+            registered_with = self._registered_with
         if kubelet is None:
-            self._registered_with = None
-        elif kubelet != self._registered_with:
+            self._forget_registration()
+        elif kubelet != registered_with:
             self._register()
 
     def _serve(self) -> None:
@@ -179,17 +199,21 @@ class DevicePluginServer:
                 timeout=self._settings.register_timeout,
             )
         except RegistrationError as e:
+            with self._lock:
+                repeated, self._last_error = self._last_error == str(e), str(e)
             # Retried on every poll; log only when the reason changes, not once a second.
-            if str(e) != self._last_error:
+            if not repeated:
                 log.warning("Registration with kubelet failed", extra={"resource": self._resource.name,
                                                                        "error": str(e)})
-            self._last_error = str(e)
             return
-        self._registered_with = kubelet
-        self._last_error = ""
         with self._lock:
+            self._registered_with, self._last_error = kubelet, ""
             self._registrations += 1
         log.info("Registered with kubelet", extra={"resource": self._resource.name})
+
+    def _forget_registration(self) -> None:
+        with self._lock:
+            self._registered_with = None
 
     def _stop_grpc(self) -> None:
         # NB: streams are ended before gRPC stops, so the kubelet sees them complete with OK rather than
@@ -203,6 +227,7 @@ class DevicePluginServer:
             executor.shutdown(wait=False, cancel_futures=True)
 
     def _shutdown(self) -> None:
+        self._forget_registration()
         self._stop_grpc()
         if self._socket_identity is not None:
             remove_socket(self._settings.plugin_dir / self._resource.socket_name, only=self._socket_identity)

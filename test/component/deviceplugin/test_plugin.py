@@ -5,8 +5,16 @@ import socket
 import grpc
 import pytest
 
-from eni.agent.deviceplugin import DIRECT_ENI, EIP, ENI_IP, HEALTHY, UNHEALTHY, InvalidDeviceCountsError
-from eni.sim.kubelet import PluginRegistration, ResourceCounts
+from eni.agent.deviceplugin import (
+    DIRECT_ENI,
+    EIP,
+    ENI_IP,
+    HEALTHY,
+    UNHEALTHY,
+    InvalidDeviceCountsError,
+    RegistrationError,
+)
+from eni.sim.kubelet import FakeDeviceManager, PluginRegistration, ResourceCounts
 
 R = ENI_IP.name
 WAIT = 10.0  # generous bound for asynchronous outcomes; passing runs take milliseconds
@@ -163,8 +171,6 @@ def test_plugin_socket_removed_behind_its_back_is_recreated(kubelet, run_plugin)
 
 
 def test_plugin_started_before_the_kubelet_registers_once_it_appears(plugin_dir, run_plugin, changes):
-    from eni.sim.kubelet import FakeDeviceManager
-
     plugin = run_plugin(capacity=2, healthy=1)
     manager = FakeDeviceManager(plugin_dir)
     try:
@@ -254,3 +260,43 @@ def test_socket_path_taken_while_running_is_retried_and_never_deleted(kubelet, r
     assert kubelet.wait_until(lambda: plugin.server.registrations == 2, timeout=WAIT)
     assert counts_become(kubelet, R, capacity=2, allocatable=2)
     assert plugin.errors == []
+
+
+def test_readiness_follows_registration(plugin_dir, run_plugin):
+    plugin = run_plugin(capacity=1, healthy=1)
+    assert plugin.server.need_leader_election() is False
+    with pytest.raises(RegistrationError, match="not registered with the kubelet yet"):
+        plugin.server.check_registered()
+
+    manager = FakeDeviceManager(plugin_dir)
+    manager.start()
+    try:
+        assert manager.wait_until(lambda: plugin.server.registered, timeout=WAIT)
+        plugin.server.check_registered()
+    finally:
+        manager.stop()
+    assert not plugin.server.registered  # the kubelet's socket is gone
+    with pytest.raises(RegistrationError):
+        plugin.server.check_registered()
+
+
+def test_a_rejected_registration_is_reported_by_the_readiness_check(plugin_dir, run_plugin):
+    # A kubelet that refuses every registration, as a real one does when another plugin holds the resource.
+    class Refusing(FakeDeviceManager):
+        def _accept(self, request):
+            raise ValueError("resource taken")
+
+    with Refusing(plugin_dir) as manager:
+        plugin = run_plugin(capacity=1, healthy=1)
+        assert manager.wait_until(lambda: _reason(plugin) is not None and "resource taken" in _reason(plugin),
+                                  timeout=WAIT)
+        assert "INVALID_ARGUMENT" in _reason(plugin)
+        assert not plugin.server.registered
+
+
+def _reason(plugin):
+    try:
+        plugin.server.check_registered()
+    except RegistrationError as e:
+        return str(e)
+    return None
