@@ -1,16 +1,21 @@
 """The plugins' client of the agent's JSON socket: one request line, one reply line, bounded in time and size.
 
+It uses ``_socket`` directly: the ``socket`` wrapper module costs milliseconds of every plugin start and
+adds nothing a single blocking unix-socket exchange needs.
 Must never: wait without a timeout, or import anything outside the standard library (Python >= 3.8).
 """
 
 from __future__ import annotations
 
-import json
-import socket
+import _socket
 import time
-from typing import Any, Dict
 
+from . import jsonio
 from .errors import IO_FAILURE, TRY_AGAIN_LATER, CniError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict
 
 PACKAGE = "tke.eni.agent.v1"
 MAX_REPLY_BYTES = 1 << 20
@@ -18,10 +23,10 @@ MAX_REPLY_BYTES = 1 << 20
 
 def call(socket_path: str, method: str, request: Dict[str, Any], *, timeout: float) -> Dict[str, Any]:
     """Calls ``/tke.eni.agent.v1.<method>`` and returns its reply; agent errors become ``CniError``."""
-    line = json.dumps({"method": "/%s.%s" % (PACKAGE, method), "request": request}).encode() + b"\n"
+    line = jsonio.dumps({"method": "/%s.%s" % (PACKAGE, method), "request": request}).encode() + b"\n"
     raw = _exchange(socket_path, line, timeout)
     try:
-        doc = json.loads(raw)
+        doc = jsonio.loads(raw)
     except ValueError:
         raise CniError(IO_FAILURE, "the tke-eni agent sent a malformed reply") from None
     if not isinstance(doc, dict):
@@ -38,7 +43,7 @@ def call(socket_path: str, method: str, request: Dict[str, Any], *, timeout: flo
 
 def _exchange(socket_path: str, line: bytes, timeout: float) -> bytes:
     deadline = time.monotonic() + timeout
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         try:
@@ -48,7 +53,7 @@ def _exchange(socket_path: str, line: bytes, timeout: float) -> bytes:
         try:
             sock.sendall(line)
             return _read_line(sock, deadline)
-        except socket.timeout:
+        except _socket.timeout:
             raise CniError(TRY_AGAIN_LATER, "the tke-eni agent did not answer within %.1fs" % timeout) from None
         except OSError as e:
             raise CniError(TRY_AGAIN_LATER, "lost the connection to the tke-eni agent: %s" % e) from None
@@ -56,7 +61,7 @@ def _exchange(socket_path: str, line: bytes, timeout: float) -> bytes:
         sock.close()
 
 
-def _read_line(sock: socket.socket, deadline: float) -> bytes:
+def _read_line(sock: _socket.socket, deadline: float) -> bytes:
     chunks = []
     size = 0
     while size <= MAX_REPLY_BYTES:

@@ -7,9 +7,7 @@ Must never: import anything outside the standard library, or use syntax newer th
 
 from __future__ import annotations
 
-import json
-from typing import Any, Dict, Mapping, NamedTuple, Optional
-
+from . import jsonio
 from .errors import (
     DECODING_FAILURE,
     INCOMPATIBLE_VERSION,
@@ -17,6 +15,10 @@ from .errors import (
     INVALID_ENVIRONMENT,
     CniError,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # NB: typing costs milliseconds of every plugin start; annotations are strings here
+    from typing import Any, Dict, Mapping, Optional
 
 SUPPORTED_VERSIONS = ("0.3.0", "0.3.1", "0.4.0", "1.0.0")
 LATEST_VERSION = "1.0.0"
@@ -26,26 +28,36 @@ DEFAULT_AGENT_SOCKET = "/run/tke-eni/agent.json.sock"
 DEFAULT_TIMEOUT = 10.0
 
 
-class CniEnv(NamedTuple):
-    command: str
-    container_id: str
-    netns: str
-    ifname: str
-    pod_namespace: str
-    pod_name: str
+class CniEnv:
+    """The CNI_* environment of one invocation."""
+
+    __slots__ = ("command", "container_id", "netns", "ifname", "pod_namespace", "pod_name")
+
+    def __init__(self, command: str, container_id: str = "", netns: str = "", ifname: str = "",
+                 pod_namespace: str = "", pod_name: str = "") -> None:
+        self.command = command
+        self.container_id = container_id
+        self.netns = netns
+        self.ifname = ifname
+        self.pod_namespace = pod_namespace
+        self.pod_name = pod_name
 
 
-class NetConf(NamedTuple):
+class NetConf:
     """The parts of the network config the plugins use; ``raw`` is the whole document."""
 
-    cni_version: str
-    name: str
-    plugin_type: str
-    agent_socket: str
-    timeout: float
-    mtu: int
-    dns: Dict[str, Any]
-    raw: Dict[str, Any]
+    __slots__ = ("cni_version", "name", "plugin_type", "agent_socket", "timeout", "mtu", "dns", "raw")
+
+    def __init__(self, *, cni_version: str, name: str, plugin_type: str, agent_socket: str, timeout: float,
+                 mtu: int, dns: Dict[str, Any], raw: Dict[str, Any]) -> None:
+        self.cni_version = cni_version
+        self.name = name
+        self.plugin_type = plugin_type
+        self.agent_socket = agent_socket
+        self.timeout = timeout
+        self.mtu = mtu
+        self.dns = dns
+        self.raw = raw
 
 
 def read_env(environ: Mapping[str, str]) -> CniEnv:
@@ -56,7 +68,7 @@ def read_env(environ: Mapping[str, str]) -> CniEnv:
     if command not in COMMANDS:
         raise CniError(INVALID_ENVIRONMENT, "unknown CNI_COMMAND: " + command)
     if command == "VERSION":
-        return CniEnv(command, "", "", "", "", "")
+        return CniEnv(command)
     missing = [v for v in ("CNI_CONTAINERID", "CNI_IFNAME") if not environ.get(v)]
     if command in ("ADD", "CHECK") and not environ.get("CNI_NETNS"):
         missing.append("CNI_NETNS")
@@ -93,7 +105,7 @@ def parse_cni_args(text: str) -> Dict[str, str]:
 def parse_version(data: bytes) -> str:
     """The cniVersion of a VERSION request's stdin; the latest when there is no usable config."""
     try:
-        doc = json.loads(data) if data.strip() else {}
+        doc = jsonio.loads(data) if data.strip() else {}
     except ValueError:
         return LATEST_VERSION
     version = doc.get("cniVersion") if isinstance(doc, dict) else None
@@ -105,7 +117,7 @@ def parse_netconf(data: bytes, *, section: Optional[str] = None) -> NetConf:
     if len(data) > MAX_STDIN_BYTES:
         raise CniError(DECODING_FAILURE, "network configuration is larger than %d bytes" % MAX_STDIN_BYTES)
     try:
-        doc = json.loads(data)
+        doc = jsonio.loads(data)
     except ValueError as e:
         raise CniError(DECODING_FAILURE, "network configuration is not valid JSON", str(e)) from None
     if not isinstance(doc, dict):

@@ -5,7 +5,9 @@ Must never: import anything outside the standard library (this runs under the ho
 
 from __future__ import annotations
 
-from typing import Any, Dict
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict
 
 INCOMPATIBLE_VERSION = 1
 UNSUPPORTED_FIELD = 2

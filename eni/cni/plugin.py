@@ -10,12 +10,10 @@ anything outside the standard library or use syntax newer than Python 3.8.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import IO, Any, Callable, Dict, Mapping
 
-from . import client
+from . import client, jsonio
 from .config import (
     LATEST_VERSION,
     MAX_STDIN_BYTES,
@@ -29,7 +27,11 @@ from .config import (
 from .errors import INCOMPATIBLE_VERSION, INTERNAL, IO_FAILURE, UNKNOWN_CONTAINER, CniError
 from .result import add_result, ipam_result
 
-Handler = Callable[[CniEnv, NetConf], Dict[str, Any]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # NB: typing costs milliseconds of every plugin start; annotations are strings here
+    from typing import IO, Any, Callable, Dict, Mapping
+
+    Handler = Callable[[CniEnv, NetConf], Dict[str, Any]]
 
 
 def _request(env: CniEnv, conf: NetConf) -> Dict[str, Any]:
@@ -105,7 +107,7 @@ def run(handler: Handler, *, section: str | None, environ: Mapping[str, str], st
 
 
 def _emit(stdout: IO[str], doc: Dict[str, Any]) -> None:
-    stdout.write(json.dumps(doc))
+    stdout.write(jsonio.dumps(doc))
     stdout.write("\n")
     stdout.flush()
 

@@ -6,7 +6,9 @@ common to all of them. Must never: import anything outside the standard library 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
 
 
 def ip_entry(cni_version: str, address: str, gateway: str, interface: Optional[int]) -> Dict[str, Any]:

@@ -1,0 +1,83 @@
+"""The generated plugin executables: self-contained, stdlib-only, Python 3.8 syntax, runnable without eni."""
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import eni.cni
+from eni.cni import jsonio
+from eni.cni.bundle import ENTRY_POINTS, MODULES, build_plugin
+
+CNI_DIR = Path(eni.cni.__file__).parent
+STDLIB_IMPORTS = {"__future__", "_json", "_socket", "json", "marshal", "os", "sys", "time", "typing", "pathlib"}
+
+
+def test_every_module_of_the_package_is_bundled():
+    on_disk = {p.stem for p in CNI_DIR.glob("*.py")} - {"__init__", "bundle"}
+    assert on_disk == set(MODULES)
+
+
+@pytest.mark.parametrize("path", sorted(CNI_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_sources_parse_as_python_3_8_and_import_only_the_stdlib(path):
+    tree = ast.parse(path.read_text(), feature_version=(3, 8))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = {node.module.split(".")[0]}
+        else:
+            continue
+        assert names <= STDLIB_IMPORTS, f"{path.name} imports {names - STDLIB_IMPORTS}"
+
+
+def test_build_is_reproducible_and_validates_its_input():
+    assert build_plugin("tke-route-eni") == build_plugin("tke-route-eni")
+    assert build_plugin("tke-route-eni").startswith(b"#!/usr/bin/env -S python3 -IS\n")
+    with pytest.raises(ValueError, match="unknown plugin"):
+        build_plugin("nope")
+    with pytest.raises(ValueError, match="absolute"):
+        build_plugin("tke-route-eni", interpreter="python3\nimport os")
+
+
+@pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
+@pytest.mark.parametrize("use_code", [True, False], ids=["marshal", "source-fallback"])
+def test_the_executable_runs_in_an_empty_environment(tmp_path, name, use_code):
+    data = build_plugin(name, interpreter=f"{sys.executable} -IS")
+    if not use_code:  # another Python version: the embedded code is ignored, the source compiled
+        data = data.replace(b"if sys.implementation.cache_tag ==", b"if 'no-such-tag' ==", 1)
+    exe = tmp_path / name
+    exe.write_bytes(data)
+    os.chmod(exe, 0o755)
+    proc = subprocess.run([str(exe)], input=b'{"cniVersion":"0.3.1"}', env={"CNI_COMMAND": "VERSION"},
+                          capture_output=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["cniVersion"] == "0.3.1"
+    proc = subprocess.run([str(exe)], input=b"", env={}, capture_output=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode == 1 and json.loads(proc.stdout)["code"] == 4 and proc.stderr == b""
+
+
+DOCS = ['{"a": [1, -2.5e3, true, false, null, "x\\u00e9\\n\\"q\\""]}', " [ ] ", '"\\ud83d\\ude00"', "0", '{"": {}}']
+
+
+@pytest.mark.parametrize("text", DOCS)
+def test_jsonio_decodes_like_json(text):
+    assert jsonio.loads(text) == json.loads(text)
+    assert jsonio.loads(text.encode()) == json.loads(text)
+    assert json.loads(jsonio.dumps(json.loads(text))) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ["", "[1,", "{} x", "NaN", "[1,]", '{"a" 1}', "\"\\x\"", "{'a': 1}"])
+def test_jsonio_rejects_what_json_rejects(text):
+    with pytest.raises(ValueError):
+        jsonio.loads(text)
+
+
+@pytest.mark.parametrize("value", [float("nan"), {1: 2}, object()])
+def test_jsonio_refuses_to_encode_non_json(value):
+    with pytest.raises((TypeError, ValueError)):
+        jsonio.dumps(value)
