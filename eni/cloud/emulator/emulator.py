@@ -141,6 +141,26 @@ class Emulator:
             self._stop.wait(min(max(0.0, due - self.state.clock()) + 0.001, 0.1))
         return False
 
+    @property
+    def task_delay(self) -> float:
+        return self.state.task_delay
+
+    @task_delay.setter
+    def task_delay(self, seconds: float) -> None:
+        """Change the delay of tasks started from now on."""
+        if seconds < 0:
+            raise ValueError("task_delay must be >= 0")
+        with self.state.lock:
+            self.state.task_delay = seconds
+
+    def finish_tasks(self) -> None:
+        """Make every running task due now and settle it (hooks are queued as usual)."""
+        with self.state.lock:
+            now = self.state.clock()
+            for task in self.state.tasks.values():
+                task.due = min(task.due, now)
+            self._hooks.submit(self.state.settle(now))
+
     def flush_hooks(self, timeout: float = 5.0) -> bool:
         return self._hooks.flush(timeout)
 

@@ -29,6 +29,7 @@ from .signing import SignedRequest
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1 << 20  # the real gateway's limit for POST JSON is 1 MB
+MAX_DRAIN = 16 << 20  # larger refused bodies are not even read: the connection is closed
 SOCKET_TIMEOUT = 30.0
 
 AdminRoute = Callable[[Any], tuple[int, Any]]
@@ -106,9 +107,19 @@ class _Handler(BaseHTTPRequestHandler):
             length = -1
         if length < 0 or length > MAX_BODY:
             self.close_connection = True
+            self._discard(length)
             self._send(200, error_body("-", "InvalidParameter", f"The body must be 0..{MAX_BODY} bytes."))
             return None
         return self.rfile.read(length) if length else b""
+
+    def _discard(self, length: int) -> None:
+        """Read (and drop) a refused body of sane size, so the client sees the reply, not a reset."""
+        remaining = length if 0 < length <= MAX_DRAIN else 0
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1 << 16))
+            if not chunk:
+                break
+            remaining -= len(chunk)
 
     def _admin(self, method: str, path: str, body: bytes) -> None:
         route = self.server.admin.get((method, path.rstrip("/")))
