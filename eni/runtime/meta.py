@@ -6,7 +6,9 @@ object. Both are plain values so that caches, queues and clients can share them 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +93,31 @@ CUSTOM_RESOURCE_DEFINITION = ResourceKind(
     namespaced=False,
     short_names=("crd", "crds"),
 )
+
+
+Obj = dict[str, Any]
+"""An object as decoded from the API server's JSON. Objects handed out by caches are shared: never mutate one;
+``copy.deepcopy`` it before writing."""
+
+
+def key_of(obj: Mapping[str, Any]) -> ObjectKey:
+    """The ObjectKey of a decoded object.
+
+    >>> key_of({"metadata": {"namespace": "default", "name": "web-0"}})
+    ObjectKey(namespace='default', name='web-0')
+    """
+    metadata = obj.get("metadata") or {}
+    return ObjectKey(namespace=metadata.get("namespace") or "", name=metadata.get("name") or "")
+
+
+def controller_owner(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ownerReference with ``controller: true``, if any (there is at most one).
+
+    >>> controller_owner({"metadata": {"ownerReferences": [
+    ...     {"kind": "ReplicaSet", "name": "a"}, {"kind": "ReplicaSet", "name": "b", "controller": True}]}})["name"]
+    'b'
+    """
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if ref.get("controller") is True:
+            return ref  # type: ignore[no-any-return]
+    return None
