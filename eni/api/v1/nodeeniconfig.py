@@ -94,8 +94,8 @@ class NodeENI:
     """CIDR block of the subnet, e.g. ``10.0.1.0/24``."""
     gateway: str = field(default="", metadata=hints(fmt="ipv4"))
     """The subnet's gateway: the ENI route table's default route goes via it."""
-    route_table_id: int = field(default=0, metadata=hints(minimum=0))
-    """Linux policy-routing table for this ENI's pod traffic (0 lets the agent choose)."""
+    route_table_id: str = ""
+    """VPC route table of the ENI's subnet (``rtb-...``). The agent picks the Linux routing table itself."""
     type: EniType = EniType.ROUTE
     """route (shared by pods through its secondary IPs) or direct (moved into one pod)."""
     device_index: int = field(default=0, metadata=hints(minimum=0))

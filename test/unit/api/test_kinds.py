@@ -59,7 +59,7 @@ NEC = NodeENIConfig(
                            max_ip_per_eni=9, max_direct_eni=2, eip_quota=4),
     status=NodeENIConfigStatus(
         enis=(NodeENI(eni_id="eni-1", mac="20:90:6f:00:00:01", primary_ip="10.0.1.2", subnet_id="subnet-a",
-                      subnet_cidr="10.0.1.0/24", gateway="10.0.1.1", route_table_id=2003, type=EniType.ROUTE,
+                      subnet_cidr="10.0.1.0/24", gateway="10.0.1.1", route_table_id="rtb-1", type=EniType.ROUTE,
                       device_index=1, ips=(EniIP(ip="10.0.1.5"), EniIP(ip="10.0.1.6", state=IPState.RELEASING))),
               NodeENI(eni_id="eni-2", type=EniType.DIRECT, ips=(EniIP(ip="10.0.1.9"),))),
         conditions=(Condition(type="ENILimitReached", status=ConditionStatus.FALSE, reason="UnderQuota",
@@ -114,7 +114,7 @@ def test_wire_names_are_kubernetes_style():
     assert set(wire["spec"]) == {"instanceId", "zone", "instanceType", "subnetIds", "securityGroupIds", "maxENI",
                                  "maxIPPerENI", "maxDirectENI", "eipQuota"}
     eni = wire["status"]["enis"][0]
-    assert eni["primaryIP"] == "10.0.1.2" and eni["subnetCIDR"] == "10.0.1.0/24" and eni["routeTableId"] == 2003
+    assert eni["primaryIP"] == "10.0.1.2" and eni["subnetCIDR"] == "10.0.1.0/24" and eni["routeTableId"] == "rtb-1"
     assert wire["status"]["agent"]["inUseIPs"] == ["10.0.1.5"]
     assert wire["metadata"]["creationTimestamp"] == "2026-03-01T08:00:00Z"
     assert VIPC.to_dict()["spec"]["expiredDuration"] == "1h0m0s"
