@@ -1,6 +1,5 @@
 """tke-eni-ipamd's command line: help, defaults, validation errors, environment overrides, credentials."""
 
-import os
 import re
 import subprocess
 import sys
@@ -24,8 +23,6 @@ def started(monkeypatch):
     monkeypatch.setattr(wiring, "start", lambda settings: seen.append(settings) or 0)
     monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDexample")
     monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "very-secret-key")
-    for name in [n for n in os.environ if n.startswith("ENI_")]:
-        monkeypatch.delenv(name)
     return seen
 
 

@@ -1,0 +1,215 @@
+"""tke-eni-agent's settings: grouped frozen values, each validated on construction.
+
+A settings object that exists is valid: every check (node name, absolute paths, unix socket path
+length, durations, addresses) runs in ``__post_init__`` and raises ``SettingsError`` naming the
+flag. ``from_flags`` builds the whole tree from the parsed command line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+# The kernel's sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
+MAX_SOCKET_PATH_BYTES = 107
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NETNS_NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*$")
+
+
+class SettingsError(ValueError):
+    """A flag's value is unusable; ``flag`` names it for the error message."""
+
+    def __init__(self, flag: str, problem: str) -> None:
+        self.flag = flag
+        self.problem = problem
+        super().__init__(f"{flag}: {problem}")
+
+
+def check_absolute(flag: str, path: Path) -> None:
+    if not path.is_absolute():
+        raise SettingsError(flag, f"{str(path)!r} must be an absolute path")
+
+
+def check_socket_path(flag: str, path: Path) -> None:
+    check_absolute(flag, path)
+    if len(str(path).encode()) > MAX_SOCKET_PATH_BYTES:
+        raise SettingsError(flag, f"a unix socket path holds at most {MAX_SOCKET_PATH_BYTES} bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class BindAddress:
+    """A ``host:port`` to listen on; the host is an IP literal, ``localhost`` or empty (all interfaces)."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str, *, flag: str) -> BindAddress | None:
+        """``127.0.0.1:8080``, ``[::1]:8080`` or ``:8080``; ``0`` disables the server (None)."""
+        if text.strip() == "0":
+            return None
+        host, sep, port = text.strip().rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise SettingsError(flag, f"{text!r} is not HOST:PORT with a port from 0 to 65535 (or 0 to disable)")
+        host = host.removeprefix("[").removesuffix("]")
+        if host not in ("", "localhost"):
+            try:
+                ipaddress.ip_address(host)
+            except ValueError as e:
+                raise SettingsError(flag, f"{host!r} is not an IP address") from e
+        return cls(host=host, port=int(port))
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSettings:
+    """Which node this agent serves and where its network lives."""
+
+    node_name: str
+    """The Kubernetes Node (and NodeENIConfig) name."""
+    netns: str
+    """The node's network namespace: a name under /var/run/netns, a path, or empty for the agent's own."""
+
+    def __post_init__(self) -> None:
+        if not self.node_name:
+            raise SettingsError("--node-name", "is required (or set NODE_NAME)")
+        if len(self.node_name) > 253 or not _DNS_SUBDOMAIN.match(self.node_name):
+            raise SettingsError("--node-name", f"{self.node_name!r} is not a valid node name")
+        if self.netns and not (self.netns.startswith("/") or _NETNS_NAME.match(self.netns)):
+            raise SettingsError("--netns", f"{self.netns!r} is neither a namespace name nor an absolute path")
+
+
+@dataclass(frozen=True, slots=True)
+class KubeClientSettings:
+    """How to reach the Kubernetes API server."""
+
+    kubeconfig: Path | None
+    """None: the in-cluster service account."""
+    qps: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.qps <= 0:
+            raise SettingsError("--kube-client-qps", "must be above 0")
+        if self.burst < max(1, self.qps):
+            raise SettingsError("--kube-client-burst", f"must be at least 1 and at least --kube-client-qps "
+                                                       f"({self.qps:g})")
+
+
+@dataclass(frozen=True, slots=True)
+class CniSettings:
+    """Where the CNI plugins and their network config are installed."""
+
+    bin_dir: Path
+    conf_dir: Path
+    plugin_interpreter: str
+    """The command line in the plugins' ``#!`` line: the host's python3 runs them."""
+    port_mapping: bool
+    """Chain the ``portmap`` plugin after ours, so hostPort works."""
+
+    def __post_init__(self) -> None:
+        check_absolute("--cni-bin-dir", self.bin_dir)
+        check_absolute("--cni-conf-dir", self.conf_dir)
+        if not self.plugin_interpreter.startswith("/") or "\n" in self.plugin_interpreter:
+            raise SettingsError("--plugin-interpreter", "must be an absolute command line on one line")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The agent API's unix sockets (mode 0600)."""
+
+    grpc_socket: Path
+    json_socket: Path
+    """The same methods in their JSON mapping, for the standard-library CNI plugins."""
+
+    def __post_init__(self) -> None:
+        check_socket_path("--grpc-socket", self.grpc_socket)
+        check_socket_path("--json-socket", self.json_socket)
+        if self.grpc_socket == self.json_socket:
+            raise SettingsError("--json-socket", "must differ from --grpc-socket")
+
+
+@dataclass(frozen=True, slots=True)
+class IpamSettings:
+    """The node's IP ledger and its garbage collection."""
+
+    state_dir: Path
+    """Holds the crash-safe allocation ledger."""
+    ip_cooldown: timedelta
+    """A released IP is not handed out again before this long."""
+    gc_interval: timedelta
+    gc_grace: timedelta
+    """An allocation whose pod is gone is released only after this long."""
+    quick_release: bool
+    """Accepted for compatibility with TKE's agent; release pacing is ipamd's --enable-quick-release."""
+
+    def __post_init__(self) -> None:
+        check_absolute("--state-dir", self.state_dir)
+        if self.ip_cooldown < timedelta(0):
+            raise SettingsError("--ip-cooldown", "must not be negative")
+        if self.gc_interval <= timedelta(0):
+            raise SettingsError("--gc-interval", "must be longer than 0s")
+        if self.gc_grace < timedelta(0):
+            raise SettingsError("--gc-grace", "must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePluginSettings:
+    plugin_dir: Path
+    """The kubelet's device-plugin folder (its kubelet.sock and our sockets)."""
+
+    def __post_init__(self) -> None:
+        check_absolute("--device-plugin-dir", self.plugin_dir)
+
+
+@dataclass(frozen=True, slots=True)
+class ServingSettings:
+    metrics: BindAddress | None
+    health: BindAddress | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    level: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    node: NodeSettings
+    kube: KubeClientSettings
+    cni: CniSettings
+    api: ApiSettings
+    ipam: IpamSettings
+    device_plugin: DevicePluginSettings
+    serving: ServingSettings
+    logging: LoggingSettings
+
+
+def from_flags(flags: Mapping[str, Any]) -> AgentSettings:
+    """Build and validate the settings from click's parsed flags (by parameter name)."""
+    kubeconfig = flags["kubeconfig"]
+    return AgentSettings(
+        node=NodeSettings(node_name=flags["node_name"] or "", netns=flags["netns"]),
+        kube=KubeClientSettings(kubeconfig=Path(kubeconfig) if kubeconfig else None, qps=flags["kube_client_qps"],
+                                burst=flags["kube_client_burst"]),
+        cni=CniSettings(bin_dir=flags["cni_bin_dir"], conf_dir=flags["cni_conf_dir"],
+                        plugin_interpreter=flags["plugin_interpreter"], port_mapping=flags["port_mapping"]),
+        api=ApiSettings(grpc_socket=flags["grpc_socket"], json_socket=flags["json_socket"]),
+        ipam=IpamSettings(state_dir=flags["state_dir"], ip_cooldown=flags["ip_cooldown"],
+                          gc_interval=flags["gc_interval"], gc_grace=flags["gc_grace"],
+                          quick_release=flags["enable_quick_release"]),
+        device_plugin=DevicePluginSettings(plugin_dir=flags["device_plugin_dir"]),
+        serving=ServingSettings(
+            metrics=BindAddress.parse(flags["metrics_bind_address"], flag="--metrics-bind-address"),
+            health=BindAddress.parse(flags["health_probe_bind_address"], flag="--health-probe-bind-address"),
+        ),
+        logging=LoggingSettings(level=flags["log_level"], format=flags["log_format"]),
+    )
