@@ -1,0 +1,66 @@
+"""One pass of keeping the node in line with its NodeENIConfig status, and what the agent publishes back.
+
+Why one function: the agent's loop (and the informer handler) calls ``sync`` with each status it sees; it
+configures the ENIs found by MAC, enforces the sysctls, hands the service the pool and the ENIs' route
+tables, and answers the release handshake. The caller merge-patches the returned ``AgentStatus`` into
+``status.agent`` only after ``sync`` returns, i.e. after the promises are durable.
+
+Must never: write to the API server (the caller does), or promise an IP that is in use or cooling down.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eni.agent.pool import PoolView, parse_pool
+from eni.agent.service import AgentService
+from eni.netlink.interfaces import NodeNetwork
+from eni.netlink.types import EniSpec
+
+__all__ = ["AgentStatus", "NodeSync"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    """``status.agent`` of the NodeENIConfig, as this agent reports it."""
+
+    in_use_ips: tuple[str, ...]
+    released_ips: tuple[str, ...]
+    heartbeat_time: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"inUseIPs": list(self.in_use_ips), "releasedIPs": list(self.released_ips),
+                "heartbeatTime": self.heartbeat_time}
+
+
+class NodeSync:
+    """Applies NodeENIConfig statuses to the node and the service; not thread-safe (one loop calls it)."""
+
+    def __init__(self, service: AgentService, node: NodeNetwork, *,
+                 now: Callable[[], datetime.datetime] | None = None) -> None:
+        self._service = service
+        self._node = node
+        self._now = now or (lambda: datetime.datetime.now(datetime.timezone.utc))
+
+    def sync(self, status: Mapping[str, Any] | None) -> AgentStatus:
+        pool = parse_pool(status)
+        shared = [e for e in pool.enis if e.shared]
+        states = self._node.sync_enis([EniSpec(mac=e.mac, primary_ip=e.primary_ip, subnet=e.subnet,
+                                               gateway=e.gateway) for e in shared])
+        self._node.enforce_sysctls([s.ifname for s in states])
+        self._service.update_pool(pool, {s.mac: s.table for s in states})
+        return self._report(pool)
+
+    def _report(self, pool: PoolView) -> AgentStatus:
+        ledger = self._service.ledger
+        promised = ledger.promise_release(pool)
+        in_use = ledger.in_use()
+        stamp = self._now().astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return AgentStatus(in_use_ips=tuple(str(ip) for ip in sorted(in_use)),
+                           released_ips=tuple(str(ip) for ip in sorted(promised)), heartbeat_time=stamp)

@@ -1,0 +1,93 @@
+"""The service over the netlink layer's FakeNetwork: NodeSync configures ENIs and reports status.agent;
+ADD/CHECK/DEL plumb a fake kernel through NetlinkPodNetworker."""
+
+import datetime
+from ipaddress import IPv4Address as A
+
+import pytest
+
+from eni.agent.errors import CheckFailedError, NetworkSetupError
+from eni.agent.ledger import AttachmentKey, Ledger, PodRef
+from eni.agent.netlinkpod import NetlinkPodNetworker
+from eni.agent.nodesync import NodeSync
+from eni.agent.podnet import PodNetworker
+from eni.agent.service import AgentService, PodRequest
+from eni.netlink.fake import MAIN_TABLE, FakeNetwork
+from eni.netlink.interfaces import NodeNetwork, PodNetwork
+
+NETNS = "/var/run/netns/pod1"
+KEY = AttachmentKey("tke-eni", "abc", "eth0")
+
+
+@pytest.fixture
+def world(store, clock, status_of):
+    net = FakeNetwork()
+    _: PodNetwork = net
+    __: NodeNetwork = net
+    eni = net.add_eni("02:00:00:00:00:0a")
+    adapter = NetlinkPodNetworker(net)
+    ___: PodNetworker = adapter
+    service = AgentService(Ledger(store, clock=clock), adapter)
+    sync = NodeSync(service, net, now=lambda: datetime.datetime(2026, 11, 28, 4, 0, tzinfo=datetime.timezone.utc))
+    status = status_of.two_enis(2, 2)  # only eni-a is on the node yet
+    return net, eni, service, sync, status
+
+
+def test_sync_configures_present_enis_and_reports(world):
+    net, eni, service, sync, status = world
+    report = sync.sync(status)
+    assert report.to_json() == {"inUseIPs": [], "releasedIPs": [], "heartbeatTime": "2026-11-28T04:00:00Z"}
+    assert net.node.sysctls["ip_forward"] == "1"
+    assert [e.eni_id for e in service.pool().enis] == ["eni-a", "eni-b"]
+    # eni-b is not on the node: its IPs are not handed out
+    for i in range(2):
+        assert service.allocate(AttachmentKey("n", f"c{i}", "eth0"), PodRef()).allocation.eni_id == "eni-a"
+
+
+def test_add_check_del_on_the_fake_kernel(world):
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    net.add_namespace(NETNS)
+    request = PodRequest(key=KEY, pod=PodRef("default", "web"), netns=NETNS)
+    result = service.add(request)
+    ip = result.allocation.ip
+    pod = net.namespaces[NETNS]
+    assert (ip, 32) in pod.links["eth0"].addresses
+    assert result.interfaces.container_mac == pod.links["eth0"].mac
+    service.check(request)
+    net.node.routes = {r for r in net.node.routes if not (r.table == MAIN_TABLE and str(r.dst) == f"{ip}/32")}
+    with pytest.raises(CheckFailedError, match="missing from the main table"):
+        service.check(request)
+    assert service.delete(request).ip == ip
+    assert result.interfaces.host_ifname not in net.node.links
+    assert service.delete(request) is None
+
+
+def test_del_after_the_namespace_is_gone(world):
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    net.add_namespace(NETNS)
+    request = PodRequest(key=KEY, netns=NETNS)
+    service.add(request)
+    net.delete_namespace(NETNS)
+    assert service.delete(request) is not None
+    assert service.ledger.allocations() == []
+
+
+def test_add_into_a_missing_namespace_fails_and_keeps_nothing(world):
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    with pytest.raises(NetworkSetupError):
+        service.add(PodRequest(key=KEY, netns="/var/run/netns/missing"))
+    assert service.ledger.allocations() == []
+
+
+def test_release_handshake_reports_promised_ips(world):
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    service.allocate(KEY, PodRef())  # 10.0.1.20 in use
+    for entry in status["enis"][0]["ips"]:
+        entry["state"] = "Releasing"
+    report = sync.sync(status)
+    assert report.in_use_ips == ("10.0.1.20",) and report.released_ips == ("10.0.1.21",)
+    assert service.ledger.promised() == {A("10.0.1.21")}
