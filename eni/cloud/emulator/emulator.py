@@ -157,7 +157,7 @@ class Emulator:
         """Make every running task due now and settle it (hooks are queued as usual)."""
         with self.state.lock:
             now = self.state.clock()
-            for task in self.state.tasks.values():
+            for task in self.state.running.values():
                 task.due = min(task.due, now)
             self._hooks.submit(self.state.settle(now))
 

@@ -185,6 +185,7 @@ class CloudState:
         self.enis: dict[str, EniRecord] = {}
         self.eips: dict[str, EipRecord] = {}
         self.tasks: OrderedDict[str, Task] = OrderedDict()
+        self.running: dict[str, Task] = {}  # the RUNNING subset of tasks, so settling is cheap
         self.task_aliases: dict[str, str] = {}
         self.client_tokens: OrderedDict[tuple[str, str], tuple[dict[str, Any], str]] = OrderedDict()
         self.macs: set[str] = set()
@@ -337,6 +338,7 @@ class CloudState:
         for eni in enis:
             eni.busy_task = task.task_id
         self.tasks[task.task_id] = task
+        self.running[task.task_id] = task
         self.wake.set()
         return task
 
@@ -348,15 +350,13 @@ class CloudState:
         return self.tasks.get(self.task_aliases.get(task_id, task_id))
 
     def next_due(self) -> float | None:
-        due = [t.due for t in self.tasks.values() if t.status == "RUNNING"]
-        return min(due) if due else None
+        return min((t.due for t in self.running.values()), default=None)
 
     def settle(self, now: float) -> list[HookEvent]:
         """Finish every task due by ``now``; returns the hook events of the commits."""
         events: list[HookEvent] = []
-        for task in list(self.tasks.values()):
-            if task.status != "RUNNING" or task.due > now:
-                continue
+        for task in sorted((t for t in self.running.values() if t.due <= now), key=lambda t: t.due):
+            del self.running[task.task_id]
             for eni_id in task.eni_ids:
                 if eni_id in self.enis and self.enis[eni_id].busy_task == task.task_id:
                     self.enis[eni_id].busy_task = ""
