@@ -35,11 +35,11 @@ KUBE, CLOUD, POOL, CLAIMS, SG, NODES, GC, LEADER, SERVE = (
 @option("--vpc-id", group=CLOUD, required=True, help="The cluster's VPC (vpc-...).")
 @option("--cluster-id", group=CLOUD, required=True,
         help="Cluster id (cls-...); tags every ENI and EIP created, so GC only touches this cluster's.")
-@option("--cloud-endpoint", group=CLOUD, default="", show_default=False, metavar="URL",
-        help="http(s)://HOST[:PORT] of the cloud API (e.g. the local emulator). Default: Tencent Cloud's.")
+@option("--cloud-endpoint", group=CLOUD, default="", show_default=False, metavar="HOST:PORT",
+        help="Speak plain http to this cloud API endpoint (the local emulator). Default: Tencent Cloud's.")
 @option("--credentials-file", group=CLOUD, type=click.Path(dir_okay=False, path_type=Path), default=None,
-        help="INI file with [default] secret_id and secret_key. Default: the environment variables "
-             "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY.")
+        help="INI file with [default] secret_id and secret_key, used when the environment variables "
+             "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY are not set.")
 @option("--cloud-qps", group=CLOUD, type=click.FloatRange(min=0, min_open=True), default=50.0,
         help="Cloud API calls per second for the whole cluster (all actions together).")
 @option("--cloud-request-timeout", group=CLOUD, type=DURATION, default="10s", help="Timeout of one cloud API call.")
@@ -105,7 +105,7 @@ def cli(**flags: Any) -> int:
     [pods + min warm, pods + max warm]; static mode claims an IP per pod (VpcIPClaim) that can
     outlive the pod. Run two replicas: leader election makes one of them active.
 
-    Credentials come from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY or from
+    Credentials come from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or else from
     --credentials-file; they are never printed.
     """
     try:

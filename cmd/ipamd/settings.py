@@ -3,12 +3,12 @@
 A settings object that exists is valid: every check (ranges, min <= max, lease timings, id and
 address shapes, credentials present) runs in ``__post_init__`` and raises ``SettingsError`` naming
 the flag. ``from_flags`` builds the whole tree from the parsed command line and the environment;
-it is the only place that reads the Tencent Cloud credentials, which no repr ever shows.
+it is the only place that loads the Tencent Cloud credentials (with the cloud adapter's own
+loader), and no repr of these settings ever shows them.
 """
 
 from __future__ import annotations
 
-import configparser
 import ipaddress
 import re
 import socket
@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from eni.api.v1.constants import MIN_CLAIM_EXPIRED_DURATION, WarmTargets
 
-ENV_SECRET_ID = "TENCENTCLOUD_SECRET_ID"
-ENV_SECRET_KEY = "TENCENTCLOUD_SECRET_KEY"
+if TYPE_CHECKING:
+    from eni.cloud.tencent.settings import Credentials
 
 
 class SettingsError(ValueError):
@@ -78,43 +77,6 @@ class BindAddress:
 
 
 @dataclass(frozen=True, slots=True)
-class Credentials:
-    """A Tencent Cloud API key pair; never shown by repr or str."""
-
-    secret_id: str
-    secret_key: str
-
-    def __post_init__(self) -> None:
-        if not self.secret_id or not self.secret_key:
-            raise SettingsError("--credentials-file", "the secret id and the secret key must both be set")
-
-    def __repr__(self) -> str:
-        return "Credentials(<hidden>)"
-
-    __str__ = __repr__
-
-    @classmethod
-    def load(cls, *, env: Mapping[str, str], credentials_file: Path | None) -> Credentials:
-        """From ``--credentials-file`` (the SDK's INI profile: ``[default]`` secret_id, secret_key), else
-        from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY."""
-        if credentials_file is None:
-            if not env.get(ENV_SECRET_ID) or not env.get(ENV_SECRET_KEY):
-                raise SettingsError("--credentials-file", f"no Tencent Cloud credentials: set {ENV_SECRET_ID} and "
-                                                          f"{ENV_SECRET_KEY}, or pass --credentials-file")
-            return cls(secret_id=env[ENV_SECRET_ID], secret_key=env[ENV_SECRET_KEY])
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read_string(credentials_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, configparser.Error) as e:
-            raise SettingsError("--credentials-file", f"cannot read {credentials_file}: {type(e).__name__}") from e
-        section = parser["default"] if parser.has_section("default") else None
-        if section is None or not section.get("secret_id") or not section.get("secret_key"):
-            raise SettingsError("--credentials-file",
-                                f"{credentials_file} needs a [default] section with secret_id and secret_key")
-        return cls(secret_id=section["secret_id"].strip(), secret_key=section["secret_key"].strip())
-
-
-@dataclass(frozen=True, slots=True)
 class KubeClientSettings:
     """How to reach the Kubernetes API server."""
 
@@ -141,10 +103,9 @@ class CloudSettings:
     vpc_id: str
     cluster_id: str
     """Tags every created resource, so leaked-resource GC only ever touches this cluster's."""
-    credentials: Credentials
-    endpoint: str = ""
-    """``host[:port]`` of the API; empty: Tencent Cloud's public endpoints."""
-    scheme: str = "https"
+    credentials: Credentials = field(repr=False)
+    endpoint: str | None = None
+    """``host:port`` spoken to in plain http (the local emulator); None: Tencent Cloud's endpoints."""
     qps: float = 50.0
     """Budget of cloud API calls per second for the whole cluster."""
     request_timeout: timedelta = timedelta(seconds=10)
@@ -154,19 +115,27 @@ class CloudSettings:
             raise SettingsError("--region", f"{self.region!r} is not a region such as ap-guangzhou")
         check_ids("--vpc-id", (self.vpc_id,), "vpc")
         check_ids("--cluster-id", (self.cluster_id,), "cls")
+        if self.endpoint is not None:
+            host, sep, port = self.endpoint.rpartition(":")
+            if not (sep and host and "/" not in host and port.isdigit() and 0 < int(port) < 65536):
+                raise SettingsError("--cloud-endpoint", f"{self.endpoint!r} is not HOST:PORT")
         if self.qps <= 0:
             raise SettingsError("--cloud-qps", "must be above 0")
         check_positive("--cloud-request-timeout", self.request_timeout)
 
-    @staticmethod
-    def parse_endpoint(url: str) -> tuple[str, str]:
-        """``http(s)://host[:port]`` -> (scheme, host[:port]); the empty string keeps the public endpoints."""
-        if not url:
-            return "https", ""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-            raise SettingsError("--cloud-endpoint", f"{url!r} is not http(s)://HOST[:PORT]")
-        return parts.scheme, parts.netloc
+
+def load_credentials(*, env: Mapping[str, str], credentials_file: Path | None) -> Credentials:
+    """The cloud adapter's credential loader (environment first, then the file), with flag-named errors.
+
+    Imported here, not at the top: the adapter loads the Tencent SDK, which --help does not need.
+    """
+    from eni.cloud.tencent.settings import CredentialsError
+    from eni.cloud.tencent.settings import load_credentials as load
+
+    try:
+        return load(env, path=credentials_file)
+    except CredentialsError as e:
+        raise SettingsError("--credentials-file", f"no usable Tencent Cloud credentials: {e}") from None
 
 
 class PoolMode(StrEnum):
@@ -300,15 +269,15 @@ class IpamdSettings:
 
 def from_flags(flags: Mapping[str, Any], *, env: Mapping[str, str]) -> IpamdSettings:
     """Build and validate the settings from click's parsed flags (by parameter name) and the environment."""
-    scheme, endpoint = CloudSettings.parse_endpoint(flags["cloud_endpoint"])
     kubeconfig = flags["kubeconfig"]
     return IpamdSettings(
         kube=KubeClientSettings(kubeconfig=Path(kubeconfig) if kubeconfig else None, qps=flags["kube_client_qps"],
                                 burst=flags["kube_client_burst"]),
         cloud=CloudSettings(
-            region=flags["region"], vpc_id=flags["vpc_id"], cluster_id=flags["cluster_id"], scheme=scheme,
-            endpoint=endpoint, qps=flags["cloud_qps"], request_timeout=flags["cloud_request_timeout"],
-            credentials=Credentials.load(env=env, credentials_file=flags["credentials_file"]),
+            region=flags["region"], vpc_id=flags["vpc_id"], cluster_id=flags["cluster_id"],
+            endpoint=flags["cloud_endpoint"] or None, qps=flags["cloud_qps"],
+            request_timeout=flags["cloud_request_timeout"],
+            credentials=load_credentials(env=env, credentials_file=flags["credentials_file"]),
         ),
         pool=PoolSettings(
             mode=PoolMode(flags["mode"]), subnet_ids=flags["subnets"],

@@ -57,7 +57,7 @@ def test_defaults(started):
     s = run_ok(started)
     assert s.kube.kubeconfig is None and (s.kube.qps, s.kube.burst) == (10.0, 20)
     assert (s.cloud.region, s.cloud.vpc_id, s.cloud.cluster_id) == ("ap-guangzhou", "vpc-1a", "cls-9z")
-    assert (s.cloud.scheme, s.cloud.endpoint, s.cloud.qps) == ("https", "", 50.0)
+    assert (s.cloud.endpoint, s.cloud.qps, s.cloud.request_timeout) == (None, 50.0, timedelta(seconds=10))
     assert s.pool.mode is ipamd_settings.PoolMode.NON_STATIC and s.pool.subnet_ids == ("subnet-a1",)
     assert (s.pool.ip_warm, s.pool.eni_warm) == (WarmTargets(5, 5), WarmTargets(1, 1))
     assert not s.pool.quick_release and s.pool.release_interval == timedelta(minutes=2)
@@ -74,13 +74,13 @@ def test_flags_are_parsed_into_settings(started, tmp_path):
     s = run_ok(started, "--mode", "static", "--subnets", "subnet-a1, subnet-b2", "--ip-min-warm-target", "2",
                "--ip-max-warm-target", "9", "--enable-quick-release", "--claim-expired-duration", "1h",
                "--enable-security-groups", "--security-groups", "sg-b,sg-a", "--cloud-endpoint",
-               "http://127.0.0.1:9000", "--no-leader-elect", "--metrics-bind-address", "0",
+               "127.0.0.1:9000", "--no-leader-elect", "--metrics-bind-address", "0",
                "--health-probe-bind-address", "[::1]:9443", "--kubeconfig", str(tmp_path / "kc"))
     assert s.pool.mode is ipamd_settings.PoolMode.STATIC and s.pool.subnet_ids == ("subnet-a1", "subnet-b2")
     assert s.pool.ip_warm == WarmTargets(2, 9) and s.pool.quick_release
     assert s.claims.expired_duration == timedelta(hours=1)
     assert s.security_groups.group_ids == ("sg-b", "sg-a")
-    assert (s.cloud.scheme, s.cloud.endpoint) == ("http", "127.0.0.1:9000")
+    assert s.cloud.endpoint == "127.0.0.1:9000"
     assert not s.leader_election.enabled and s.serving.metrics is None and str(s.serving.health) == "[::1]:9443"
     assert s.kube.kubeconfig == tmp_path / "kc"
 
@@ -126,7 +126,8 @@ def test_required_flags_can_come_from_the_environment(started, monkeypatch):
         (["--region", "Guangzhou"], "'--region': 'Guangzhou' is not a region"),
         (["--security-groups", "sg-1"], "'--security-groups': has no effect without --enable-security-groups"),
         (["--enable-security-groups", "--security-groups", "default"], "'default' is not a sg id"),
-        (["--cloud-endpoint", "127.0.0.1:9000"], "'--cloud-endpoint': '127.0.0.1:9000' is not http(s)://"),
+        (["--cloud-endpoint", "http://127.0.0.1:9000"], "'--cloud-endpoint': 'http://127.0.0.1:9000' is not HOST:PORT"),
+        (["--cloud-endpoint", "127.0.0.1"], "is not HOST:PORT"),
         (["--kube-client-qps", "30"], "'--kube-client-burst': must be at least 1 and at least --kube-client-qps"),
         (["--kube-client-qps", "0"], "'--kube-client-qps'"),
         (["--mode", "dynamic"], "'--mode'"),
@@ -147,6 +148,14 @@ def test_required_flags(started, capsys, missing):
     assert f"Missing option '{missing}'" in capsys.readouterr().err
 
 
+def test_credentials_from_the_environment_first_and_never_shown(started, tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text("[default]\nsecret_id = AKIDfile\nsecret_key = file-secret\n")
+    s = run_ok(started, "--credentials-file", str(path))
+    assert (s.cloud.credentials.secret_id, s.cloud.credentials.secret_key) == ("AKIDexample", "very-secret-key")
+    assert "very-secret-key" not in repr(s) and "AKIDexample" not in repr(s)
+
+
 def test_credentials_from_file_and_never_shown(started, monkeypatch, tmp_path):
     path = tmp_path / "credentials"
     path.write_text("[default]\nsecret_id = AKIDfile\nsecret_key = file-secret\n")
@@ -158,21 +167,25 @@ def test_credentials_from_file_and_never_shown(started, monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "cannot read"), ("[other]\nsecret_id=a\nsecret_key=b\n", "needs a [default] section"),
-     ("[default]\nsecret_id=a\n", "needs a [default] section"), ("not ini", "cannot read")],
+    [(None, "cannot read"), ("[other]\nsecret_id=a\nsecret_key=b\n", "has no [default] section"),
+     ("[default]\nsecret_id=a\n", "lacks secret_id or secret_key"), ("not ini", "cannot read"),
+     ("[default]\nsecret_id = a\nsecret_key = s3cr3t\n  oops\n[", "cannot read")],
 )
-def test_bad_credentials_file(started, capsys, tmp_path, content, message):
+def test_bad_credentials_file(started, capsys, monkeypatch, tmp_path, content, message):
+    monkeypatch.delenv("TENCENTCLOUD_SECRET_KEY")
     path = tmp_path / "credentials"
     if content is not None:
         path.write_text(content)
     assert ipamd.main([*REQUIRED, "--credentials-file", str(path)]) == 2
-    assert message in capsys.readouterr().err and started == []
+    err = capsys.readouterr().err
+    assert message in err and "s3cr3t" not in err and started == []
 
 
 def test_missing_credentials(started, capsys, monkeypatch):
     monkeypatch.delenv("TENCENTCLOUD_SECRET_KEY")
     assert ipamd.main(REQUIRED) == 2
-    assert "no Tencent Cloud credentials" in capsys.readouterr().err
+    assert "'--credentials-file': no usable Tencent Cloud credentials: set TENCENTCLOUD_SECRET_ID" in (
+        capsys.readouterr().err)
 
 
 def test_the_program_says_it_is_not_implemented_yet_and_exits_2():
