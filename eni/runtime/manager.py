@@ -1,0 +1,256 @@
+"""The Manager runs a process's pieces in controller-runtime's order and stops them in reverse.
+
+Start: health/metrics HTTP → informer caches (wait for sync) → runnables that do not need leadership →
+leader election → leader runnables (controllers). Stop, on the stop Event: leader runnables → election →
+other runnables → caches → HTTP. ``start`` returns the process exit code: 0 after a requested stop, 1 when the
+lease was lost (promptly: without fencing the process must exit at once), a cache failed to sync, or a
+runnable failed. The manager owns threads only; it never reads flags or the environment (``cmd`` does).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from kubernetes.client import ApiClient
+from prometheus_client import CollectorRegistry
+
+from eni.runtime import log as kvlog
+from eni.runtime.cache.cache import InformerCache
+from eni.runtime.client.interfaces import Client
+from eni.runtime.client.kube import KubeClient
+from eni.runtime.client.transport import KubeTransport
+from eni.runtime.clock import REAL_CLOCK, Clock
+from eni.runtime.healthz import Checker, HealthServer
+from eni.runtime.leaderelection.elector import Elector, LeaderElectionSettings
+from eni.runtime.leaderelection.lease_lock import KubeLeaseLock, LeaseLock
+from eni.runtime.metrics import RuntimeMetrics
+
+log = kvlog.get_logger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+class Runnable(Protocol):
+    """Something the manager runs: ``start`` blocks until ``stop`` is set (raising means failure)."""
+
+    def start(self, stop: threading.Event) -> None: ...
+
+
+class RunnableFunc:
+    """A Runnable from a function; ``need_leader_election`` says which group it joins."""
+
+    def __init__(self, fn: Callable[[threading.Event], None], *, need_leader_election: bool = False) -> None:
+        self._fn = fn
+        self._leader = need_leader_election
+
+    def start(self, stop: threading.Event) -> None:
+        self._fn(stop)
+
+    def need_leader_election(self) -> bool:
+        return self._leader
+
+
+def needs_leader_election(runnable: Runnable) -> bool:
+    """A runnable's ``need_leader_election()``; True when it does not say (controller-runtime's default)."""
+    method = getattr(runnable, "need_leader_election", None)
+    return bool(method()) if callable(method) else True
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerSettings:
+    health_host: str = "127.0.0.1"
+    """Where /healthz, /readyz and /metrics listen; loopback unless cmd says otherwise."""
+    health_port: int | None = 0
+    """Port of the health/metrics server; 0 picks a free one, None disables the server."""
+    cache_sync_timeout: float = 120.0
+    """Seconds to wait for the informers' first lists before giving up (exit 1)."""
+    graceful_shutdown_timeout: float = 30.0
+    """Seconds each group gets to stop before the manager moves on."""
+    leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseName:
+    """Which Lease the candidates compete for, and who this process is."""
+
+    namespace: str
+    name: str
+    identity: str
+
+
+class _Group:
+    """Runnables started and stopped together, each on its own thread."""
+
+    def __init__(self, name: str, on_failure: Callable[[str, BaseException], None]) -> None:
+        self.name = name
+        self.stop = threading.Event()
+        self._on_failure = on_failure
+        self._threads: list[threading.Thread] = []
+
+    def start(self, runnables: list[Runnable]) -> None:
+        for runnable in runnables:
+            thread = threading.Thread(target=self._run, args=(runnable,), name=f"{self.name}-{type(runnable).__name__}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _run(self, runnable: Runnable) -> None:
+        try:
+            runnable.start(self.stop)
+        except Exception as e:
+            self._on_failure(type(runnable).__name__, e)
+
+    def shut_down(self, timeout: float) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=timeout)
+
+
+class Manager:
+    """Owns the cache, the client, the metrics registry, health endpoints, leader election and runnables."""
+
+    def __init__(
+        self,
+        *,
+        cache: InformerCache,
+        client: Client | None = None,
+        lease_lock: LeaseLock | None = None,
+        settings: ManagerSettings = ManagerSettings(),
+        clock: Clock = REAL_CLOCK,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        if lease_lock is not None:
+            settings.leader_election.validate()
+        self.cache = cache
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.metrics = RuntimeMetrics(registry)
+        self.health = HealthServer(self.metrics.registry, host=settings.health_host, port=settings.health_port or 0)
+        self._lease_lock = lease_lock
+        self._runnables: list[Runnable] = []
+        self._leader_runnables: list[Runnable] = []
+        self._wake = threading.Event()
+        self._failure: str | None = None
+        self._lost_lease = threading.Event()
+        self.elector: Elector | None = None
+        self.health.add_readyz_check("informers", self._check_synced)
+
+    @classmethod
+    def for_api_client(
+        cls,
+        api_client: ApiClient,
+        *,
+        settings: ManagerSettings = ManagerSettings(),
+        lease: LeaseName | None = None,
+        resync_period: float = 0.0,
+        qps: float = 50.0,
+        burst: int = 100,
+        registry: CollectorRegistry | None = None,
+    ) -> Manager:
+        """A manager wired to a real API server: KubeClient, shared informers and (with ``lease``) a Lease lock."""
+        transport = KubeTransport(api_client)
+        client = KubeClient(transport, qps=qps, burst=burst)
+        lock = None
+        if lease is not None:
+            lock = KubeLeaseLock(client, namespace=lease.namespace, name=lease.name, identity=lease.identity)
+        return cls(
+            cache=InformerCache.over(transport, resync_period=resync_period),
+            client=client,
+            lease_lock=lock,
+            settings=settings,
+            registry=registry,
+        )
+
+    def add(self, runnable: Runnable) -> None:
+        """Run ``runnable`` in its group (leader or not, from its ``need_leader_election``)."""
+        (self._leader_runnables if needs_leader_election(runnable) else self._runnables).append(runnable)
+
+    def add_healthz_check(self, name: str, checker: Checker) -> None:
+        self.health.add_healthz_check(name, checker)
+
+    def add_readyz_check(self, name: str, checker: Checker) -> None:
+        self.health.add_readyz_check(name, checker)
+
+    def _check_synced(self) -> None:
+        if not self.cache.has_synced():
+            raise RuntimeError("informers have not synced")
+
+    def _fail(self, what: str, error: BaseException) -> None:
+        log.error("Runnable failed", runnable=what, error=str(error))
+        self._failure = self._failure or f"{what}: {error}"
+        self._wake.set()
+
+    def start(self, stop: threading.Event) -> int:
+        """Run everything until ``stop`` is set or something fails; return the exit code."""
+        timeout = self.settings.graceful_shutdown_timeout
+        if self.settings.health_port is not None:
+            self.health.start()
+            log.info("Serving health and metrics", url=self.health.url)
+        caches = _Group("cache", self._fail)
+        others = _Group("runnable", self._fail)
+        leaders = _Group("leader", self._fail)
+        election = _Group("election", self._fail)
+        try:
+            caches.start([self.cache])
+            if not self.cache.wait_for_sync(self.settings.cache_sync_timeout, stop):
+                if stop.is_set():
+                    return EXIT_OK
+                log.error("Informers did not sync", timeout=self.settings.cache_sync_timeout)
+                return EXIT_FAILED
+            others.start(self._runnables)
+            if self._lease_lock is None:
+                leaders.start(self._leader_runnables)
+            else:
+                self.elector = self._make_elector(leaders)
+                self.health.add_healthz_check("leader-election", self.elector.check)
+                election.start([_ElectorRunnable(self.elector)])
+            while not stop.is_set() and not self._wake.is_set():
+                self._wake.wait(0.5)
+                if stop.is_set():
+                    break
+            if self._lost_lease.is_set():
+                log.error("Leader election lost; exiting")
+                leaders.shut_down(min(timeout, 1.0))
+                return EXIT_FAILED
+            leaders.shut_down(timeout)
+            return EXIT_FAILED if self._failure else EXIT_OK
+        finally:
+            leaders.shut_down(timeout)
+            election.shut_down(timeout)
+            others.shut_down(timeout)
+            caches.shut_down(timeout)
+            self.health.stop()
+
+    def _make_elector(self, leaders: _Group) -> Elector:
+        assert self._lease_lock is not None
+        gauge = self.metrics.leader(self._lease_lock.describe())
+
+        def started() -> None:
+            gauge.set(1)
+            leaders.start(self._leader_runnables)
+
+        def stopped() -> None:
+            gauge.set(0)
+            self._lost_lease.set()
+            self._wake.set()
+
+        return Elector(
+            self._lease_lock,
+            settings=self.settings.leader_election,
+            on_started_leading=started,
+            on_stopped_leading=stopped,
+            clock=self.clock,
+        )
+
+
+class _ElectorRunnable:
+    def __init__(self, elector: Elector) -> None:
+        self._elector = elector
+
+    def start(self, stop: threading.Event) -> None:
+        self._elector.run(stop)
