@@ -1,0 +1,175 @@
+"""tke-eni-ip-scheduler's settings: grouped frozen values, each validated on construction.
+
+A settings object that exists is valid: every check runs in ``__post_init__`` and raises
+``SettingsError`` naming the flag. ``from_flags`` builds the whole tree from the parsed command
+line and the environment. The cloud group is optional: without ``--region`` the extender judges
+subnet capacity from the cluster's objects only and never calls the cloud.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eni.cloud.tencent.settings import Credentials
+
+
+class SettingsError(ValueError):
+    """A flag's value is unusable; ``flag`` names it for the error message."""
+
+    def __init__(self, flag: str, problem: str) -> None:
+        self.flag = flag
+        self.problem = problem
+        super().__init__(f"{flag}: {problem}")
+
+
+def check_positive(flag: str, value: timedelta) -> None:
+    if value <= timedelta(0):
+        raise SettingsError(flag, "must be longer than 0s")
+
+
+@dataclass(frozen=True, slots=True)
+class BindAddress:
+    """A ``host:port`` to listen on; the host is an IP literal, ``localhost`` or empty (all interfaces)."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str, *, flag: str) -> BindAddress | None:
+        """``127.0.0.1:8080``, ``[::1]:8080`` or ``:8080``; ``0`` disables the server (None)."""
+        if text.strip() == "0":
+            return None
+        host, sep, port = text.strip().rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise SettingsError(flag, f"{text!r} is not HOST:PORT with a port from 0 to 65535 (or 0 to disable)")
+        host = host.removeprefix("[").removesuffix("]")
+        if host not in ("", "localhost"):
+            try:
+                ipaddress.ip_address(host)
+            except ValueError as e:
+                raise SettingsError(flag, f"{host!r} is not an IP address") from e
+        return cls(host=host, port=int(port))
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class KubeClientSettings:
+    """How to reach the Kubernetes API server."""
+
+    kubeconfig: Path | None
+    """None: the in-cluster service account."""
+    qps: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.qps <= 0:
+            raise SettingsError("--kube-client-qps", "must be above 0")
+        if self.burst < max(1, self.qps):
+            raise SettingsError("--kube-client-burst", f"must be at least 1 and at least --kube-client-qps "
+                                                       f"({self.qps:g})")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtenderSettings:
+    """The kube-scheduler extender's HTTP endpoint and filtering policy."""
+
+    listen: BindAddress
+    """Where kube-scheduler POSTs filter and prioritize requests."""
+    only_nominated_subnets: bool
+    """Subnets that pods nominate are reserved for those pods (as ipamd's flag of the same name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CloudSettings:
+    """Read-only access to the cloud, to refresh subnets' free-IP counts in the background."""
+
+    region: str
+    cluster_id: str
+    credentials: Credentials = field(repr=False)
+    endpoint: str | None = None
+    """``host:port`` spoken to in plain http (the local emulator); None: Tencent Cloud's endpoints."""
+    qps: float = 5.0
+    subnet_refresh_interval: timedelta = timedelta(seconds=30)
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^[a-z]+-[a-z]+(-[a-z0-9]+)*$", self.region):
+            raise SettingsError("--region", f"{self.region!r} is not a region such as ap-guangzhou")
+        if not re.match(r"^cls-[0-9a-z]+$", self.cluster_id):
+            raise SettingsError("--cluster-id", "is required with --region and looks like cls-...")
+        if self.endpoint is not None:
+            host, sep, port = self.endpoint.rpartition(":")
+            if not (sep and host and "/" not in host and port.isdigit() and 0 < int(port) < 65536):
+                raise SettingsError("--cloud-endpoint", f"{self.endpoint!r} is not HOST:PORT")
+        if self.qps <= 0:
+            raise SettingsError("--cloud-qps", "must be above 0")
+        check_positive("--subnet-refresh-interval", self.subnet_refresh_interval)
+
+
+@dataclass(frozen=True, slots=True)
+class ServingSettings:
+    metrics: BindAddress | None
+    health: BindAddress | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    level: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    kube: KubeClientSettings
+    extender: ExtenderSettings
+    cloud: CloudSettings | None
+    """None: no cloud access at all."""
+    serving: ServingSettings
+    logging: LoggingSettings
+
+
+def cloud_from_flags(flags: Mapping[str, Any], *, env: Mapping[str, str]) -> CloudSettings | None:
+    """The optional cloud group: all of it with --region, none of it (and no stray cloud flag) without."""
+    if not flags["region"]:
+        for flag, key in (("--cluster-id", "cluster_id"), ("--cloud-endpoint", "cloud_endpoint"),
+                          ("--credentials-file", "credentials_file")):
+            if flags[key]:
+                raise SettingsError(flag, "has no effect without --region")
+        return None
+    # NB: imported here: the adapter loads the Tencent SDK, which --help and cloud-less runs do not need.
+    from eni.cloud.tencent.settings import CredentialsError, load_credentials
+
+    try:
+        credentials = load_credentials(env, path=flags["credentials_file"])
+    except CredentialsError as e:
+        raise SettingsError("--credentials-file", f"no usable Tencent Cloud credentials: {e}") from None
+    return CloudSettings(region=flags["region"], cluster_id=flags["cluster_id"], credentials=credentials,
+                         endpoint=flags["cloud_endpoint"] or None, qps=flags["cloud_qps"],
+                         subnet_refresh_interval=flags["subnet_refresh_interval"])
+
+
+def from_flags(flags: Mapping[str, Any], *, env: Mapping[str, str]) -> SchedulerSettings:
+    """Build and validate the settings from click's parsed flags (by parameter name) and the environment."""
+    listen = BindAddress.parse(flags["listen"], flag="--listen")
+    if listen is None:
+        raise SettingsError("--listen", "the extender cannot be disabled")
+    kubeconfig = flags["kubeconfig"]
+    return SchedulerSettings(
+        kube=KubeClientSettings(kubeconfig=Path(kubeconfig) if kubeconfig else None, qps=flags["kube_client_qps"],
+                                burst=flags["kube_client_burst"]),
+        extender=ExtenderSettings(listen=listen, only_nominated_subnets=flags["only_nominated_eni_subnets"]),
+        cloud=cloud_from_flags(flags, env=env),
+        serving=ServingSettings(
+            metrics=BindAddress.parse(flags["metrics_bind_address"], flag="--metrics-bind-address"),
+            health=BindAddress.parse(flags["health_probe_bind_address"], flag="--health-probe-bind-address"),
+        ),
+        logging=LoggingSettings(level=flags["log_level"], format=flags["log_format"]),
+    )
