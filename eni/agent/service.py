@@ -110,10 +110,14 @@ class AgentService:
             snapshot = self._snapshot
             alloc = self._ledger.assign(key, pod, _ready(snapshot))
             eni = snapshot.pool.eni_of(alloc.ip)
-            prefix = eni.subnet.prefixlen if eni is not None else 32
             log.info("Assigned IP", extra={"ip": str(alloc.ip), "container": key.container_id})
-            return IpamResult(allocation=alloc, address=IPv4Interface(f"{alloc.ip}/{prefix}"),
-                              gateway=self._settings.gateway)
+            if eni is None:
+                return IpamResult(allocation=alloc, address=IPv4Interface(f"{alloc.ip}/32"),
+                                  gateway=self._settings.gateway)
+            # NB: main plugins such as ptp need a gateway inside the address's subnet and put it on the host end
+            # of the pod's veth; the ENI's primary IP is the node's own address there (the VPC gateway is not).
+            return IpamResult(allocation=alloc, address=IPv4Interface(f"{alloc.ip}/{eni.subnet.prefixlen}"),
+                              gateway=eni.primary_ip)
 
     def release(self, key: AttachmentKey) -> Allocation | None:
         """Frees the attachment's IP into cooldown; None when it held none."""

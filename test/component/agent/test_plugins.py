@@ -85,7 +85,7 @@ def test_ipamc_allocates_and_releases(agent, plugin_dir):
     doc = json.dumps({"cniVersion": "0.4.0", "name": "vpc", "type": "ptp",
                       "ipam": {"type": "tke-eni-ipamc", "agentSocket": str(agent.settings.json_socket)}}).encode()
     rc, result, _ = exec_plugin(plugin_dir, "tke-eni-ipamc", "ADD", doc)
-    assert rc == 0 and result["ips"] == [{"address": "10.0.1.20/24", "gateway": "169.254.1.1", "version": "4"}]
+    assert rc == 0 and result["ips"] == [{"address": "10.0.1.20/24", "gateway": "10.0.1.10", "version": "4"}]
     assert exec_plugin(plugin_dir, "tke-eni-ipamc", "CHECK", doc)[:2] == (0, None)
     assert exec_plugin(plugin_dir, "tke-eni-ipamc", "DEL", doc)[:2] == (0, None)
     assert agent.ledger.allocations() == [] and agent.network.pods == {}

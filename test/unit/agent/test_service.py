@@ -93,7 +93,7 @@ def test_enis_without_a_route_table_are_not_used_yet(service, status_of):
 
 def test_ipam_allocate_uses_the_subnet_prefix(service):
     result = service.allocate(KEY, PodRef())
-    assert str(result.address) == "10.0.1.20/24"
+    assert str(result.address) == "10.0.1.20/24" and result.gateway == A("10.0.1.10")  # the ENI's primary IP
     assert service.release(KEY).ip == A("10.0.1.20")
 
 
