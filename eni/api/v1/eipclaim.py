@@ -24,7 +24,7 @@ EIP_CLAIM = ResourceKind(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EIPClaimSpec:
     """What the pod asked for (from its eip-* annotations when the claim was made)."""
 
@@ -42,7 +42,7 @@ class EIPClaimSpec:
     """UID of the pod currently using the claim; empty while retained."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EIPClaimStatus:
     """The EIP that serves the claim and where it is associated."""
 
@@ -62,7 +62,7 @@ class EIPClaimStatus:
     """Why the claim cannot be served, when it cannot (e.g. the account's EIP quota)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EIPClaim(CustomObject):
     """A pod's elastic public IP, named after the pod, in the pod's namespace."""
 

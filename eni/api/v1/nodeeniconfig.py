@@ -43,7 +43,7 @@ class IPState(StrEnum):
     """ipamd wants it back; the agent must not hand it out any more."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeENIConfigSpec:
     """The node's instance and limits; written by ipamd, adjustable through the NEC's annotations."""
 
@@ -68,7 +68,7 @@ class NodeENIConfigSpec:
     """Elastic public IPs the node's pods may hold (instance EIP quota minus one)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EniIP:
     """A secondary IP of an ENI."""
 
@@ -78,7 +78,7 @@ class EniIP:
     """Bound (usable) or Releasing (ipamd wants it back; see the release handshake)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeENI:
     """An ENI attached to the node, with everything the agent needs to plumb it."""
 
@@ -104,7 +104,7 @@ class NodeENI:
     """Secondary IPs assigned to the ENI in the VPC."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentStatus:
     """What the node agent reports; written only by the agent."""
 
@@ -119,7 +119,7 @@ class AgentStatus:
     """The NEC metadata.generation the agent has acted on."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeENIConfigStatus:
     """The node's ENIs and IPs as ipamd last saw them in the cloud, plus the agent's report."""
 
@@ -143,7 +143,7 @@ class NodeENIConfigStatus:
         return tuple(entry.ip for eni in self.enis for entry in eni.ips if entry.state is state)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeENIConfig(CustomObject):
     """Per-node ENI configuration and state, named after the node.
 

@@ -15,7 +15,7 @@ from .codec import hints
 from .enums import ConditionStatus
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OwnerReference:
     """An owner of an object; the garbage collector deletes the object after its controller owner."""
 
@@ -33,7 +33,7 @@ class OwnerReference:
     """With foreground deletion, the owner waits for this object to be gone."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectMeta:
     """The metadata of an object, as the API server stores it."""
 
@@ -51,7 +51,7 @@ class ObjectMeta:
     generate_name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectReference:
     """A namespaced object known by namespace, name and UID (a pod, or a claim)."""
 
@@ -63,7 +63,7 @@ class ObjectReference:
     """UID of the referenced object; distinguishes it from a later object with the same name."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Condition:
     """One aspect of an object's state, with the same shape as metav1.Condition."""
 

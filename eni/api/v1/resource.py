@@ -22,7 +22,7 @@ from .errors import DecodeError
 from .objectmeta import ObjectMeta
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PrinterColumn:
     """A column of ``kubectl get``: its JSONPath is relative to the object (``.status.phase``)."""
 

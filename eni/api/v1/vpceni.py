@@ -34,7 +34,7 @@ class VpcENIPhase(StrEnum):
     DELETING = "Deleting"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VpcENISpec:
     """What the ENI is for: its node, subnet, security groups and kind."""
 
@@ -52,7 +52,7 @@ class VpcENISpec:
     """For a static exclusive ENI: the pod (namespace/name) it is kept for across pod re-creation."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VpcENIStatus:
     """The ENI as last observed in the cloud."""
 
@@ -70,7 +70,7 @@ class VpcENIStatus:
     """Why the ENI is stuck, when it is (last cloud error)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VpcENI(CustomObject):
     """An elastic network interface owned by the cluster, named by its ENI id (``eni-...``)."""
 

@@ -40,7 +40,7 @@ class VpcIPPhase(StrEnum):
     RELEASED = "Released"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VpcIPSpec:
     """Where the IP lives and whom it serves."""
 
@@ -56,7 +56,7 @@ class VpcIPSpec:
     """The VpcIPClaim holding this IP (type Pod only)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VpcIPStatus:
     """The IP as last observed in the cloud."""
 
@@ -66,7 +66,7 @@ class VpcIPStatus:
     """Why the IP is stuck, when it is (last cloud error)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VpcIP(CustomObject):
     """A VPC private IP held by the cluster, named by the address (e.g. ``10.0.1.23``)."""
 

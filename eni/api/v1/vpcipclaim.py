@@ -39,7 +39,7 @@ class ClaimPhase(StrEnum):
     """Retained for longer than its expiry: the address is being given back."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VpcIPClaimSpec:
     """What the pod asked for (from its annotations when the claim was made)."""
 
@@ -55,7 +55,7 @@ class VpcIPClaimSpec:
     """UID of the pod currently using the claim; empty while retained."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VpcIPClaimStatus:
     """The address that serves the claim."""
 
@@ -75,7 +75,7 @@ class VpcIPClaimStatus:
     """Why the claim cannot be served, when it cannot."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VpcIPClaim(CustomObject):
     """A pod's claim on a VPC IP (static-IP mode), named after the pod, in the pod's namespace."""
 

@@ -147,3 +147,35 @@ def test_official_client_accepts_the_crds():
         model = api.deserialize(json.dumps(crd), "V1CustomResourceDefinition", "application/json")
         assert model.spec.names.short_names == crd["spec"]["names"]["shortNames"]
         assert model.spec.versions[0].subresources.status == {}
+
+
+def test_the_fake_api_server_accepts_every_crd():
+    from eni.runtime.testing.apiserver.crd import resource_types, validate_crd
+
+    for crd in load_crds():
+        assert validate_crd(crd) == []
+        (served,) = resource_types(crd)
+        assert served.has_status and served.short_names == tuple(crd["spec"]["names"]["shortNames"])
+        assert [c.json_path for c in served.printer_columns] == [
+            c["jsonPath"] for c in crd["spec"]["versions"][0]["additionalPrinterColumns"]]
+
+
+def test_full_objects_validate_against_their_schema_and_nothing_is_pruned(sample):
+    from eni.runtime.testing.apiserver.schema import validate_and_prune
+
+    crd = crdgen.custom_resource_definition(type(sample))
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    wire = sample.to_dict()
+    pruned, causes = validate_and_prune(wire, schema)
+    assert causes == []
+    assert pruned["spec"] == wire["spec"] and pruned["status"] == wire["status"]
+
+
+def test_the_schema_refuses_what_the_types_refuse():
+    from eni.runtime.testing.apiserver.schema import validate_and_prune
+
+    schema = crdgen.custom_resource_definition(VpcIP)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    bad = {"apiVersion": "networking.tke.cloud.tencent.com/v1", "kind": "VpcIP", "metadata": {"name": "10.0.0.1"},
+           "spec": {"type": "Elastic", "nodeName": 3}}
+    _, causes = validate_and_prune(bad, schema)
+    assert {cause.field for cause in causes} >= {"spec.type", "spec.nodeName", "spec.subnetId"}
