@@ -113,7 +113,11 @@ class VpcApi(Protocol):
         subnet_id: SubnetId | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> tuple[Eni, ...]:
-        """ENIs matching every given filter (all pages); unknown ids raise ``NotFound``."""
+        """ENIs matching every given filter, all pages; ids that do not exist are simply absent.
+
+        ``eni_ids`` cannot be combined with other filters (``ValueError``). With no argument at all,
+        every ENI of the adapter's VPC.
+        """
         ...
 
     def describe_eni_limits(self, instance_id: InstanceId) -> EniLimits:

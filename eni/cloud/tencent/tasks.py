@@ -65,15 +65,16 @@ class TaskWaiter:
     def _wait(self, *, action: str, task: str, poll: _Poll) -> None:
         deadline = self._clock.monotonic() + self._timeout
         for _ in range(self._max_polls):
+            # NB: sleep first: a task is never done the instant its action returns, so an immediate
+            # poll would only spend a call of the rate budget.
+            self._clock.sleep(max(0.0, min(self._interval, deadline - self._clock.monotonic())))
             status, output = poll()
             if status == "SUCCESS":
                 return
             if status == "FAILED":
                 message = f"{action} task failed: {output or 'no output'}"
                 raise TaskFailed(TASK_FAILED_CODE, message, task, output=output)
-            remaining = deadline - self._clock.monotonic()
-            if remaining <= 0:
+            if self._clock.monotonic() >= deadline:
                 break
-            self._clock.sleep(min(self._interval, remaining))
         raise TaskTimeout(TASK_TIMEOUT_CODE, f"{action} task still running after {self._timeout}s", task)
 

@@ -147,7 +147,7 @@ def test_running_task_is_polled_until_done(make_vpc, replies, clock) -> None:
     vpc, stub = make_vpc(IpCloud(replies, task_status=lambda _: next(statuses)))
     vpc.delete_eni(EniId("eni-1"))
     assert stub.actions().count("DescribeVpcTaskResult") == 3
-    assert clock.slept == [0.5, 0.5]
+    assert clock.slept == [0.5, 0.5, 0.5]  # the first poll waits one interval too
 
 
 def test_task_that_never_ends_times_out_after_bounded_polls(make_vpc, replies, clock) -> None:
@@ -157,7 +157,7 @@ def test_task_that_never_ends_times_out_after_bounded_polls(make_vpc, replies, c
         vpc.delete_eni(EniId("eni-1"))
     assert caught.value.retryable is True
     assert clock.now - start == pytest.approx(5.0)
-    assert stub.actions().count("DescribeVpcTaskResult") == 11
+    assert stub.actions().count("DescribeVpcTaskResult") == 10
 
 
 def test_allocate_eip_waits_for_its_task_and_describes(make_vpc, replies) -> None:
