@@ -93,7 +93,9 @@ class KubeClientSettings:
     kubeconfig: Path | None
     """None: the in-cluster service account."""
     qps: float
+    """Client-side request rate limit."""
     burst: int
+    """Requests allowed above qps in a burst."""
 
     def __post_init__(self) -> None:
         if self.qps <= 0:
@@ -108,7 +110,9 @@ class CniSettings:
     """Where the CNI plugins and their network config are installed."""
 
     bin_dir: Path
+    """Where the plugin executables are installed."""
     conf_dir: Path
+    """Where the network config list is written."""
     plugin_interpreter: str
     """The command line in the plugins' ``#!`` line: the host's python3 runs them."""
     port_mapping: bool
@@ -126,6 +130,7 @@ class ApiSettings:
     """The agent API's unix sockets (mode 0600)."""
 
     grpc_socket: Path
+    """The gRPC API (for in-node clients that have grpcio)."""
     json_socket: Path
     """The same methods in their JSON mapping, for the standard-library CNI plugins."""
 
@@ -145,6 +150,7 @@ class IpamSettings:
     ip_cooldown: timedelta
     """A released IP is not handed out again before this long."""
     gc_interval: timedelta
+    """How often allocations are compared with the node's pods."""
     gc_grace: timedelta
     """An allocation whose pod is gone is released only after this long."""
     quick_release: bool
@@ -162,6 +168,8 @@ class IpamSettings:
 
 @dataclass(frozen=True, slots=True)
 class DevicePluginSettings:
+    """Where the kubelet looks for device plugins."""
+
     plugin_dir: Path
     """The kubelet's device-plugin folder (its kubelet.sock and our sockets)."""
 
@@ -171,18 +179,28 @@ class DevicePluginSettings:
 
 @dataclass(frozen=True, slots=True)
 class ServingSettings:
+    """The program's HTTP endpoints besides its API."""
+
     metrics: BindAddress | None
+    """Where /metrics is served; None: not served."""
     health: BindAddress | None
+    """Where /healthz and /readyz are served; None: not served."""
 
 
 @dataclass(frozen=True, slots=True)
 class LoggingSettings:
+    """Log output."""
+
     level: str
+    """Least severe level logged: debug, info, warning or error."""
     format: str
+    """json (one object per line) or text."""
 
 
 @dataclass(frozen=True, slots=True)
 class AgentSettings:
+    """Everything the tke-eni-agent daemon is configured with, by concern."""
+
     node: NodeSettings
     kube: KubeClientSettings
     cni: CniSettings

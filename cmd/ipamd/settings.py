@@ -100,15 +100,19 @@ class CloudSettings:
     """Where and as whom to call the Tencent Cloud VPC and CVM APIs."""
 
     region: str
+    """Region of the cluster, e.g. ``ap-guangzhou``."""
     vpc_id: str
+    """The cluster's VPC (``vpc-...``)."""
     cluster_id: str
     """Tags every created resource, so leaked-resource GC only ever touches this cluster's."""
     credentials: Credentials = field(repr=False)
+    """The API key pair; never shown."""
     endpoint: str | None = None
     """``host:port`` spoken to in plain http (the local emulator); None: Tencent Cloud's endpoints."""
     qps: float = 50.0
     """Budget of cloud API calls per second for the whole cluster."""
     request_timeout: timedelta = timedelta(seconds=10)
+    """Timeout of one cloud API request."""
 
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z]+-[a-z]+(-[a-z0-9]+)*$", self.region):
@@ -139,6 +143,8 @@ def load_credentials(*, env: Mapping[str, str], credentials_file: Path | None) -
 
 
 class PoolMode(StrEnum):
+    """How pods get their IPs."""
+
     NON_STATIC = "non-static"
     """Each node keeps a warm pool of IPs; a pod gets any of them."""
     STATIC = "static"
@@ -150,13 +156,17 @@ class PoolSettings:
     """How IPs and exclusive ENIs are kept ready on nodes."""
 
     mode: PoolMode
+    """Warm pools per node (non-static) or claims per pod (static)."""
     subnet_ids: tuple[str, ...]
     """Subnets for pod ENIs; each node uses those of its own zone."""
     ip_warm: WarmTargets
+    """Default idle-IP window per node; NodeENIConfig annotations override it."""
     eni_warm: WarmTargets
+    """Default idle exclusive-ENI window per node; NodeENIConfig annotations override it."""
     quick_release: bool
     """Release all surplus IPs at each tick instead of one."""
     release_interval: timedelta
+    """The release tick: how often surplus idle IPs are given back."""
 
     def __post_init__(self) -> None:
         if not self.subnet_ids:
@@ -178,7 +188,9 @@ class ClaimSettings:
     expired_duration: timedelta | None
     """None: retained claims never expire."""
     enable_ownerref: bool
+    """Claims are owned by the pod's workload and collected with it."""
     only_nominated_subnets: bool
+    """Subnets that pods nominate are reserved for those pods."""
 
     def __post_init__(self) -> None:
         if self.expired_duration is not None and self.expired_duration < MIN_CLAIM_EXPIRED_DURATION:
@@ -187,7 +199,10 @@ class ClaimSettings:
 
 @dataclass(frozen=True, slots=True)
 class SecurityGroupSettings:
+    """Security groups of the nodes' ENIs."""
+
     enabled: bool
+    """Whether ipamd binds security groups at all."""
     group_ids: tuple[str, ...]
     """In order; empty: inherit the instance's groups in order."""
 
@@ -199,13 +214,20 @@ class SecurityGroupSettings:
 
 @dataclass(frozen=True, slots=True)
 class NodeReportSettings:
+    """How ENI/IP trouble shows on the Node object."""
+
     enable_condition: bool
+    """Report it as a Node condition."""
     enable_taint: bool
+    """Taint the Node while it cannot get ENIs or IPs."""
 
 
 @dataclass(frozen=True, slots=True)
 class GCSettings:
+    """Leaked-resource garbage collection."""
+
     interval: timedelta
+    """How often the cloud's ENIs and IPs are compared with the cluster's objects."""
     grace: timedelta
     """How long an unknown, unattached ENI is left alone before it is deleted."""
 
@@ -219,12 +241,19 @@ class LeaderElectionSettings:
     """Lease-based leader election (client-go semantics: lease > renew > 1.2 x retry > 0)."""
 
     enabled: bool
+    """False runs every replica as leader: only for a single replica."""
     lease_duration: timedelta
+    """How long a lease lasts without renewal."""
     renew_deadline: timedelta
+    """How long the leader retries renewing before it gives up and the process exits."""
     retry_period: timedelta
+    """Pause between attempts to acquire or renew."""
     namespace: str
+    """Namespace of the Lease."""
     name: str
+    """Name of the Lease."""
     identity: str
+    """This replica's holder identity in the Lease."""
 
     def __post_init__(self) -> None:
         check_positive("--leader-elect-retry-period", self.retry_period)
@@ -243,18 +272,28 @@ class LeaderElectionSettings:
 
 @dataclass(frozen=True, slots=True)
 class ServingSettings:
+    """The manager's HTTP endpoints."""
+
     metrics: BindAddress | None
+    """Where /metrics is served; None: not served."""
     health: BindAddress | None
+    """Where /healthz and /readyz are served; None: not served."""
 
 
 @dataclass(frozen=True, slots=True)
 class LoggingSettings:
+    """Log output."""
+
     level: str
+    """Least severe level logged: debug, info, warning or error."""
     format: str
+    """json (one object per line) or text."""
 
 
 @dataclass(frozen=True, slots=True)
 class IpamdSettings:
+    """Everything tke-eni-ipamd is configured with, by concern."""
+
     kube: KubeClientSettings
     cloud: CloudSettings
     pool: PoolSettings

@@ -68,7 +68,9 @@ class KubeClientSettings:
     kubeconfig: Path | None
     """None: the in-cluster service account."""
     qps: float
+    """Client-side request rate limit."""
     burst: int
+    """Requests allowed above qps in a burst."""
 
     def __post_init__(self) -> None:
         if self.qps <= 0:
@@ -93,12 +95,17 @@ class CloudSettings:
     """Read-only access to the cloud, to refresh subnets' free-IP counts in the background."""
 
     region: str
+    """Region of the cluster, e.g. ``ap-guangzhou``."""
     cluster_id: str
+    """The cluster id (``cls-...``) the cloud adapter tags and filters by."""
     credentials: Credentials = field(repr=False)
+    """The API key pair; never shown."""
     endpoint: str | None = None
     """``host:port`` spoken to in plain http (the local emulator); None: Tencent Cloud's endpoints."""
     qps: float = 5.0
+    """Cloud API calls per second (describe calls only)."""
     subnet_refresh_interval: timedelta = timedelta(seconds=30)
+    """How often subnets' free-IP counts are refreshed in the background."""
 
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z]+-[a-z]+(-[a-z0-9]+)*$", self.region):
@@ -116,18 +123,28 @@ class CloudSettings:
 
 @dataclass(frozen=True, slots=True)
 class ServingSettings:
+    """The program's HTTP endpoints besides its API."""
+
     metrics: BindAddress | None
+    """Where /metrics is served; None: not served."""
     health: BindAddress | None
+    """Where /healthz and /readyz are served; None: not served."""
 
 
 @dataclass(frozen=True, slots=True)
 class LoggingSettings:
+    """Log output."""
+
     level: str
+    """Least severe level logged: debug, info, warning or error."""
     format: str
+    """json (one object per line) or text."""
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
+    """Everything tke-eni-ip-scheduler is configured with, by concern."""
+
     kube: KubeClientSettings
     extender: ExtenderSettings
     cloud: CloudSettings | None
