@@ -100,10 +100,16 @@ class AdapterCore:
         finally:
             self.cache.invalidate(*invalidate)
 
-    def mutate_eip(self, action: str, params: Mapping[str, Any]) -> Reply | None:
+    def mutate_eip(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        *,
+        already_done: Callable[[CloudError], bool] | None = None,
+    ) -> Reply | None:
         """Call an EIP action and wait for the ``TaskId`` it returns, if any."""
         try:
-            reply = self.caller.call("vpc", action, params)
+            reply = self.caller.call("vpc", action, params, already_done=already_done)
             task_id = reply.body.get("TaskId") if reply is not None else None
             if task_id not in (None, ""):
                 self.tasks.wait_eip_task(str(task_id), action=action)

@@ -1,6 +1,8 @@
 """Elastic public IPs through the Tencent VPC API (part of ``TencentVpc``).
 
 EIP actions return a ``TaskId`` that ``DescribeTaskResult`` reports on; each mutation waits for it.
+A release retried after a lost reply treats ``NotFound`` as done; associate and disassociate are not
+idempotent in the cloud, so a retried one may raise ``Conflict`` although the first attempt worked.
 ``allocate_eips`` carries an intent-derived ClientToken like every allocation, and tags the EIPs with
 the cluster's marker tags so that a leak can be found and attributed.
 """
@@ -11,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eni.cloud.errors import CloudUnavailable
+from eni.cloud.errors import CloudUnavailable, NotFound
 from eni.cloud.tencent.caller import BAD_REPLY_CODE
 from eni.cloud.tencent.convert import eip_from, parse, tag_list
 from eni.cloud.tencent.core import AdapterCore
@@ -71,7 +73,9 @@ class EipMethods:
     def release_eips(self, eip_ids: Sequence[EipId]) -> None:
         if not eip_ids:
             raise ValueError("no EIPs to release")
-        self._core.mutate_eip("ReleaseAddresses", {"AddressIds": list(eip_ids)})
+        self._core.mutate_eip(
+            "ReleaseAddresses", {"AddressIds": list(eip_ids)}, already_done=lambda e: isinstance(e, NotFound)
+        )
         log.info("Released EIPs", extra={"eips": list(eip_ids)})
 
     def describe_eips(

@@ -3,19 +3,23 @@
 Create, attach, detach and delete are asynchronous in the cloud and waited for here. Detach, delete
 and attach that had to be retried after a lost reply accept "already done" errors as success
 (``AttachmentNotFound``, ``NotFound``, ``AttachmentAlreadyExists``): the first attempt did the work.
+For attach, the ENI is then described until it is AVAILABLE on the requested instance, so a retried
+attach never returns early, and an ENI attached to another instance is still a ``Conflict``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from eni.cloud.errors import CloudError, NotFound
+from eni.cloud.errors import CloudError, Conflict, NotFound, TaskTimeout
 from eni.cloud.interfaces import MAX_IPS_PER_CALL
 from eni.cloud.tencent.convert import eni_from, parse, tag_list
 from eni.cloud.tencent.core import AdapterCore
+from eni.cloud.tencent.tasks import TASK_TIMEOUT_CODE
 from eni.cloud.types import (
     AttachType,
     Eni,
@@ -32,6 +36,7 @@ __all__ = ["EniMethods"]
 
 log = logging.getLogger(__name__)
 
+ATTACHMENT_EXISTS = "UnsupportedOperation.AttachmentAlreadyExists"
 _MAX_FILTER_VALUES = 5
 _MAX_IDS_PER_CALL = 100
 
@@ -89,12 +94,15 @@ class EniMethods:
         self, eni_id: EniId, instance_id: InstanceId, *, attach_type: AttachType = AttachType.STANDARD
     ) -> None:
         params = {"NetworkInterfaceId": eni_id, "InstanceId": instance_id, "AttachType": int(attach_type)}
-        self._core.mutate_vpc(
+        reply = self._core.mutate_vpc(
             "AttachNetworkInterface",
             params,
             invalidate=("eni", "instance"),
-            already_done=_code_is("UnsupportedOperation.AttachmentAlreadyExists"),
+            already_done=_code_is(ATTACHMENT_EXISTS),
         )
+        if reply is None:
+            # A retry found the ENI attached: make sure it is our attachment and that it finished.
+            self._await_attached(eni_id, instance_id)
         log.info("Attached ENI", extra={"eni": eni_id, "instance": instance_id})
 
     def detach_eni(self, eni_id: EniId, instance_id: InstanceId) -> None:
@@ -198,6 +206,25 @@ class EniMethods:
         params = {"Filters": raw_filters} if raw_filters else {}
         raw = self._core.paged("vpc", "DescribeNetworkInterfaces", params, "NetworkInterfaceSet")
         return tuple(parse("DescribeNetworkInterfaces", eni_from, item) for item in raw)
+
+    def _await_attached(self, eni_id: EniId, instance_id: InstanceId) -> None:
+        """Poll (uncached) until ``eni_id`` is AVAILABLE on ``instance_id``; bounded by the task timeout."""
+        settings = self._core.settings
+        for _ in range(math.ceil(settings.task_timeout / settings.task_poll_interval) + 1):
+            self._core.tasks.sleep()
+            raw = self._core.paged(
+                "vpc", "DescribeNetworkInterfaces", {"NetworkInterfaceIds": [eni_id]}, "NetworkInterfaceSet"
+            )
+            enis = [parse("DescribeNetworkInterfaces", eni_from, item) for item in raw]
+            if not enis:
+                raise NotFound("ResourceNotFound", f"{eni_id} disappeared while attaching")
+            attachment = enis[0].attachment
+            if attachment is None or attachment.instance_id != instance_id:
+                where = attachment.instance_id if attachment else "nothing"
+                raise Conflict(ATTACHMENT_EXISTS, f"{eni_id} is attached to {where}, not {instance_id}")
+            if enis[0].state is EniState.AVAILABLE:
+                return
+        raise TaskTimeout(TASK_TIMEOUT_CODE, f"{eni_id} still attaching to {instance_id}")
 
     def _primary_enis(self, instance_ids: Sequence[InstanceId]) -> dict[InstanceId, Eni]:
         """The primary ENI of each instance that has one, in at most ceil(n/5) calls."""

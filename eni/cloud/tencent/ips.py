@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from eni.cloud.errors import CloudError, PartialOutcome
+from eni.cloud.errors import CloudError, NotFound, PartialOutcome
 from eni.cloud.interfaces import MAX_IPS_PER_CALL
 from eni.cloud.tencent.convert import parse, private_ip_from
 from eni.cloud.tencent.core import AdapterCore
@@ -96,7 +96,10 @@ class IpMethods:
             chunk = wanted[start : start + MAX_IPS_PER_CALL]
             params = {"NetworkInterfaceId": eni_id, "PrivateIpAddresses": [{"PrivateIpAddress": ip} for ip in chunk]}
             try:
-                self._core.mutate_vpc("UnassignPrivateIpAddresses", params)
+                # A retry that finds the addresses gone means the lost first attempt did the work.
+                self._core.mutate_vpc(
+                    "UnassignPrivateIpAddresses", params, already_done=lambda e: isinstance(e, NotFound)
+                )
             except CloudError as e:
                 self._raise_partial(e, done=done, not_done=wanted[start:])
             done.extend(chunk)

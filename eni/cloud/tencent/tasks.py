@@ -37,6 +37,10 @@ class TaskWaiter:
         self._interval = poll_interval
         self._max_polls = math.ceil(timeout / poll_interval) + 2
 
+    def sleep(self) -> None:
+        """Sleep one poll interval (for callers that poll something other than a task)."""
+        self._clock.sleep(self._interval)
+
     def wait_vpc_task(self, request_id: str, *, action: str) -> None:
         """Wait for the VPC task of the mutation whose RequestId is ``request_id``."""
         self._wait(

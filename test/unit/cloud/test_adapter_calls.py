@@ -182,3 +182,40 @@ def test_describe_instances_fills_primary_eni(make_vpc, replies, clock) -> None:
                                                                                    "10.0.1.4")
     assert instance.cpu == 4 and instance.zone == "ap-guangzhou-3"
     assert stub.headers[0]["Authorization"].split("/")[2] == "cvm"
+
+
+def test_unassign_and_release_retried_after_lost_reply_accept_not_found(make_vpc, replies) -> None:
+    answers = iter([replies.error("InternalError"), replies.error("ResourceNotFound"),
+                    replies.error("InternalError"), replies.error("InvalidAddressId.NotFound")])
+
+    def handler(action, params):
+        return replies.tasks_succeed(action, params) or next(answers)
+
+    vpc, stub = make_vpc(handler)
+    vpc.unassign_private_ips(EniId("eni-1"), ["10.0.1.7"])
+    vpc.release_eips(["eip-1"])
+    assert stub.actions() == ["UnassignPrivateIpAddresses"] * 2 + ["ReleaseAddresses"] * 2
+
+
+def _eni_described(instance_id, state):
+    return {"TotalCount": 1, "NetworkInterfaceSet": [{
+        "NetworkInterfaceId": "eni-1", "MacAddress": "20:90:6f:00:00:02", "SubnetId": "subnet-1",
+        "VpcId": "vpc-unit0001", "Primary": False, "State": state, "AttachType": 0,
+        "Attachment": {"InstanceId": instance_id, "DeviceIndex": 1}, "PrivateIpAddressSet": []}]}
+
+
+def test_attach_retried_after_lost_reply_waits_for_its_own_attachment(make_vpc, replies) -> None:
+    answers = iter([replies.error("InternalError"), replies.error("UnsupportedOperation.AttachmentAlreadyExists"),
+                    _eni_described("ins-1", "ATTACHING"), _eni_described("ins-1", "AVAILABLE")])
+    vpc, stub = make_vpc(lambda action, params: next(answers))
+    vpc.attach_eni(EniId("eni-1"), InstanceId("ins-1"))
+    assert stub.actions() == ["AttachNetworkInterface"] * 2 + ["DescribeNetworkInterfaces"] * 2
+
+
+def test_attach_retry_that_finds_another_instance_is_a_conflict(make_vpc, replies) -> None:
+    answers = iter([replies.error("InternalError"), replies.error("UnsupportedOperation.AttachmentAlreadyExists"),
+                    _eni_described("ins-other", "AVAILABLE")])
+    vpc, _ = make_vpc(lambda action, params: next(answers))
+    with pytest.raises(errors.Conflict) as caught:
+        vpc.attach_eni(EniId("eni-1"), InstanceId("ins-1"))
+    assert "ins-other" in caught.value.message
