@@ -12,7 +12,8 @@ Rules (in the spirit of Kubernetes' Go types with ``omitempty``):
   raises ``DecodeError`` naming the JSON path for a missing required field or a wrong type. It
   never coerces: ``"5"`` is not an int.
 - Encoding leaves out ``None``, empty strings, empty lists/maps and empty nested objects, so that
-  ``decode(encode(x)) == x`` and merge patches stay small. Numbers and booleans are always written.
+  ``decode(encode(x)) == x`` and created objects stay small. Numbers and booleans are always written.
+  ``encode_replacing`` is the merge-patch form that writes (or nulls) every field instead.
 - Timestamps are RFC 3339 in UTC; durations use Go's notation (``1h30m0s``), as metav1 does.
 
 This module must never import anything outside the standard library.
@@ -246,6 +247,25 @@ def encode(obj: Any) -> dict[str, Any]:
         if value is None or (isinstance(value, str | list | dict) and not value):
             continue
         out[wire_name(field)] = value
+    return out
+
+
+def encode_replacing(obj: Any) -> dict[str, Any]:
+    """A JSON merge patch body that sets every field of ``obj``, clearing what is unset or empty.
+
+    Unlike ``encode`` nothing is left out, because in a merge patch an absent key means "keep the old
+    value": unset and empty scalars become ``null`` (delete), lists are written even when empty, and
+    nested objects are replaced field by field in the same way. Maps are not cleared by this: the types
+    only use them in metadata, which status patches never touch.
+    """
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(obj):
+        value = getattr(obj, field.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out[wire_name(field)] = encode_replacing(value)
+        else:
+            encoded = encode_value(value)
+            out[wire_name(field)] = None if encoded == "" else encoded
     return out
 
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from eni.runtime.meta import ResourceKind
 
-from .codec import encode, encode_value, hints
+from .codec import encode_replacing, hints
 from .constants import GROUP, VERSION
 from .enums import EniType
 from .objectmeta import Condition, ObjectMeta
@@ -164,6 +164,10 @@ class NodeENIConfig(CustomObject):
     spec: NodeENIConfigSpec
     status: NodeENIConfigStatus = field(default_factory=NodeENIConfigStatus)
 
+    def status_patch(self) -> dict[str, Any]:
+        """ipamd's part of the status only (``ipamd_status_patch``): status.agent belongs to the agent."""
+        return ipamd_status_patch(enis=self.status.enis, conditions=self.status.conditions)
+
 
 def ipamd_status_patch(*, enis: Iterable[NodeENI], conditions: Iterable[Condition]) -> dict[str, Any]:
     """A merge patch for the status subresource that replaces exactly ipamd's part of the status.
@@ -171,12 +175,9 @@ def ipamd_status_patch(*, enis: Iterable[NodeENI], conditions: Iterable[Conditio
     Lists are written in full (merge patch replaces lists) and ``status.agent`` is left alone.
     """
     status = NodeENIConfigStatus(enis=tuple(enis), conditions=tuple(conditions))
-    return {"status": {
-        "enis": encode_value(status.enis),
-        "conditions": encode_value(status.conditions),
-        "eniCount": status.eni_count,
-        "ipCount": status.ip_count,
-    }}
+    body = encode_replacing(status)
+    del body["agent"]
+    return {"status": body}
 
 
 def agent_status_patch(agent: AgentStatus) -> dict[str, Any]:
@@ -184,6 +185,4 @@ def agent_status_patch(agent: AgentStatus) -> dict[str, Any]:
 
     Empty lists are written as ``[]`` and unset values as ``null`` so stale entries are cleared.
     """
-    body: dict[str, Any] = {"inUseIPs": [], "releasedIPs": [], "heartbeatTime": None, "observedGeneration": None}
-    body.update(encode(agent))
-    return {"status": {"agent": body}}
+    return {"status": {"agent": encode_replacing(agent)}}

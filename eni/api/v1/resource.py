@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Self
 
 from eni.runtime.meta import ObjectKey, ResourceKind
 
-from .codec import decode, encode, field_types
+from .codec import decode, encode, encode_replacing, field_types
 from .errors import DecodeError
 from .objectmeta import ObjectMeta
 
@@ -49,6 +49,7 @@ class CustomObject:
     PRINTER_COLUMNS: ClassVar[tuple[PrinterColumn, ...]] = ()
 
     metadata: ObjectMeta
+    status: Any
 
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any]) -> Self:
@@ -74,6 +75,13 @@ class CustomObject:
         if body.get("status"):
             out["status"] = body["status"]
         return out
+
+    def status_patch(self) -> dict[str, Any]:
+        """A JSON merge patch for the status subresource that makes the stored status equal this one.
+
+        Every field is written or nulled (see ``codec.encode_replacing``), so stale values never survive.
+        """
+        return {"status": encode_replacing(self.status)}
 
     @property
     def name(self) -> str:

@@ -1,21 +1,26 @@
 """Each kind: full round trips, tolerant decoding of minimal objects, clear errors, status patches."""
 
+import dataclasses
+
 import pytest
 
 import eni.api.v1 as v1
 from eni.api.v1 import (
     AgentStatus,
+    ClaimPhase,
     DecodeError,
     DeletePolicy,
     EIPClaim,
     IPState,
     Isp,
     NodeENIConfig,
+    NodeENIConfigSpec,
     NodeENIConfigStatus,
     ObjectMeta,
     VpcENI,
     VpcIP,
     VpcIPClaim,
+    VpcIPClaimStatus,
     VpcIPSpec,
     agent_status_patch,
     ipamd_status_patch,
@@ -139,3 +144,18 @@ def test_package_exports_exactly_its_public_names():
     modules = {"codec", "constants", "eipclaim", "enums", "errors", "nodeeniconfig", "objectmeta", "resource",
                "vpceni", "vpcip", "vpcipclaim", "annotations", "schema", "crdgen"}
     assert set(v1.__all__) == public - modules
+
+
+def test_status_patch_writes_or_clears_every_field(samples):
+    vipc = samples["VpcIPClaim"]
+    assert vipc.status_patch() == {"status": vipc.to_dict()["status"]}
+    cleared = dataclasses.replace(vipc, status=VpcIPClaimStatus(phase=ClaimPhase.PENDING))
+    assert cleared.status_patch() == {"status": {
+        "phase": "Pending", "ip": None, "subnetId": None, "eniId": None, "nodeName": None, "releasedTime": None,
+        "message": None}}
+
+
+def test_nec_status_patch_is_ipamds_part():
+    nec = NodeENIConfig(metadata=ObjectMeta(name="n"), spec=NodeENIConfigSpec(instance_id="ins-1"),
+                        status=NodeENIConfigStatus(agent=AgentStatus(in_use_ips=("10.0.0.1",))))
+    assert nec.status_patch() == ipamd_status_patch(enis=(), conditions=())

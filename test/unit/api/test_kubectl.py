@@ -102,3 +102,17 @@ def test_the_category_lists_every_kind(kubectl, samples):
         kubectl("create", "-f", "-", stdin=json.dumps(fresh(obj).to_dict()))
     kinds = {line.split()[0].split("/")[0] for line in kubectl("get", "tke-eni", "-A", "-o", "name").splitlines()}
     assert kinds == {f"{k.RESOURCE.kind.lower()}.networking.tke.cloud.tencent.com" for k in ALL_KINDS}
+
+
+def test_status_patch_replaces_a_stored_status(kubectl, sample):
+    create_with_status(kubectl, sample)
+    emptied = dataclasses.replace(sample, status=type(sample.status)())
+    short = sample.RESOURCE.short_names[0]
+    namespace = ["-n", sample.metadata.namespace] if sample.RESOURCE.namespaced else []
+    kubectl("patch", short, sample.metadata.name, *namespace, "--subresource=status", "--type=merge", "-p",
+            json.dumps(emptied.status_patch()))
+    stored = type(sample).from_dict(json.loads(kubectl("get", short, sample.metadata.name, *namespace, "-o", "json")))
+    if isinstance(sample, NodeENIConfig):  # ipamd's patch leaves the agent's report alone
+        assert stored.status == dataclasses.replace(emptied.status, agent=sample.status.agent)
+    else:
+        assert stored.status == emptied.status
