@@ -56,7 +56,7 @@ class Request:
 def parse_json(body: bytes) -> Any:
     try:
         return json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise errors.bad_request(f"couldn't get version/kind; json parse error: {e}") from e
 
 

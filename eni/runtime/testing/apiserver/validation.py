@@ -132,6 +132,11 @@ def validate_metadata(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
     if not isinstance(meta, dict):
         return [Cause("FieldValueRequired", "Required value", "metadata")]
     causes: list[Cause] = []
+    for field, kind in (("generateName", str), ("namespace", str), ("labels", dict), ("annotations", dict)):
+        if field in meta and meta[field] is not None and not isinstance(meta[field], kind):
+            causes.append(_invalid(f"metadata.{field}", meta[field], f"must be a {'string' if kind is str else 'map'}"))
+    if causes:
+        return causes
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         causes.append(Cause("FieldValueRequired", "Required value: name or generateName is required", "metadata.name"))
@@ -160,6 +165,11 @@ def validate_type_meta(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
 
 def validate_builtin(rt: ResourceType, obj: dict[str, Any]) -> list[Cause]:
     """The handful of per-kind rules clients here can trip over."""
+    if not rt.builtin:
+        return []
+    shapes = [f for f in ("spec", "status") if f in obj and obj[f] is not None and not isinstance(obj[f], dict)]
+    if shapes:
+        return [_invalid(f, obj[f], "must be an object") for f in shapes]
     if rt.kind == "Pod":
         containers = (obj.get("spec") or {}).get("containers")
         if not isinstance(containers, list) or not containers:
