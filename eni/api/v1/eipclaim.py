@@ -1,7 +1,9 @@
 """EIPClaim (``eipc``): a pod's elastic public IP, named after the pod, in the pod's namespace.
 
 Made from the pod's eip-* annotations. With delete policy Never the EIP is kept for the next pod
-with the same name; otherwise it is disassociated and released when the pod goes.
+with the same name; otherwise it is disassociated and released when the pod goes. Values only: this
+module must never talk to the API or the cloud, nor import beyond the standard library and
+eni.runtime.meta.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ Release handshake (the only way an IP leaves a node): ipamd sets an IP's state t
 the agent stops handing it out and, once no pod holds it, lists it in ``status.agent.releasedIPs``;
 ipamd unassigns only IPs that are both ``Releasing`` and in ``releasedIPs``. The agent never lists
 an IP it has given to a pod, and never hands out an IP it has listed there.
+Values only: this module must never talk to the API or the cloud, nor import beyond the standard
+library and eni.runtime.meta.
 """
 
 from __future__ import annotations

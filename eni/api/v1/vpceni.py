@@ -2,6 +2,8 @@
 
 ipamd writes a VpcENI before it asks the cloud for anything, so that a crash between "created in
 the cloud" and "recorded" cannot leak an ENI; a finalizer keeps the object until the ENI is gone.
+Values only: this module must never talk to the API or the cloud, nor import beyond the standard
+library and eni.runtime.meta.
 """
 
 from __future__ import annotations

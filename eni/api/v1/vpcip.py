@@ -3,6 +3,8 @@
 The object exists from the moment ipamd decides to assign the IP until it is unassigned in the
 VPC, so the API server always knows every IP the cluster holds (leaked-IP GC compares the two).
 It carries the label ``tke.cloud.tencent.com/node-name`` so node-scoped readers can select theirs.
+Values only: this module must never talk to the API or the cloud, nor import beyond the standard
+library and eni.runtime.meta.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The claim outlives the pod when its delete policy is Never: the next pod with the same namespace
 and name gets the same IP. It is reclaimed by expiry, by ``kubectl delete vipc`` once the pod is
-gone, or with its owner workload (``--enable-ownerref``).
+gone, or with its owner workload (``--enable-ownerref``). Values only: this module must never talk to
+the API or the cloud, nor import beyond the standard library and eni.runtime.meta.
 """
 
 from __future__ import annotations
