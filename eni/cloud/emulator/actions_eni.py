@@ -50,6 +50,8 @@ def create_network_interface(state: CloudState, params: dict[str, Any], ctx: Cal
         raise ApiError("InvalidParameterValue.Range", "SecondaryPrivateIpAddressCount must not be negative.")
     if len(specs) + count > MAX_IPS_PER_CALL:
         raise too_many_ips(len(specs) + count)
+    if sum(1 for s in specs if s.get("Primary")) > 1:
+        raise ApiError("UnsupportedOperation.MultiplePrimaryIpAddress", "Only one primary IP may be given.")
     wanted = [s["PrivateIpAddress"] for s in sorted(specs, key=lambda s: not s.get("Primary", False))]
     if len(set(wanted)) != len(wanted):
         raise ApiError("InvalidParameterValue.Duplicate", "A private IP is given twice.")

@@ -94,6 +94,7 @@ class Emulator:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         for thread in self._threads:
             thread.join(timeout)

@@ -5,6 +5,9 @@ produced when an asynchronous task commits (the moment the real cloud would have
 delivered by one ``HookDispatcher`` thread, outside the state lock, in the order they happened (so a
 hook may call back into the emulator). A hook that raises is
 logged and skipped: hooks can never break the API or the emulator.
+
+Primary ENIs never produce events: they exist with their instance (world loading or
+``POST /_admin/instances``, whose reply carries the primary ENI's id, MAC and IP).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,6 +46,25 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.gateway = gateway
         self.admin = admin
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def track(self, conn: socket.socket, *, alive: bool) -> None:
+        with self._connections_lock:
+            if alive:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def close_connections(self) -> None:
+        """Shut down kept-alive client connections, so no request is served after stop."""
+        with self._connections_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("Connection error", exc_info=True, extra={"client": str(client_address)})
@@ -57,8 +77,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.server.track(self.connection, alive=True)
         # Headers and body go out in separate writes; without this, Nagle + delayed ACK add ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, alive=False)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
