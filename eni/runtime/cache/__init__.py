@@ -9,10 +9,13 @@ from eni.runtime.cache.informer import (
     SharedInformer,
 )
 from eni.runtime.cache.listwatch import KubeListerWatcher, ListerWatcher, ListResult, Selector, WatchEvent
+from eni.runtime.cache.reader import CacheNotSyncedError, CacheReader, SplitClient
 from eni.runtime.cache.reflector import Reflector
 from eni.runtime.cache.store import IndexFunc, Store, index_by_field, index_by_namespace, object_key
 
 __all__ = [
+    "CacheNotSyncedError",
+    "CacheReader",
     "DeletedFinalStateUnknown",
     "EventHandlerFuncs",
     "HandlerRegistration",
@@ -25,6 +28,7 @@ __all__ = [
     "ResourceEventHandler",
     "Selector",
     "SharedInformer",
+    "SplitClient",
     "Store",
     "WatchEvent",
     "index_by_field",

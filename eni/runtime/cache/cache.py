@@ -15,14 +15,12 @@ from collections.abc import Callable, Mapping
 from eni.runtime.cache.informer import SharedInformer
 from eni.runtime.cache.listwatch import KubeListerWatcher, ListerWatcher, Selector
 from eni.runtime.cache.reflector import DEFAULT_MIN_WATCH_TIMEOUT
-from eni.runtime.cache.store import IndexFunc, index_by_namespace
+from eni.runtime.cache.store import NAMESPACE_INDEX, IndexFunc, index_by_namespace
 from eni.runtime.client.transport import KubeTransport
 from eni.runtime.clock import REAL_CLOCK, Clock
 from eni.runtime.meta import Obj, ObjectKey, ResourceKind
 
 ListerWatcherFactory = Callable[[ResourceKind, Selector], ListerWatcher]
-
-NAMESPACE_INDEX = "namespace"
 
 
 class InformerCache:

@@ -27,6 +27,7 @@ def object_key(obj: Obj) -> str:
 
 
 def index_by_namespace(obj: Obj) -> list[str]:
+    """Index objects by namespace ("" for cluster-scoped ones)."""
     return [(obj.get("metadata") or {}).get("namespace") or ""]
 
 

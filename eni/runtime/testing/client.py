@@ -22,7 +22,7 @@ from typing import Any
 from eni.runtime.client.errors import AlreadyExistsError, ApiError, ConflictError, InvalidError, NotFoundError
 from eni.runtime.client.interfaces import PatchType, Preconditions, PropagationPolicy
 from eni.runtime.meta import Obj, ObjectKey, ResourceKind, key_of
-from eni.runtime.testing.selectors import field_matcher, label_matcher
+from eni.runtime.selector import field_matcher, label_matcher
 
 Interceptor = Callable[[str, ResourceKind, ObjectKey], None]
 """Called before each verb ("get", "list", "create", "update", "update_status", "patch", "delete") with the

@@ -1,8 +1,8 @@
-"""Label and field selector matching for the in-memory FakeClient.
+"""Client-side label and field selector matching, for reads served from a cache or an in-memory fake.
 
 Label selectors support every operator of the API (``=``, ``==``, ``!=``, ``in``, ``notin``, ``key``,
-``!key``); field selectors support ``=``, ``==`` and ``!=`` on dotted paths. Malformed selectors raise
-ValueError, which the FakeClient reports as a 400-like ApiError.
+``!key``); field selectors support ``=``, ``==`` and ``!=`` on dotted paths (``spec.nodeName``). Malformed
+selectors raise ValueError at parse time, never while matching. Matching never mutates the object.
 """
 
 from __future__ import annotations
