@@ -8,6 +8,7 @@ Must never: wait without a timeout, or import anything outside the standard libr
 from __future__ import annotations
 
 import _socket
+import errno
 import time
 
 from . import jsonio
@@ -46,10 +47,7 @@ def _exchange(socket_path: str, line: bytes, timeout: float) -> bytes:
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
-        try:
-            sock.connect(socket_path)
-        except OSError as e:
-            raise CniError(TRY_AGAIN_LATER, "the tke-eni agent is unreachable at %s: %s" % (socket_path, e)) from None
+        _connect(sock, socket_path, deadline)
         try:
             sock.sendall(line)
             return _read_line(sock, deadline)
@@ -59,6 +57,21 @@ def _exchange(socket_path: str, line: bytes, timeout: float) -> bytes:
             raise CniError(TRY_AGAIN_LATER, "lost the connection to the tke-eni agent: %s" % e) from None
     finally:
         sock.close()
+
+
+def _connect(sock: _socket.socket, socket_path: str, deadline: float) -> None:
+    """Connects, retrying while the agent's accept backlog is full (EAGAIN on unix sockets) until ``deadline``."""
+    pause = 0.001
+    while True:
+        try:
+            sock.connect(socket_path)
+            return
+        except OSError as e:
+            if e.errno != errno.EAGAIN or time.monotonic() + pause > deadline:
+                raise CniError(TRY_AGAIN_LATER,
+                               "the tke-eni agent is unreachable at %s: %s" % (socket_path, e)) from None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _read_line(sock: _socket.socket, deadline: float) -> bytes:

@@ -1,0 +1,155 @@
+"""The JSON mapping of the agent API on a unix socket, for the standard-library CNI plugins.
+
+Framing: one request line ``{"method": "/tke.eni.agent.v1.<Service>/<Method>", "request": {...}}`` (the
+request message in protobuf's JSON mapping) gets one reply line, ``{"reply": {...}}`` or ``{"error":
+{"reason", "message", "cniCode", "retryable"}}``; then the server closes the connection.
+Why this shape: a fixed pool of worker threads blocks in ``accept`` on the one listening socket, so a burst
+of pods queues in the kernel's backlog and is served by warm threads (no thread start per pod, and the
+kernel wakes exactly one worker per connection).
+
+Must never: crash or change state on garbage (bad framing, bad JSON, unknown method, oversized or silent
+clients get an error reply or a close); wait on a client without a timeout; be reachable before it is 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+
+from eni.agent.errors import AgentError
+from eni.agent.handlers import AgentHandlers, error_message
+
+__all__ = ["JsonServerSettings", "JsonSocketServer"]
+
+log = logging.getLogger(__name__)
+
+_ACCEPT_POLL = 0.2
+_BACKLOG = 512
+
+
+@dataclass(frozen=True, slots=True)
+class JsonServerSettings:
+    path: Path
+    workers: int = 16
+    max_request_bytes: int = 64 * 1024
+    connection_timeout: float = 10.0
+
+
+class JsonSocketServer:
+    """Serves ``handlers`` on a unix socket with ``workers`` threads until ``stop``."""
+
+    def __init__(self, handlers: AgentHandlers, settings: JsonServerSettings) -> None:
+        self._handlers = handlers
+        self._settings = settings
+        self._stop = threading.Event()
+        self._listener: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(str(self._settings.path))
+            # NB: chmod before listen(): nobody can connect before the socket is 0600.
+            os.chmod(self._settings.path, 0o600)
+            listener.listen(_BACKLOG)
+        except BaseException:
+            listener.close()
+            raise
+        self._listener = listener
+        for i in range(self._settings.workers):
+            thread = threading.Thread(target=self._serve, args=(listener,), name=f"agent-json-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, grace: float = 2.0) -> None:
+        self._stop.set()
+        if self._listener is not None:
+            try:
+                # NB: wakes every worker blocked in accept() (it fails with EINVAL), so they see the stop.
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for thread in self._threads:
+            thread.join(timeout=grace + _ACCEPT_POLL)
+        self._threads.clear()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _serve(self, listener: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                # NB: a blocking accept without a timeout: the kernel wakes one waiting worker per connection
+                # (a timeout would make every worker poll and wake), and stop() ends the wait by shutdown.
+                conn, _ = listener.accept()
+            except OSError:
+                if self._stop.is_set():
+                    return
+                log.warning("Accept on the JSON socket failed", exc_info=True)
+                self._stop.wait(_ACCEPT_POLL)
+                continue
+            with conn:
+                try:
+                    self._handle(conn)
+                except OSError:
+                    log.debug("JSON client went away", exc_info=True)
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(self._settings.connection_timeout)
+        line = self._read_line(conn)
+        if line is None:
+            return
+        reply = self._dispatch(line)
+        conn.sendall(json.dumps(reply, separators=(",", ":")).encode() + b"\n")
+
+    def _read_line(self, conn: socket.socket) -> bytes | None:
+        limit = self._settings.max_request_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None  # EOF before a full line: nothing to answer
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                chunks.append(chunk[:newline])
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+        error = _error_object("INVALID_REQUEST", f"request longer than {limit} bytes", 4)
+        conn.sendall(json.dumps({"error": error}).encode() + b"\n")
+        return None
+
+    def _dispatch(self, line: bytes) -> dict[str, Any]:
+        try:
+            envelope = json.loads(line)
+            if not isinstance(envelope, dict):
+                raise ValueError("the request must be a JSON object")
+            method = self._handlers.methods.get(str(envelope.get("method")))
+            if method is None:
+                raise ValueError(f"unknown method {envelope.get('method')!r}")
+            body = envelope.get("request") or {}
+            if not isinstance(body, dict):
+                raise ValueError("request must be a JSON object")
+            request = json_format.ParseDict(body, method.request_type())
+        except (ValueError, json_format.ParseError) as e:
+            return {"error": _error_object("INVALID_REQUEST", f"malformed request: {e}", 4)}
+        try:
+            reply = method.handler(request)
+        except Exception as e:
+            if not isinstance(e, AgentError):
+                log.exception("Agent API call failed", extra={"method": method.path})
+            return {"error": json_format.MessageToDict(error_message(e))}
+        return {"reply": json_format.MessageToDict(reply)}
+
+
+def _error_object(reason: str, message: str, cni_code: int) -> dict[str, Any]:
+    return {"reason": reason, "message": message, "cniCode": cni_code, "retryable": False}

@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""CNI ADD/DEL latency of tke-route-eni (through the real agent) next to Debian's ptp + host-local.
+
+Run as root from the repository: ``.venv/bin/python hack/bench/cni.py [--pods 100] [--burst 50]``.
+It builds its own throwaway namespaces (a node, a VPC peer, one namespace per pod; random names, all
+removed at the end, also on failure), starts the agent for the node in a subprocess (PyrouteNetwork,
+ledger, servers; its resident memory is measured with 200 pods), installs the plugins, and execs the
+plugins the way a container runtime does: a fresh process per call, CNI env vars, config on stdin, from
+a thread inside the node namespace. Prints p50/p90/p99 in milliseconds and the ratio ours/reference.
+Nothing is created in the host's own namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+REFERENCE = Path("/usr/lib/cni")
+ENI_MAC = "02:00:0a:1e:00:05"
+SUBNET = ipaddress.IPv4Network("10.30.0.0/22")
+REF_SUBNET = "10.40.0.0/22"
+
+
+def sh(*argv: str) -> str:
+    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=30).stdout
+
+
+class Namespaces:
+    """Named namespaces created here, deleted in ``cleanup``."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def add(self, prefix: str) -> str:
+        name = f"{prefix}-{secrets.token_hex(4)}"
+        sh("ip", "netns", "add", name)
+        self.names.append(name)
+        return name
+
+    def delete(self, name: str) -> None:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+        if name in self.names:
+            self.names.remove(name)
+
+    def cleanup(self) -> None:
+        for name in list(reversed(self.names)):
+            self.delete(name)
+
+
+def build_vpc(ns: Namespaces) -> tuple[str, str]:
+    node, peer = ns.add("bnode"), ns.add("bvpc")
+    sh("ip", "link", "add", "name", "eni0", "netns", node, "address", ENI_MAC, "type", "veth",
+       "peer", "name", "vpc0", "netns", peer)
+    sh("ip", "-n", peer, "addr", "add", f"{next(SUBNET.hosts())}/{SUBNET.prefixlen}", "dev", "vpc0")
+    sh("ip", "-n", peer, "link", "set", "vpc0", "up")
+    sh("ip", "-n", node, "link", "set", "lo", "up")
+    return node, peer
+
+
+def nec_status(ips: int) -> dict[str, object]:
+    hosts = list(SUBNET.hosts())
+    return {"enis": [{"eniId": "eni-bench", "mac": ENI_MAC, "primaryIP": str(hosts[1]), "subnetId": "subnet-b",
+                      "subnetCIDR": str(SUBNET), "gateway": str(hosts[0]), "routeTableId": "rtb-b", "type": "route",
+                      "ips": [{"ip": str(ip), "state": "Bound"} for ip in hosts[10:10 + ips]]}]}
+
+
+# --- the agent, in its own process ------------------------------------------------------------------------
+
+
+def serve_agent(args: argparse.Namespace) -> int:
+    from eni.agent.checkpoint import JsonFileCheckpointer
+    from eni.agent.ledger import Ledger
+    from eni.agent.netlinkpod import NetlinkPodNetworker
+    from eni.agent.nodesync import NodeSync
+    from eni.agent.server import AgentServers, ServerSettings
+    from eni.agent.service import AgentService
+    from eni.netlink.pyroute import PyrouteNetwork
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with PyrouteNetwork(args.node, workers=args.workers) as network:
+        service = AgentService(Ledger(JsonFileCheckpointer.at(Path(args.state_dir) / "ledger.json")),
+                               NetlinkPodNetworker(network))
+        NodeSync(service, network).sync(json.loads(Path(args.status).read_text()))
+        settings = ServerSettings(grpc_socket=Path(args.state_dir) / "agent.sock", json_socket=Path(args.socket))
+        with AgentServers(service, settings):
+            print("READY", flush=True)
+            stop.wait()
+    return 0
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- the runtime-style executor -----------------------------------------------------------------------------
+
+
+@contextmanager
+def in_node(node: str) -> Iterator[None]:
+    from eni.netlink.namespace import entered
+
+    fd = os.open(f"/run/netns/{node}", os.O_RDONLY)
+    try:
+        with entered(fd, op=f"ip netns exec {node}"):
+            yield
+    finally:
+        os.close(fd)
+
+
+def exec_plugin(exe: str, command: str, conf: bytes, *, container: str, netns: str, cni_path: str) -> float:
+    env = {"CNI_COMMAND": command, "CNI_CONTAINERID": container, "CNI_NETNS": netns, "CNI_IFNAME": "eth0",
+           "CNI_PATH": cni_path, "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+           "CNI_ARGS": f"IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME={container}"}
+    start = time.perf_counter()
+    proc = subprocess.run([exe], input=conf, env=env, capture_output=True, timeout=60)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{exe} {command} {container}: {proc.stdout.decode()} {proc.stderr.decode()}")
+    return elapsed * 1000
+
+
+class Runtime:
+    """Execs one network (a main plugin + config) for pods, from threads inside the node namespace."""
+
+    def __init__(self, node: str, ns: Namespaces, exe: str, conf: dict[str, object], cni_path: str) -> None:
+        self.node, self.ns, self.exe, self.cni_path = node, ns, exe, cni_path
+        self.conf = json.dumps(conf).encode()
+
+    def call(self, command: str, pod: str) -> float:
+        with in_node(self.node):
+            return exec_plugin(self.exe, command, self.conf, container=pod, netns=f"/run/netns/{pod}",
+                               cni_path=self.cni_path)
+
+    def sequential(self, pods: list[str]) -> tuple[list[float], list[float]]:
+        adds = [self.call("ADD", p) for p in pods]
+        dels = [self.call("DEL", p) for p in pods]
+        return adds, dels
+
+    def burst(self, pods: list[str]) -> tuple[list[float], float]:
+        with ThreadPoolExecutor(len(pods)) as pool:
+            start = time.perf_counter()
+            adds = list(pool.map(lambda p: self.call("ADD", p), pods))
+            wall = (time.perf_counter() - start) * 1000
+            list(pool.map(lambda p: self.call("DEL", p), pods))
+        return adds, wall
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def row(label: str, ours: list[float], ref: list[float]) -> str:
+    cells = []
+    for q in (50, 90, 99):
+        a, b = pct(ours, q), pct(ref, q)
+        cells.append(f"p{q} {a:6.1f} / {b:6.1f} ({a / b:4.2f})")
+    return f"{label:<22}" + "   ".join(cells)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode")
+    agent = sub.add_parser("agent", help="(internal) serve the agent for a node namespace")
+    for flag in ("--node", "--state-dir", "--socket", "--status"):
+        agent.add_argument(flag, required=True)
+    agent.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--pods", type=int, default=100)
+    parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--memory-pods", type=int, default=200)
+    parser.add_argument("--python", default="/usr/bin/python3", help="interpreter in the plugins' shebang")
+    args = parser.parse_args()
+    if args.mode == "agent":
+        return serve_agent(args)
+    if os.geteuid() != 0:
+        print("needs root (network namespaces)", file=sys.stderr)
+        return 2
+    return bench(args)
+
+
+def bench(args: argparse.Namespace) -> int:
+    from eni.agent.install import CniInstallSettings, install
+    from eni.cni.bundle import ENTRY_POINTS, build_plugin
+
+    ns = Namespaces()
+    tmp = Path(tempfile.mkdtemp(prefix="cnibench", dir="/tmp"))
+    agent_proc: subprocess.Popen[bytes] | None = None
+    try:
+        node, _peer = build_vpc(ns)
+        status = tmp / "status.json"
+        status.write_text(json.dumps(nec_status(args.pods + args.burst + args.memory_pods + 10)))
+        socket_path = tmp / "agent.json.sock"
+        agent_proc = subprocess.Popen(
+            [sys.executable, __file__, "agent", "--node", node, "--state-dir", str(tmp / "state"),
+             "--socket", str(socket_path), "--status", str(status)], stdout=subprocess.PIPE)
+        assert agent_proc.stdout is not None and agent_proc.stdout.readline().strip() == b"READY"
+        settings = CniInstallSettings(agent_socket=socket_path, cni_bin_dir=tmp / "bin", cni_conf_dir=tmp / "net.d")
+        install(settings, {n: build_plugin(n, interpreter=f"{args.python} -IS") for n in ENTRY_POINTS})
+        ours = Runtime(node, ns, str(tmp / "bin" / "tke-route-eni"),
+                       {"cniVersion": "1.0.0", "name": "tke-eni", "type": "tke-route-eni",
+                        "agentSocket": str(socket_path)}, f"{tmp / 'bin'}:{REFERENCE}")
+        ref = Runtime(node, ns, str(REFERENCE / "ptp"),
+                      {"cniVersion": "1.0.0", "name": "ref", "type": "ptp",
+                       "ipam": {"type": "host-local", "ranges": [[{"subnet": REF_SUBNET}]],
+                                "dataDir": str(tmp / "host-local")}}, str(REFERENCE))
+        def make(prefix: str, n: int) -> list[str]:
+            return [ns.add(prefix) for _ in range(n)]
+
+        results = run_all(args, ours, ref, make)
+        pods = make("bmem", args.memory_pods)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda p: ours.call("ADD", p), pods))
+            rss = rss_mib(agent_proc.pid)
+            list(pool.map(lambda p: ours.call("DEL", p), pods))
+        report(args, results, rss)
+        return 0
+    finally:
+        if agent_proc is not None:
+            agent_proc.send_signal(signal.SIGTERM)
+            try:
+                agent_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                agent_proc.kill()
+        ns.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Results:
+    seq_ours: tuple[list[float], list[float]]
+    seq_ref: tuple[list[float], list[float]]
+    burst_ours: tuple[list[float], float]
+    burst_ref: tuple[list[float], float]
+
+
+def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
+            make: Callable[[str, int], list[str]]) -> Results:
+    # Warm both paths once (page cache, the agent's first netlink calls), then interleave the measurements.
+    for runtime, prefix in ((ours, "bwo"), (ref, "bwr")):
+        runtime.sequential(make(prefix, 3))
+    seq_ours = ours.sequential(make("bso", args.pods))
+    seq_ref = ref.sequential(make("bsr", args.pods))
+    burst_ours = ours.burst(make("bbo", args.burst))
+    burst_ref = ref.burst(make("bbr", args.burst))
+    return Results(seq_ours, seq_ref, burst_ours, burst_ref)
+
+
+def report(args: argparse.Namespace, results: Results, rss: float) -> None:
+    (o_add, o_del), (r_add, r_del) = results.seq_ours, results.seq_ref
+    (b_o, wall_o), (b_r, wall_r) = results.burst_ours, results.burst_ref
+    print(f"CNI latency in ms, ours (tke-route-eni + agent) / reference (ptp + host-local) (ratio); "
+          f"{os.cpu_count()} CPUs, plugin python {args.python}")
+    print(row(f"ADD x{args.pods} sequential", o_add, r_add))
+    print(row(f"DEL x{args.pods} sequential", o_del, r_del))
+    print(row(f"ADD burst of {args.burst}", b_o, b_r))
+    print(f"{'burst wall time':<22}{wall_o:6.1f} / {wall_r:6.1f} ({wall_o / wall_r:4.2f})")
+    print(f"mean ADD sequential    {statistics.fmean(o_add):6.1f} / {statistics.fmean(r_add):6.1f}")
+    print(f"agent RSS with {args.memory_pods} pods: {rss:.1f} MiB")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
