@@ -225,7 +225,14 @@ def parse_direct_eni_warm_targets(annotations: Mapping[str, str]) -> WarmTargets
 
 
 def parse_warm_targets(annotations: Mapping[str, str], *, min_key: str, max_key: str) -> WarmTargets | None:
-    """A min/max pair that must be given together, with 0 <= min <= max."""
+    """A min/max pair that must be given together, with 0 <= min <= max.
+
+    >>> parse_warm_targets({"lo": "1", "hi": "3"}, min_key="lo", max_key="hi")
+    WarmTargets(min=1, max=3)
+    >>> parse_warm_targets({"lo": "4", "hi": "3"}, min_key="lo", max_key="hi")
+    Traceback (most recent call last):
+    eni.api.v1.errors.AnnotationError: lo='4': must not exceed hi (3)
+    """
     low, high = annotations.get(min_key), annotations.get(max_key)
     if low is None and high is None:
         return None
@@ -269,7 +276,11 @@ def parse_route_eni_subnet_ids(labels: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def format_route_eni_subnet_ids(subnet_ids: Iterable[str]) -> str:
-    """The label value for a set of subnets: sorted, joined with ``_``, within 63 characters."""
+    """The label value for a set of subnets: sorted, joined with ``_``, within 63 characters.
+
+    >>> format_route_eni_subnet_ids(["subnet-b", "subnet-a", "subnet-b"])
+    'subnet-a_subnet-b'
+    """
     value = "_".join(sorted(set(subnet_ids)))
     if len(value) > _LABEL_VALUE_MAX:
         raise AnnotationError(key=LABEL_ROUTE_ENI_SUBNET_IDS, value=value,
