@@ -36,7 +36,7 @@ def short_dir():
 
 
 class Agent:
-    def __init__(self, root, *, connection_timeout=5.0):
+    def __init__(self, root, *, connection_timeout=5.0, workers=16):
         self.root = root
         self.network = FakePodNetworker()
         self.checkpoint = JsonFileCheckpointer.at(root / "state" / "ledger.json")
@@ -45,7 +45,7 @@ class Agent:
         self.service.update_pool(parse_pool(NEC_STATUS), TABLES)
         self.settings = ServerSettings(grpc_socket=root / "run" / "agent.sock",
                                        json_socket=root / "run" / "agent.json.sock",
-                                       connection_timeout=connection_timeout)
+                                       connection_timeout=connection_timeout, workers=workers)
         self.servers = AgentServers(self.service, self.settings)
 
 
@@ -55,6 +55,21 @@ def agent(short_dir):
     a.servers.start()
     yield a
     a.servers.stop(grace=0.5)
+
+
+@pytest.fixture
+def agent_factory(short_dir):
+    started = []
+
+    def make(**options):
+        a = Agent(short_dir, **options)
+        a.servers.start()
+        started.append(a)
+        return a
+
+    yield make
+    for a in started:
+        a.servers.stop(grace=0.5)
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,12 @@ import json
 import os
 import socket
 import stat
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
 
+from eni.cni import client
 from eni.rpc import agent_pb2 as pb
 from eni.rpc import agent_pb2_grpc as pbg
 
@@ -137,3 +139,17 @@ def test_grpc_socket_survives_garbage(agent, channel):
 def test_stop_removes_the_sockets(agent):
     agent.servers.stop(grace=0.1)
     assert not agent.settings.grpc_socket.exists() and not agent.settings.json_socket.exists()
+
+
+def test_a_burst_larger_than_the_worker_pool_is_queued_not_refused(agent_factory):
+    agent = agent_factory(workers=2)
+    request = {"key": {"networkName": "n", "containerId": "c", "ifname": "eth0"}}
+
+    def one(i):
+        body = dict(request, key=dict(request["key"], containerId=f"c{i % 4}"))
+        return client.call(str(agent.settings.json_socket), "Ipam/Allocate", body, timeout=30)
+
+    with ThreadPoolExecutor(40) as pool:
+        replies = list(pool.map(one, range(40)))
+    assert {r["allocation"]["ip"] for r in replies} == {"10.0.1.20", "10.0.1.21", "10.0.1.22", "10.0.1.23"}
+    assert len(agent.ledger.allocations()) == 4
