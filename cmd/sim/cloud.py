@@ -58,12 +58,14 @@ def _world_format() -> str:
               help="Seconds before an asynchronous task (ENI/IP/EIP) finishes.")
 @click.option("--faults", "faults_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON fault plan, the body format of PUT /_admin/faults.")
+@click.option("--documented-rate-limits", is_flag=True,
+              help="Throttle above Tencent's documented rates (100/s per ENI/IP action, 10/s ReleaseAddresses).")
 @click.option("--endpoint-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write HOST:PORT here once serving.")
 @click.option("--seed", type=int, default=None, help="Seed for ids, MACs and fault dice.")
 def command(
     listen: str, secret_id: str, secret_key: str, world_file: Path | None, task_delay: float,
-    faults_file: Path | None, endpoint_file: Path | None, seed: int | None,
+    faults_file: Path | None, documented_rate_limits: bool, endpoint_file: Path | None, seed: int | None,
 ) -> None:
     """Serve the Tencent Cloud VPC and CVM APIs (2017-03-12) on loopback for the real SDK.
 
@@ -76,6 +78,8 @@ def command(
     except WorldError as e:
         raise click.UsageError(str(e)) from e
     emu = Emulator(world=world, secret_id=secret_id, secret_key=secret_key, task_delay=task_delay, seed=seed)
+    if documented_rate_limits:
+        emu.faults.apply_documented_limits()
     if faults_file:
         try:
             emu.faults.update(json.loads(faults_file.read_text()))

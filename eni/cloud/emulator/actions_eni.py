@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import ApiError
 from .hooks import HookEvent, HookKind
-from .params import ActionSpec, Kind, client_token, filter_map, ids_xor_filters, page, tags_param
+from .params import ActionSpec, Kind, filter_map, ids_xor_filters, page, tags_param
 from .state import CallContext, CloudState, EniRecord, wall_time
 from .views import eni_json, eni_view
 from .world import is_valid_id
@@ -84,7 +84,6 @@ def create_network_interface(state: CloudState, params: dict[str, Any], ctx: Cal
 
 
 def attach_network_interface(state: CloudState, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-    client_token(params)
     eni = state.mutable_eni(params["NetworkInterfaceId"])
     inst = state.instance(params["InstanceId"])
     attach_type = params.get("AttachType") or 0
@@ -123,7 +122,6 @@ def attach_network_interface(state: CloudState, params: dict[str, Any], ctx: Cal
 
 
 def detach_network_interface(state: CloudState, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-    client_token(params)
     eni = state.mutable_eni(params["NetworkInterfaceId"])
     inst = state.instance(params["InstanceId"])
     if eni.instance_id != inst.instance_id:
@@ -292,12 +290,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "AttachNetworkInterface", "vpc",
         {"NetworkInterfaceId": Kind.STR, "InstanceId": Kind.STR, "AttachType": Kind.INT, "ClientToken": Kind.STR},
-        attach_network_interface, required=("NetworkInterfaceId", "InstanceId"), vpc_task=True,
+        attach_network_interface, required=("NetworkInterfaceId", "InstanceId"), idempotent=True, vpc_task=True,
     ),
     ActionSpec(
         "DetachNetworkInterface", "vpc",
         {"NetworkInterfaceId": Kind.STR, "InstanceId": Kind.STR, "ClientToken": Kind.STR},
-        detach_network_interface, required=("NetworkInterfaceId", "InstanceId"), vpc_task=True,
+        detach_network_interface, required=("NetworkInterfaceId", "InstanceId"), idempotent=True, vpc_task=True,
     ),
     ActionSpec(
         "DeleteNetworkInterface", "vpc", {"NetworkInterfaceId": Kind.STR},

@@ -19,6 +19,11 @@ from typing import Any
 
 ALL = "*"
 THROTTLE_CODES = ("RequestLimitExceeded", "LimitExceeded.ActionLimited")
+DOCUMENTED_QPS_100 = (
+    "CreateNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface", "DeleteNetworkInterface",
+    "AssignPrivateIpAddresses", "UnassignPrivateIpAddresses", "MigratePrivateIpAddress",
+    "DescribeNetworkInterfaces", "ModifyNetworkInterfaceAttribute",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,12 @@ class Faults:
                 self._task_failure_probability = probability
             if next_n is not None:
                 self._fail_next_tasks = next_n
+
+    def apply_documented_limits(self) -> None:
+        """Throttle above the rates Tencent documents: 100/s per ENI/IP action, 10/s for ReleaseAddresses."""
+        for action in DOCUMENTED_QPS_100:
+            self._change(action, throttle_qps=100.0)
+        self._change("ReleaseAddresses", throttle_qps=10.0)
 
     def clear(self, action: str | None = None) -> None:
         """Forget the rules of ``action``, or every fault when ``action`` is None."""

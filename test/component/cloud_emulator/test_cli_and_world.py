@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,8 @@ def test_cli_serves_and_exits_zero_on_sigterm(tmp_path, make_cloud):
     endpoint_file = tmp_path / "endpoint"
     proc = subprocess.Popen(
         [str(SIM), "cloud", "--listen", "127.0.0.1:0", "--secret-id", "AKIDCLI", "--secret-key", "cli-key",
-         "--world", str(world_file), "--endpoint-file", str(endpoint_file), "--faults", str(faults)],
+         "--world", str(world_file), "--endpoint-file", str(endpoint_file), "--faults", str(faults),
+         "--documented-rate-limits"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONWARNINGS": "error"},
     )
     try:
@@ -67,6 +69,9 @@ def test_cli_serves_and_exits_zero_on_sigterm(tmp_path, make_cloud):
         with pytest.raises(TencentCloudSDKException) as info:
             client.call_json("DescribeAddresses", {})
         assert info.value.get_code() == "RequestLimitExceeded"
+        with urllib.request.urlopen(f"http://{endpoint}/_admin/faults", timeout=10) as resp:
+            plan = json.loads(resp.read())
+        assert plan["actions"]["ReleaseAddresses"]["throttle_qps"] == 10
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

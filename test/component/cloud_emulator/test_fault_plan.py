@@ -73,3 +73,14 @@ def test_invalid_plans_change_nothing():
     assert faults.to_dict() == before
     with pytest.raises(ValueError):
         ActionFaults(drop_probability=-0.1)
+
+
+def test_documented_limits():
+    clock = FakeClock()
+    faults = Faults(seed=1, clock=clock)
+    faults.apply_documented_limits()
+    assert [faults.decide("AssignPrivateIpAddresses").error_code for _ in range(101)].count("") == 100
+    assert [faults.decide("ReleaseAddresses").error_code for _ in range(11)][-1] == "RequestLimitExceeded"
+    assert faults.decide("DescribeSubnets").error_code == ""
+    clock.now += 1.0
+    assert faults.decide("AssignPrivateIpAddresses").error_code == ""

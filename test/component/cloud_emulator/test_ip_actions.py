@@ -132,3 +132,18 @@ def test_client_token_makes_create_idempotent(cloud):
     assert first == second
     assert cloud.call("DescribeNetworkInterfaces", {"Filters": [
         {"Name": "network-interface-name", "Values": ["n"]}]})["TotalCount"] == 1
+
+
+def test_client_token_makes_attach_and_detach_retryable(cloud):
+    eni_id = cloud.create_eni()["NetworkInterfaceId"]
+    params = {"NetworkInterfaceId": eni_id, "InstanceId": cloud.INS_MEDIUM, "ClientToken": "attach-eni-1"}
+    first = cloud.call("AttachNetworkInterface", params)
+    retried = cloud.call("AttachNetworkInterface", params)  # a retry after a lost reply: same outcome, no error
+    assert cloud.wait_vpc_task(retried["RequestId"])["Status"] == "SUCCESS"
+    assert cloud.wait_vpc_task(first["RequestId"])["Status"] == "SUCCESS"
+    assert cloud.error("AttachNetworkInterface", {**params, "ClientToken": "another"}) == (
+        "UnsupportedOperation.AttachmentAlreadyExists")
+    detach = {"NetworkInterfaceId": eni_id, "InstanceId": cloud.INS_MEDIUM, "ClientToken": "detach-eni-1"}
+    cloud.done("DetachNetworkInterface", detach)
+    assert cloud.wait_vpc_task(cloud.call("DetachNetworkInterface", detach)["RequestId"])["Status"] == "SUCCESS"
+    assert "Attachment" not in cloud.eni(eni_id)
