@@ -1,5 +1,6 @@
 """The API gateway: from one HTTP request to one Tencent Cloud reply, whatever the request holds.
 
+POST JSON is what the SDK sends by default; GET with the SDK's flattened query is accepted too.
 Order, like the real gateway: headers (action, version, region) → TC3 signature → action lookup for
 the signed service → injected faults → body and parameter checks → the action, under the state lock
 (after settling due tasks) with ClientToken replay → the ``{"Response": ...}`` envelope. Every
@@ -21,6 +22,7 @@ from . import actions_cvm, actions_eip, actions_eni, actions_ip
 from .calllog import CallLog
 from .errors import ApiError
 from .faults import Faults
+from .formparams import parse_query
 from .hooks import HookDispatcher
 from .params import ActionSpec, check_params, client_token
 from .signing import SignedRequest, verify
@@ -81,7 +83,8 @@ class Gateway:
             if decision.error_code:
                 raise ApiError(decision.error_code, "The request was throttled or failed; retry later."
                                if decision.error_code != "InternalError" else "An internal error occurred.")
-            payload = self._run(spec, _json_params(req), request_id)
+            params = parse_query(req.query, spec.params) if req.method == "GET" else _json_params(req)
+            payload = self._run(spec, params, request_id)
         except ApiError as e:
             self.calls.add(action=action, service=service, outcome=e.code, request_id=request_id)
             return Reply(error_body(request_id, e.code, e.message))
@@ -93,11 +96,10 @@ class Gateway:
         return Reply(envelope(request_id, payload))
 
     def _authorize(self, req: SignedRequest) -> ActionSpec:
-        if req.method != "POST":
-            raise ApiError("UnsupportedProtocol", "Only POST with a JSON body is supported.")
         content_type = req.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            raise ApiError("UnsupportedProtocol", "Content-Type must be application/json.")
+        if (req.method, content_type) not in (("POST", "application/json"),
+                                              ("GET", "application/x-www-form-urlencoded")):
+            raise ApiError("UnsupportedProtocol", "Use POST application/json or GET with a form-encoded query.")
         action = req.headers.get("x-tc-action", "")
         if not action:
             raise ApiError("MissingParameter", "The request is missing the X-TC-Action header.")

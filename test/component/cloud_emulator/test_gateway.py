@@ -120,3 +120,45 @@ def test_bugs_become_internal_errors(emu, cloud, monkeypatch):
         spec.name, spec.service, spec.params, broken))
     assert cloud.error("DescribeSubnets") == "InternalError"
     assert emu.calls.count("DescribeSubnets", outcome="InternalError") == 1
+
+
+def test_the_sdk_in_get_mode_works_too(emu, cloud):
+    client = vpc_client.VpcClient(
+        credential.Credential("AKIDTESTEMULATOR", "test-secret-key"), emu.region,
+        ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=emu.endpoint, reqMethod="GET")))
+    created = client.call_json("CreateNetworkInterface", {
+        "VpcId": cloud.VPC_ID, "SubnetId": cloud.SUBNET_GZ3, "NetworkInterfaceName": "via-get",
+        "PrivateIpAddresses": [{"PrivateIpAddress": "10.0.1.77", "Primary": True}], "SecondaryPrivateIpAddressCount": 1,
+        "Tags": [{"Key": "mode", "Value": "get"}]})["Response"]["NetworkInterface"]
+    assert [p["PrivateIpAddress"] for p in created["PrivateIpAddressSet"]][0] == "10.0.1.77"
+    found = client.call_json("DescribeNetworkInterfaces", {
+        "Filters": [{"Name": "tag:mode", "Values": ["get"]}], "Limit": 5})["Response"]
+    assert [e["NetworkInterfaceId"] for e in found["NetworkInterfaceSet"]] == [created["NetworkInterfaceId"]]
+    try:
+        client.call_json("DescribeNetworkInterfaces", {"Limit": "many"})
+    except Exception as e:
+        assert e.get_code() == "InvalidParameter"
+    else:
+        raise AssertionError("a non-integer Limit was accepted")
+
+
+def test_flattened_query_parsing():
+    from eni.cloud.emulator.actions_eni import ACTIONS
+    from eni.cloud.emulator.errors import ApiError
+    from eni.cloud.emulator.formparams import parse_query
+
+    spec = {s.name: s for s in ACTIONS}["CreateNetworkInterface"].params
+    parsed = parse_query("VpcId=vpc-1&PrivateIpAddresses.0.PrivateIpAddress=10.0.1.5&PrivateIpAddresses.0.Primary="
+                         "True&SecondaryPrivateIpAddressCount=2&Tags.0.Key=a&Tags.0.Value=b&SecurityGroupIds.0=sg-1",
+                         spec)
+    assert parsed == {"VpcId": "vpc-1", "PrivateIpAddresses": [{"PrivateIpAddress": "10.0.1.5", "Primary": True}],
+                      "SecondaryPrivateIpAddressCount": 2, "Tags": [{"Key": "a", "Value": "b"}],
+                      "SecurityGroupIds": ["sg-1"]}
+    for bad in ("SecurityGroupIds.1=sg-1", "VpcId=a&VpcId=b", "VpcId=a&VpcId.x=b", "IsRdma=maybe",
+                "SecondaryPrivateIpAddressCount=two", "%%%"):
+        try:
+            parse_query(bad, spec)
+        except ApiError as e:
+            assert e.code == "InvalidParameter", bad
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
