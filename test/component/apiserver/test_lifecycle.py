@@ -108,3 +108,11 @@ def test_deleting_a_namespace_deletes_its_contents(core, raw, pod_body, eventual
     assert caught.value.status in (403, 404)
     eventually(lambda: not exists(core.read_namespace, "team"))
     assert not exists(core.read_namespaced_pod, "p", "team")
+
+
+def test_reapplying_an_unchanged_crd_is_a_noop(crds, widget_crd):
+    name = widget_crd["metadata"]["name"]
+    current = crds.read_custom_resource_definition(name)
+    assert {c.type: c.status for c in current.status.conditions} == {"NamesAccepted": "True", "Established": "True"}
+    again = crds.replace_custom_resource_definition(name, current)
+    assert again.metadata.resource_version == current.metadata.resource_version

@@ -119,8 +119,9 @@ def storage_key(crd: dict[str, Any]) -> str:
     return f"{crd['spec']['names']['plural']}.{crd['spec']['group']}"
 
 
-def with_status(crd: dict[str, Any], now: str) -> dict[str, Any]:
-    """The CRD with the status an established CRD reports."""
+def with_status(crd: dict[str, Any], now: str, *, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The CRD with the status an established CRD reports (keeping ``previous`` conditions, so re-applying
+    an unchanged CRD is a no-op)."""
     spec = crd["spec"]
     names = dict(spec["names"])
     names.setdefault("singular", names["kind"].lower())
@@ -143,6 +144,8 @@ def with_status(crd: dict[str, Any], now: str) -> dict[str, Any]:
     ]
     out = dict(crd)
     out["spec"] = dict(spec, names=names)
+    if previous and isinstance(previous.get("conditions"), list):
+        conditions = previous["conditions"]
     out["status"] = {
         "acceptedNames": names,
         "conditions": conditions,

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import errors, table
+from .admission import subject
+from .index import Stored, dumps
 from .kinds import Registry, ResourceType
+from .paging import decode_continue
 from .patch import MalformedPatch, PatchError, json_patch, merge_patch, strategic_merge_patch
 from .routing import ResourcePath
 from .selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
-from .store import Store, Stored, decode_continue, dumps, subject
+from .store import Store
 
 JSON_TYPE = "application/json"
 MERGE_PATCH = "application/merge-patch+json"

@@ -24,7 +24,8 @@ import threading
 from typing import Any
 
 from . import errors
-from .store import Store, Stored, owner_uids
+from .index import Stored, owner_uids
+from .store import Store
 
 log = logging.getLogger(__name__)
 

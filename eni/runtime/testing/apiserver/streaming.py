@@ -18,9 +18,10 @@ from typing import Any
 
 from . import errors, table
 from .endpoints import Request, selectors
+from .index import Stored, dumps
 from .kinds import ResourceType
 from .selectors import FieldRequirement, FieldSelector
-from .store import Store, Stored, dumps
+from .store import Store
 from .watch import Delivery, Watcher
 
 DEFAULT_TIMEOUT = 1800.0
