@@ -35,7 +35,7 @@ class PodNetwork(Protocol):
             ip rule add from <ip> lookup <eni_table> priority 1536 protocol 177
             # inside the pod namespace:
             ip link set <container_ifname> up
-            ip addr add <ip>/32 dev <container_ifname>
+            ip addr replace <ip>/32 dev <container_ifname>
             ip route replace <gateway> dev <container_ifname> scope link
             ip route replace default via <gateway> dev <container_ifname> onlink
             ip neigh replace <gateway> lladdr <host mac> dev <container_ifname> nud permanent

@@ -17,8 +17,8 @@ from eni.netlink.errors import NetlinkError
 from eni.netlink.namespace import entered
 from eni.netlink.pyroute.calls import NUD_PERMANENT, RT_TABLE_MAIN, attr, call
 from eni.netlink.pyroute.executor import NodeExecutor
-from eni.netlink.pyroute.node import owned_rules
-from eni.netlink.pyroute.pod import HostLink, get_link
+from eni.netlink.pyroute.node import get_link, owned_rules
+from eni.netlink.pyroute.rtnl import HostLink
 from eni.netlink.types import FROM_POD_RULE_PRIORITY, TO_POD_RULE_PRIORITY, PodNetSpec
 
 __all__ = ["check_pod"]

@@ -20,6 +20,7 @@ from eni.netlink.interfaces import NodeNetwork, PodNetwork
 from eni.netlink.namespace import netns_path, open_netns
 from eni.netlink.pyroute import check, node, pod
 from eni.netlink.pyroute.executor import NodeExecutor
+from eni.netlink.pyroute.rtnl import RtnlPool
 from eni.netlink.sysctl import forwarding_sysctls, write_sysctls
 from eni.netlink.types import EniSpec, EniState, PodNetResult, PodNetSpec, validate_ifname
 
@@ -35,12 +36,15 @@ class PyrouteNetwork:
     Close it (or use it as a context manager) to release the sockets and the namespace reference.
     """
 
-    def __init__(self, node_netns: str | None = None, *, workers: int = 2, timeout: float = 30.0) -> None:
+    def __init__(
+        self, node_netns: str | None = None, *, workers: int = 1, pool_size: int = 4, timeout: float = 30.0
+    ) -> None:
         path = "/proc/self/ns/net" if node_netns is None else netns_path(node_netns)
         self.node_netns_path = path
         self._node_fd = open_netns(path, op="open node namespace")
         try:
             self._node = NodeExecutor(self._node_fd, workers=workers, timeout=timeout)
+            self._pool = RtnlPool(self._node_fd, size=pool_size, timeout=timeout)
         except BaseException:
             os.close(self._node_fd)
             raise
@@ -61,6 +65,7 @@ class PyrouteNetwork:
             if self._closed:
                 return
             self._closed = True
+        self._pool.close()
         self._node.close()
         os.close(self._node_fd)
 
@@ -70,7 +75,7 @@ class PyrouteNetwork:
         """See `PodNetwork.setup_pod`."""
         pod_fd = open_netns(spec.netns_path, op=f"setup pod {spec.ip}")
         try:
-            return pod.setup_pod(self._node, spec, pod_fd)
+            return pod.setup_pod(self._pool, spec, pod_fd)
         finally:
             os.close(pod_fd)
 
@@ -79,7 +84,7 @@ class PyrouteNetwork:
         validate_ifname(host_ifname, what="host interface name")
         if not isinstance(ip, IPv4Address):
             raise ValueError(f"pod ip must be an IPv4Address, got {ip!r}")
-        pod.teardown_pod(self._node, host_ifname=host_ifname, ip=ip)
+        pod.teardown_pod(self._pool, host_ifname=host_ifname, ip=ip)
 
     def check_pod(self, spec: PodNetSpec) -> list[str]:
         """See `PodNetwork.check_pod`."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
 
+from eni.netlink.errors import NetlinkError
 from eni.netlink.pyroute.calls import (
     IFA_F_NOPREFIXROUTE,
     RT_SCOPE_LINK,
@@ -25,7 +26,7 @@ from eni.netlink.pyroute.calls import (
     call,
     ignoring,
 )
-from eni.netlink.pyroute.pod import HostLink, host_link
+from eni.netlink.pyroute.rtnl import HostLink, host_link
 from eni.netlink.types import (
     ENI_RULE_PRIORITY,
     ENI_TABLE_OFFSET,
@@ -40,6 +41,7 @@ from eni.netlink.types import (
 
 __all__ = [
     "OwnedRoute",
+    "get_link",
     "OwnedRule",
     "list_pod_rules",
     "links_by_mac",
@@ -73,6 +75,17 @@ class OwnedRoute:
     dst: str
     dst_len: int
     oif: int | None
+
+
+def get_link(ipr: Any, *, ifname: str) -> HostLink | None:
+    """``ip link show <ifname>`` through an `IPRoute`: the link, or None when there is none."""
+    try:
+        msgs = call(f"ip link show {ifname}", ipr.link, "get", ifname=ifname)
+    except NetlinkError as e:
+        if e.errno in _GONE:
+            return None
+        raise
+    return host_link(msgs[0])
 
 
 def links_by_mac(ipr: Any) -> dict[str, HostLink]:

@@ -52,6 +52,8 @@ def test_pod_traffic_uses_its_own_eni(node: Any) -> None:
     spec = type(spec)(**{**{f: getattr(spec, f) for f in spec.__slots__}, "eni_table": eni1.table})
     node.network.setup_pod(spec)
     node.pair.route_to_pod(spec.ip, second)
+    # IPv6 would send its own packets (router solicitations, MLD) on the ENIs and blur the counters.
+    node.pair.node.run("sysctl", "-q", "-w", "net.ipv6.conf.eni0.disable_ipv6=1", "net.ipv6.conf.eni1.disable_ipv6=1")
     tx0 = {name: _link(node.pair.node, name)["stats64"]["tx"]["packets"] for name in ("eni0", "eni1")}
 
     assert pod.ping(node.pair.remote_ip)

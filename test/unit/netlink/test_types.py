@@ -10,6 +10,7 @@ import pytest
 
 import eni.netlink
 from eni.netlink import namespace, sysctl, types
+from eni.netlink.pyroute import pod
 from eni.netlink.types import EniSpec, PodNetSpec, eni_table
 
 GOOD: dict[str, Any] = {
@@ -78,7 +79,7 @@ def test_forwarding_sysctls_refuse_paths_in_interface_names() -> None:
         sysctl.forwarding_sysctls(["../../../kernel"])
 
 
-@pytest.mark.parametrize("module", [types, namespace, sysctl])
+@pytest.mark.parametrize("module", [types, namespace, sysctl, pod])
 def test_doctests(module: Any) -> None:
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0

@@ -1,0 +1,60 @@
+"""RtnlSocket against the kernel: batches keep going after an error, GETs of absent links, pool lifecycle."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from typing import Any
+
+import pytest
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+from eni.netlink.errors import NetlinkError
+from eni.netlink.namespace import entered
+from eni.netlink.pyroute.rtnl import Request, RtnlPool, RtnlSocket, get_link_request
+
+
+def _up(index: int) -> Request:
+    return Request("ip link set up", ifinfmsg, 16, fields={"index": index, "flags": 1, "change": 1})
+
+
+def test_a_batch_answers_every_request_in_order(netns_factory: Any) -> None:
+    ns = netns_factory("rtnl")
+    fd = os.open(ns.path, os.O_RDONLY)
+    try:
+        with entered(fd, op="test"):
+            sock = RtnlSocket(timeout=5)
+        with sock:
+            assert sock.get_link(ifname="nosuch0") is None
+            lo = sock.get_link(ifname="lo")
+            assert lo is not None and lo.index == 1 and not lo.up
+            with pytest.raises(NetlinkError) as e:
+                sock.run(_up(999), _up(1))
+            assert e.value.errno == errno.ENODEV
+            lo = sock.get_link(index=1)
+            assert lo is not None and lo.up  # the request after the failed one still ran
+            outcomes = sock.run(Request("ip link set up", ifinfmsg, 16, fields={"index": 999, "flags": 1},
+                                        ok=frozenset({errno.ENODEV})), get_link_request(ifname="lo"))
+            assert outcomes[0].errno == errno.ENODEV and outcomes[1].message is not None
+    finally:
+        os.close(fd)
+    assert "UP" in ns.ip("link", "show", "lo")
+
+
+def test_pool_sockets_live_in_the_pool_namespace_and_close(netns_factory: Any) -> None:
+    ns = netns_factory("pool")
+    ns.ip("link", "add", "name", "only-here0", "type", "veth", "peer", "name", "only-here1")
+    fd = os.open(ns.path, os.O_RDONLY)
+    try:
+        pool = RtnlPool(fd, size=2, timeout=5)
+        with pool.lease() as a, pool.lease() as b:
+            assert a is not b
+            assert a.get_link(ifname="only-here0") is not None and b.get_link(ifname="only-here1") is not None
+        pool.close()
+        with pytest.raises(NetlinkError) as closed, pool.lease():
+            pass
+        assert closed.value.errno == errno.EBADF
+    finally:
+        os.close(fd)
+    assert socket.if_nametoindex("lo") == 1  # the host namespace answers as before
