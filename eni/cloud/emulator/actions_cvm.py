@@ -10,7 +10,8 @@ from typing import Any
 
 from .errors import ApiError
 from .params import ActionSpec, Kind, filter_map, ids_xor_filters, page
-from .state import CallContext, CloudState, InstanceRecord
+from .records import InstanceRecord
+from .state import CallContext, CloudState
 from .views import eni_json, instance_json
 from .world import InstanceSpec, WorldError, is_valid_id
 

@@ -12,7 +12,8 @@ from typing import Any
 from .errors import ApiError
 from .hooks import HookEvent
 from .params import ActionSpec, Kind, client_token, filter_map, ids_xor_filters, page, tags_param
-from .state import CallContext, CloudState, EipRecord
+from .records import EipRecord
+from .state import CallContext, CloudState
 from .views import eip_json
 from .world import is_valid_id
 
@@ -95,7 +96,8 @@ def associate_address(state: CloudState, params: dict[str, Any], ctx: CallContex
     eip.status, eip.eni_id, eip.private_ip, eip.instance_id = "BINDING", eni.eni_id, private_ip, eni.instance_id
 
     def commit() -> list[HookEvent]:
-        eip.status = target_status
+        if eip.status == "BINDING":  # not unbound meanwhile by the deletion of its ENI
+            eip.status = target_status
         return []
 
     def rollback() -> list[HookEvent]:

@@ -12,7 +12,8 @@ from typing import Any
 from .errors import ApiError
 from .hooks import HookEvent, HookKind
 from .params import ActionSpec, Kind, filter_map, ids_xor_filters, page, tags_param
-from .state import CallContext, CloudState, EniRecord, wall_time
+from .records import EniRecord, wall_time
+from .state import CallContext, CloudState
 from .views import eni_json, eni_view
 from .world import is_valid_id
 
@@ -60,8 +61,7 @@ def create_network_interface(state: CloudState, params: dict[str, Any], ctx: Cal
     auto_count = count + (0 if wanted else 1)
     if len(wanted) + auto_count > state.world.quotas.unattached_eni_ips:
         raise ApiError("LimitExceeded", "The ENI would hold more private IPs than its quota.")
-    if sum(1 for e in state.enis.values() if e.vpc_id == subnet.vpc_id) >= state.world.quotas.vpc_enis:
-        raise ApiError("LimitExceeded.NetworkInterfaceLimitExceeded", "The VPC holds its maximum number of ENIs.")
+    state.check_vpc_eni_quota()
     auto = [ip for ip in subnet.free_addresses(auto_count + len(wanted)) if ip not in wanted][:auto_count]
     eni = state.new_eni(subnet, name=name, groups=groups, tags=tags, ips=wanted + auto)
     eni.description = params.get("NetworkInterfaceDescription") or ""

@@ -14,7 +14,8 @@ from .actions_eni import MAX_IPS_PER_CALL, too_many_ips
 from .errors import ApiError
 from .hooks import HookEvent, HookKind
 from .params import ActionSpec, Kind, client_token, filter_map, ids_xor_filters, page
-from .state import CallContext, CloudState, EniRecord, IpRecord
+from .records import EniRecord, IpRecord
+from .state import CallContext, CloudState
 from .views import eni_view, subnet_json
 from .world import is_valid_id
 

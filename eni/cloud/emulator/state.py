@@ -3,7 +3,8 @@
 Why one lock: every action reads and writes several records at once (an assign touches the ENI, its
 subnet and the instance quota), and the real service is serialised per resource anyway; one
 ``threading.Lock`` keeps every invariant (no IP on two ENIs, quotas, MAC uniqueness) trivially true.
-Actions run with ``state.lock`` held and return hook events; callers fire them after releasing it.
+Actions run with ``state.lock`` held; ``settle`` returns the hook events of the tasks it commits, and
+callers queue them for delivery outside the lock.
 
 Asynchronous work (ENI create/attach/detach/delete, IP assign/unassign/migrate, EIP calls) is a
 ``Task``: the action reserves what it needs at once (IPs in PENDING, ENI in ATTACHING...) and
@@ -22,137 +23,17 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError, malformed, not_found
 from .hooks import HookEvent
-from .world import InstanceSpec, InstanceType, SubnetSpec, World, is_valid_id
+from .records import EipRecord, EniRecord, InstanceRecord, IpRecord, SubnetRecord, Task
+from .world import InstanceSpec, SubnetSpec, World, is_valid_id
 
 MAX_FINISHED_TASKS = 20_000
 MAX_CLIENT_TOKENS = 50_000
 ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-def wall_time() -> str:
-    """Timestamps the way the API prints them: ``2026-11-28 04:30:00``."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-
-
-@dataclass
-class SubnetRecord:
-    spec: SubnetSpec
-    vpc_id: str
-    network: ipaddress.IPv4Network
-    reserved: frozenset[str]
-    used: dict[str, str] = field(default_factory=dict)  # ip -> eni id; invariant: one owner per IP
-    created_time: str = field(default_factory=wall_time)
-
-    @property
-    def total(self) -> int:
-        return self.network.num_addresses - len(self.reserved)
-
-    @property
-    def available(self) -> int:
-        return self.total - len(self.used)
-
-    def free_addresses(self, count: int) -> list[str]:
-        """The ``count`` lowest free addresses, or ResourceInsufficient.Subnet."""
-        if count > self.available:
-            raise ApiError("ResourceInsufficient.Subnet", f"`{self.spec.subnet_id}` has too few free IPs.")
-        found: list[str] = []
-        for host in self.network.hosts():
-            ip = str(host)
-            if ip not in self.used and ip not in self.reserved:
-                found.append(ip)
-                if len(found) == count:
-                    break
-        return found
-
-    def check_claimable(self, ip: str) -> None:
-        try:
-            addr = ipaddress.IPv4Address(ip)
-        except ValueError as e:
-            raise malformed("PrivateIpAddress", ip) from e
-        if addr not in self.network:
-            raise ApiError("InvalidParameterValue.Range", f"The IP `{ip}` is not in subnet `{self.spec.subnet_id}`.")
-        if ip in self.reserved:
-            raise ApiError("InvalidParameterValue.Reserved", f"The IP `{ip}` is reserved by the subnet.")
-        if ip in self.used:
-            raise ApiError("InvalidParameterValue.Occupied", f"The IP `{ip}` is already in use.")
-
-
-@dataclass
-class IpRecord:
-    address: str
-    primary: bool
-    state: str = "AVAILABLE"  # PENDING, MIGRATING, DELETING, AVAILABLE
-    description: str = ""
-
-
-@dataclass
-class EniRecord:
-    eni_id: str
-    name: str
-    description: str
-    vpc_id: str
-    subnet_id: str
-    zone: str
-    mac: str
-    primary: bool
-    state: str  # PENDING, AVAILABLE, ATTACHING, DETACHING, DELETING
-    ips: dict[str, IpRecord]  # ordered: the primary IP first
-    groups: list[str]
-    tags: dict[str, str]
-    instance_id: str = ""
-    attach_type: int = 0
-    device_index: int = 0
-    attach_time: str = ""
-    busy_task: str = ""
-    created_time: str = field(default_factory=wall_time)
-
-    @property
-    def primary_ip(self) -> str:
-        return next(iter(self.ips))
-
-
-@dataclass
-class InstanceRecord:
-    instance_id: str
-    itype: InstanceType
-    zone: str
-    subnet_id: str
-    group_ids: list[str]
-    name: str
-    primary_eni_id: str = ""
-    created_time: str = field(default_factory=wall_time)
-
-
-@dataclass
-class EipRecord:
-    address_id: str
-    ip: str
-    status: str  # CREATING, BINDING, BIND, BIND_ENI, UNBINDING, UNBIND, OFFLINING
-    name: str
-    isp: str
-    bandwidth: int
-    tags: dict[str, str]
-    eni_id: str = ""
-    private_ip: str = ""
-    instance_id: str = ""
-    created_time: str = field(default_factory=wall_time)
-
-
-@dataclass
-class Task:
-    task_id: str
-    due: float
-    fail: bool
-    commit: Callable[[], list[HookEvent]]
-    rollback: Callable[[], list[HookEvent]]
-    eni_ids: tuple[str, ...] = ()
-    status: str = "RUNNING"  # RUNNING, SUCCESS, FAILED
-    output: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +108,7 @@ class CloudState:
         if spec.instance_id in self.instances:
             raise ApiError("InvalidParameterValue.Duplicate", f"The instance `{spec.instance_id}` already exists.")
         itype = self.world.instance_type(spec.instance_type)
+        self.check_vpc_eni_quota()
         subnet_id = spec.subnet_id or self.world.subnets_in_zone(spec.zone)[0].subnet_id
         groups = list(spec.security_group_ids) or [self.world.security_groups[0].group_id]
         inst = InstanceRecord(spec.instance_id, itype, spec.zone, subnet_id, groups, spec.name or spec.instance_id)
@@ -262,6 +144,10 @@ class CloudState:
             subnet.used.pop(ip, None)
         self.macs.discard(eni.mac)
         self.enis.pop(eni.eni_id, None)
+
+    def check_vpc_eni_quota(self) -> None:
+        if len(self.enis) >= self.world.quotas.vpc_enis:
+            raise ApiError("LimitExceeded.NetworkInterfaceLimitExceeded", "The VPC holds its maximum number of ENIs.")
 
     def eni(self, eni_id: object, param: str = "NetworkInterfaceId") -> EniRecord:
         if not is_valid_id(eni_id, "eni"):

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from .hooks import EniView
-from .state import CloudState, EipRecord, EniRecord, InstanceRecord, SubnetRecord
+from .records import EipRecord, EniRecord, InstanceRecord, SubnetRecord
+from .state import CloudState
 
 
 def tag_set(tags: dict[str, str]) -> list[dict[str, str]]:
