@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "2017-03-12"
 SERVICES = ("vpc", "cvm")
+FAULT_MESSAGES = {"InternalError": "An internal error occurred."}
 ACTIONS: dict[tuple[str, str], ActionSpec] = {
     (spec.service, spec.name): spec
     for spec in actions_eni.ACTIONS + actions_ip.ACTIONS + actions_eip.ACTIONS + actions_cvm.ACTIONS
@@ -81,8 +82,7 @@ class Gateway:
                 self.calls.add(action=action, service=service, outcome="dropped", request_id=request_id)
                 return Reply(b"", drop=True)
             if decision.error_code:
-                raise ApiError(decision.error_code, "The request was throttled or failed; retry later."
-                               if decision.error_code != "InternalError" else "An internal error occurred.")
+                raise ApiError(decision.error_code, FAULT_MESSAGES.get(decision.error_code, "Too many requests."))
             params = parse_query(req.query, spec.params) if req.method == "GET" else _json_params(req)
             payload = self._run(spec, params, request_id)
         except ApiError as e:
