@@ -14,7 +14,8 @@ from eni.cni import jsonio
 from eni.cni.bundle import ENTRY_POINTS, MODULES, build_plugin
 
 CNI_DIR = Path(eni.cni.__file__).parent
-STDLIB_IMPORTS = {"__future__", "_json", "_socket", "json", "marshal", "os", "sys", "time", "typing", "pathlib"}
+STDLIB_IMPORTS = {"__future__", "_json", "_socket", "errno", "json", "marshal", "posix", "sys", "time", "typing",
+                  "pathlib"}
 
 
 def test_every_module_of_the_package_is_bundled():
