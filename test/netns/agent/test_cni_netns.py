@@ -58,15 +58,18 @@ def test_del_succeeds_after_the_pod_namespace_is_gone(node_agent, netns_factory)
     assert agent.service.ledger.allocations() == []
 
 
-def run_chain(agent, command, *, container, netns, port_mappings, prev=None):
-    """Executes the installed conflist as libcni does: prevResult flows from plugin to plugin (reversed on DEL)."""
-    conflist = json.loads((agent.settings.cni_conf_dir / agent.settings.conflist_name).read_text())
+def run_chain(agent, command, *, container, netns, runtime_config, prev=None, conflist=None):
+    """Executes a conflist (default: the installed one) as libcni does: prevResult flows from plugin to plugin,
+    in reverse order on DEL; capabilities the plugin declares get their runtimeConfig entries."""
+    if conflist is None:
+        conflist = json.loads((agent.settings.cni_conf_dir / agent.settings.conflist_name).read_text())
     plugins = conflist["plugins"] if command == "ADD" else list(reversed(conflist["plugins"]))
     result = prev
     for plugin in plugins:
         conf = dict(plugin, cniVersion=conflist["cniVersion"], name=conflist["name"])
-        if plugin.get("capabilities", {}).get("portMappings"):
-            conf["runtimeConfig"] = {"portMappings": port_mappings}
+        wanted = {k: v for k, v in runtime_config.items() if plugin.get("capabilities", {}).get(k)}
+        if wanted:
+            conf["runtimeConfig"] = wanted
         if result is not None:
             conf["prevResult"] = result
         ours = plugin["type"].startswith("tke-")
@@ -82,12 +85,32 @@ def test_chained_with_portmap(node_agent, netns_factory):
     agent = node_agent
     pod = netns_factory("pod")
     mappings = [{"hostPort": 18080, "containerPort": 80, "protocol": "tcp"}]
-    result = run_chain(agent, "ADD", container="c3", netns=pod.path, port_mappings=mappings)
+    result = run_chain(agent, "ADD", container="c3", netns=pod.path, runtime_config={"portMappings": mappings})
     ip = pod_ip(result)
     nat = agent.pair.node.run("iptables-save", "-t", "nat").stdout
     assert f"{ip}:80" in nat and "18080" in nat
-    run_chain(agent, "DEL", container="c3", netns=pod.path, port_mappings=mappings, prev=result)
+    run_chain(agent, "DEL", container="c3", netns=pod.path, runtime_config={"portMappings": mappings}, prev=result)
     assert f"{ip}:80" not in agent.pair.node.run("iptables-save", "-t", "nat").stdout
+    assert agent.service.ledger.allocations() == []
+
+
+def test_chained_with_tuning_and_bandwidth(node_agent, netns_factory):
+    agent = node_agent
+    pod = netns_factory("pod")
+    conflist = {"cniVersion": "1.0.0", "name": "tke-eni", "plugins": [
+        agent.conf(),
+        {"type": "tuning", "sysctl": {"net.core.somaxconn": "777"}},
+        {"type": "bandwidth", "capabilities": {"bandwidth": True}},
+    ]}
+    shaping = {"bandwidth": {"ingressRate": 8_000_000, "ingressBurst": 80_000,
+                             "egressRate": 8_000_000, "egressBurst": 80_000}}
+    result = run_chain(agent, "ADD", container="c6", netns=pod.path, runtime_config=shaping, conflist=conflist)
+    host_ifname = result["interfaces"][0]["name"]
+    assert pod.run("cat", "/proc/sys/net/core/somaxconn").stdout.strip() == "777"
+    assert "tbf" in agent.pair.node.run("tc", "qdisc", "show", "dev", host_ifname).stdout
+    assert pod_ip(result).startswith("10.20.0.")
+    run_chain(agent, "DEL", container="c6", netns=pod.path, runtime_config=shaping, conflist=conflist, prev=result)
+    assert host_ifname not in agent.pair.node.ip("link", "show")
     assert agent.service.ledger.allocations() == []
 
 
