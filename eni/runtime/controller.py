@@ -28,6 +28,9 @@ from eni.runtime.workqueue.ratelimiting import RateLimitingQueue
 
 log = kvlog.get_logger(__name__)
 
+# A worker re-checks for shutdown at least this often, even if a wake-up were ever lost.
+_WORKER_POLL_SECONDS = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class _Watch:
@@ -134,14 +137,17 @@ class Controller:
         return True
 
     def _worker(self) -> None:
-        while self.process_next_work_item():
+        while self.process_next_work_item(timeout=_WORKER_POLL_SECONDS):
             pass
 
-    def process_next_work_item(self) -> bool:
-        """Take one Request from the queue and handle it; False once the queue is shut down."""
-        request = self.queue.get()
+    def process_next_work_item(self, timeout: float | None = None) -> bool:
+        """Take one Request from the queue (waiting up to ``timeout`` real seconds) and handle it.
+
+        Returns False only once the queue is shut down and empty, so a worker loops on it.
+        """
+        request = self.queue.get(timeout)
         if request is None:
-            return False
+            return not self.queue.shutting_down()
         self.reconcile_handler(request)
         return True
 

@@ -10,7 +10,7 @@ class RecordingHandler:
     def __init__(self, informer=None):
         self.events = []
         self.informer = informer
-        self.cache_views = []
+        self.cache_views = {}
         self._cond = threading.Condition()
 
     def _record(self, event):
@@ -20,7 +20,7 @@ class RecordingHandler:
 
     def on_add(self, obj, is_in_initial_list):
         if self.informer is not None:
-            self.cache_views.append(self.informer.get_by_key(key(obj)))
+            self.cache_views[obj["metadata"]["name"]] = self.informer.get_by_key(key(obj))
         self._record(("add", obj["metadata"]["name"], is_in_initial_list))
 
     def on_update(self, old, new):

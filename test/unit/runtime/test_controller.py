@@ -180,3 +180,10 @@ def test_workers_survive_exceptions_and_stop_on_the_stop_event(registry):
             t.join(10)
     assert not any(t.is_alive() for t in threads)
     assert controller.queue.shutting_down()
+
+
+def test_process_next_work_item_keeps_a_worker_alive_on_timeout_and_ends_on_shutdown(registry):
+    controller, queue = make(Scripted(), registry)
+    assert controller.process_next_work_item(timeout=0.01) is True
+    queue.shut_down()
+    assert controller.process_next_work_item(timeout=0.01) is False
