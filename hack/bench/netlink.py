@@ -8,6 +8,7 @@ end, also on failure), a node with one ENI, then for N pods measures in the same
   - ours:      setup_pod and teardown_pod (in-process netlink, veth peer created in the pod namespace);
   - ip:        the same requests as one `ip` process per command (what a shell-based plugin does);
   - ip-batch:  the same requests as two `ip -batch` processes (one in the node, one in the pod namespace).
+  - ours, N at once: N set-ups started together from N threads, then N teardowns (per-call latency).
 Pod namespace creation is not timed. Prints p50/p90 per variant and ours/ip ratios.
 """
 
@@ -21,14 +22,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Network
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from eni.netlink.pyroute import PyrouteNetwork  # noqa: E402
-from eni.netlink.types import EniSpec, PodNetSpec  # noqa: E402
+from eni.netlink.pyroute import PyrouteNetwork
+from eni.netlink.types import EniSpec, PodNetSpec
 
 SUBNET = IPv4Network("10.77.0.0/16")
 ENI_MAC = "02:00:0a:4d:00:05"
@@ -105,7 +104,22 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def bench(pods: int) -> dict[str, dict[str, list[float]]]:
+def burst(network: PyrouteNetwork, make: Callable[[str], str], addresses: list[IPv4Address], table: int,
+          ) -> dict[str, list[float]]:
+    """All pods set up at once from one thread each, then all torn down at once (the agent's burst case)."""
+    specs = [PodNetSpec(netns_path=f"/run/netns/{make('burst')}", container_ifname="eth0", host_ifname=f"vc{i}",
+                        ip=ip, eni_table=table) for i, ip in enumerate(addresses)]
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+        start = time.perf_counter()
+        setup = list(pool.map(lambda spec: timed(network.setup_pod, spec), specs))
+        middle = time.perf_counter()
+        teardown = list(pool.map(lambda spec: timed(network.teardown_pod, host_ifname=spec.host_ifname, ip=spec.ip,
+                                                    netns_path=spec.netns_path), specs))
+        end = time.perf_counter()
+    return {"setup": setup, "teardown": teardown, "wall": [(middle - start) * 1000, (end - middle) * 1000]}
+
+
+def bench(pods: int, burst_size: int) -> dict[str, dict[str, list[float]]]:
     results: dict[str, dict[str, list[float]]] = {}
     with namespaces("bench") as make:
         node, peer = make("node"), make("vpc")
@@ -125,6 +139,8 @@ def bench(pods: int) -> dict[str, dict[str, list[float]]]:
                 ours["teardown"].append(timed(network.teardown_pod, host_ifname=spec.host_ifname, ip=ip,
                                               netns_path=spec.netns_path))
             results["ours (pyroute2)"] = ours
+            if burst_size:
+                results[f"ours, {burst_size} at once"] = burst(network, make, addresses[:burst_size], eni.table)
 
         for label, runner in (("ip (exec per command)", run_ip_each), ("ip -batch (2 execs)", run_ip_batch)):
             series: dict[str, list[float]] = {"setup": [], "teardown": []}
@@ -141,17 +157,21 @@ def bench(pods: int) -> dict[str, dict[str, list[float]]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--pods", type=int, default=100, help="pods per variant (default 100)")
+    parser.add_argument("--burst", type=int, default=50, help="concurrent set-ups in the burst run (0: skip)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root (network namespaces)", file=sys.stderr)
         return 2
-    results = bench(args.pods)
+    results = bench(args.pods, min(args.burst, args.pods))
     print(f"pod path latency over {args.pods} pods, ms (p50 / p90 / mean)")
     print(f"{'variant':<24}{'setup p50':>10}{'p90':>8}{'mean':>8}{'teardown p50':>14}{'p90':>8}{'mean':>8}")
     for label, series in results.items():
         s, t = series["setup"], series["teardown"]
         print(f"{label:<24}{percentile(s, .5):>10.2f}{percentile(s, .9):>8.2f}{statistics.fmean(s):>8.2f}"
               f"{percentile(t, .5):>14.2f}{percentile(t, .9):>8.2f}{statistics.fmean(t):>8.2f}")
+    for label, series in results.items():
+        if "wall" in series:
+            print(f"{label}: all set up in {series['wall'][0]:.0f} ms, all torn down in {series['wall'][1]:.0f} ms")
     ours = results["ours (pyroute2)"]
     for label in ("ip (exec per command)", "ip -batch (2 execs)"):
         ref = results[label]

@@ -16,26 +16,12 @@ from pyroute2.netlink.exceptions import NetlinkError as PyrouteNetlinkError
 from eni.netlink.errors import LinkNotFound, NetlinkError
 
 __all__ = [
-    "IFA_F_NOPREFIXROUTE",
-    "IFF_UP",
-    "NUD_PERMANENT",
-    "RTNH_F_ONLINK",
-    "RT_SCOPE_LINK",
-    "RT_SCOPE_NOWHERE",
-    "RT_TABLE_MAIN",
     "attr",
     "call",
     "ignoring",
     "translated",
 ]
 
-IFF_UP = 0x1
-RTNH_F_ONLINK = 0x4
-IFA_F_NOPREFIXROUTE = 0x200
-NUD_PERMANENT = 0x80
-RT_SCOPE_LINK = 253
-RT_SCOPE_NOWHERE = 255  # on delete: match a route of any scope (what `ip route del` sends)
-RT_TABLE_MAIN = 254
 
 T = TypeVar("T")
 

@@ -15,8 +15,9 @@ from pyroute2 import IPRoute
 
 from eni.netlink.errors import NetlinkError
 from eni.netlink.namespace import entered
-from eni.netlink.pyroute.calls import NUD_PERMANENT, RT_TABLE_MAIN, attr, call
+from eni.netlink.pyroute.calls import attr, call
 from eni.netlink.pyroute.executor import NodeExecutor
+from eni.netlink.pyroute.kernel import NUD_PERMANENT, RT_TABLE_MAIN
 from eni.netlink.pyroute.node import get_link, owned_rules
 from eni.netlink.pyroute.rtnl import HostLink
 from eni.netlink.types import FROM_POD_RULE_PRIORITY, TO_POD_RULE_PRIORITY, PodNetSpec

@@ -119,5 +119,6 @@ class PyrouteNetwork:
         return self._node.run(lambda ipr: node.remove_stale(ipr, keep_pod_ips=keep_pod_ips, keep_tables=keep_tables))
 
 
-def _conforms(network: PyrouteNetwork) -> tuple[PodNetwork, NodeNetwork]:
+def _implements_both_protocols(network: PyrouteNetwork) -> tuple[PodNetwork, NodeNetwork]:
+    """Never called: mypy checks here that `PyrouteNetwork` satisfies both Protocols (Go's `var _ X = &y{}`)."""
     return network, network

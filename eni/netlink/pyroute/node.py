@@ -16,15 +16,13 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from eni.netlink.errors import NetlinkError
-from eni.netlink.pyroute.calls import (
+from eni.netlink.pyroute.calls import attr, call, ignoring
+from eni.netlink.pyroute.kernel import (
     IFA_F_NOPREFIXROUTE,
     RT_SCOPE_LINK,
     RT_SCOPE_NOWHERE,
     RT_TABLE_MAIN,
     RTNH_F_ONLINK,
-    attr,
-    call,
-    ignoring,
 )
 from eni.netlink.pyroute.rtnl import HostLink, host_link
 from eni.netlink.types import (

@@ -26,25 +26,33 @@ from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from eni.netlink.errors import NetlinkError
 from eni.netlink.namespace import entered
-from eni.netlink.pyroute.rtnl import IFF_UP, HostLink, Request, RtnlPool, RtnlSocket, get_link_request, host_link
+from eni.netlink.pyroute.kernel import (
+    FR_ACT_TO_TBL,
+    IFF_UP,
+    NUD_PERMANENT,
+    RT_SCOPE_LINK,
+    RT_SCOPE_NOWHERE,
+    RT_SCOPE_UNIVERSE,
+    RT_TABLE_MAIN,
+    RTM_DELLINK,
+    RTM_DELROUTE,
+    RTM_DELRULE,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    RTM_NEWNEIGH,
+    RTM_NEWROUTE,
+    RTM_NEWRULE,
+    RTN_UNICAST,
+    RTNH_F_ONLINK,
+    RTPROT_STATIC,
+)
+from eni.netlink.pyroute.rtnl import HostLink, Request, RtnlPool, RtnlSocket, get_link_request, host_link
 from eni.netlink.types import FROM_POD_RULE_PRIORITY, ROUTE_PROTOCOL, TO_POD_RULE_PRIORITY, PodNetResult, PodNetSpec
 
 __all__ = ["random_mac", "setup_pod", "teardown_pod"]
 
 log = logging.getLogger(__name__)
 
-RTM_NEWLINK, RTM_DELLINK = 16, 17
-RTM_NEWADDR = 20
-RTM_NEWROUTE, RTM_DELROUTE = 24, 25
-RTM_NEWNEIGH = 28
-RTM_NEWRULE, RTM_DELRULE = 32, 33
-RTPROT_STATIC = 4
-RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_NOWHERE = 0, 253, 255
-RT_TABLE_MAIN = 254
-RTN_UNICAST = 1
-RTNH_F_ONLINK = 4
-NUD_PERMANENT = 0x80
-FR_ACT_TO_TBL = 1
 _REPLACE = NLM_F_CREATE | NLM_F_REPLACE
 _ADD = NLM_F_CREATE | NLM_F_EXCL
 _GONE = frozenset({errno.ENOENT, errno.ESRCH, errno.ENODEV})

@@ -28,9 +28,9 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from eni.netlink.errors import LinkNotFound, NetlinkError
 from eni.netlink.namespace import entered, same_netns
+from eni.netlink.pyroute.kernel import IFF_UP, RTM_GETLINK
 
 __all__ = [
-    "IFF_UP",
     "HostLink",
     "Outcome",
     "Request",
@@ -40,7 +40,6 @@ __all__ = [
     "host_link",
 ]
 
-IFF_UP = 0x1
 _NETLINK_ROUTE = 0
 _SOL_NETLINK = 270
 _NETLINK_CAP_ACK = 10  # acks for errors do not echo the whole request back
@@ -216,7 +215,7 @@ def get_link_request(*, ifname: str | None = None, index: int | None = None) -> 
     attrs: list[tuple[str, Any]] = [("IFLA_EXT_MASK", 1)]
     if ifname is not None:
         attrs.append(("IFLA_IFNAME", ifname))
-    return Request(f"ip link show {ifname if ifname is not None else index}", ifinfmsg, 18,
+    return Request(f"ip link show {ifname if ifname is not None else index}", ifinfmsg, RTM_GETLINK,
                    fields={"index": index or 0}, attrs=attrs, wants_reply=True)
 
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import errno
 import struct
+from ipaddress import IPv4Address
 
+from pyroute2.netlink import NLM_F_REPLACE
 from pyroute2.netlink.rtnl.fibmsg import fibmsg
 
 from eni.netlink.pyroute import pod
+from eni.netlink.pyroute.kernel import RTM_DELRULE
 from eni.netlink.pyroute.rtnl import Request, _encode, _split
+from eni.netlink.types import PodNetSpec
 
 HEADER = struct.Struct("=IHHII")
 
 
 def test_a_rule_request_encodes_to_what_the_kernel_format_says() -> None:
-    request = pod._delete_rule(pod.IPv4Address("10.0.0.9"), outgoing=True)
+    request = pod._delete_rule(IPv4Address("10.0.0.9"), outgoing=True)
     wire = _encode(request, seq=77)
     length, msg_type, flags, seq, _ = HEADER.unpack_from(wire)
-    assert (length, msg_type, seq) == (len(wire), pod.RTM_DELRULE, 77)
+    assert (length, msg_type, seq) == (len(wire), RTM_DELRULE, 77)
     assert flags & 0x1 and flags & 0x4  # NLM_F_REQUEST | NLM_F_ACK
     decoded = fibmsg(wire)
     decoded.decode()
@@ -45,9 +49,9 @@ def test_split_reads_every_message_of_a_datagram_and_stops_at_garbage() -> None:
 
 
 def test_pod_side_requests_are_replace_semantics_so_repeats_are_harmless() -> None:
-    spec = pod.PodNetSpec(netns_path="/run/netns/x", container_ifname="eth0", host_ifname="veth1",
-                          ip=pod.IPv4Address("10.0.0.9"), eni_table=2002)
+    spec = PodNetSpec(netns_path="/run/netns/x", container_ifname="eth0", host_ifname="veth1",
+                          ip=IPv4Address("10.0.0.9"), eni_table=2002)
     for request in pod._pod_side(spec, peer_index=2, host_mac="02:00:00:00:00:01")[1:]:
-        assert request.flags & pod.NLM_F_REPLACE, request.op
+        assert request.flags & NLM_F_REPLACE, request.op
     rules = [r for r in pod._host_side(spec, host_index=3, container_mac="02:00:00:00:00:02") if "rule" in r.op]
     assert all(r.ok == frozenset({errno.EEXIST}) for r in rules)
