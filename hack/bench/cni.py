@@ -254,6 +254,9 @@ class Results:
     seq_ref: tuple[list[float], list[float]]
     burst_ours: tuple[list[float], float]
     burst_ref: tuple[list[float], float]
+    start_ours: list[float]
+    start_ref: list[float]
+    start_bare: list[float]
 
 
 def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
@@ -265,7 +268,20 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
     seq_ref = ref.sequential(make("bsr", args.pods))
     burst_ours = ours.burst(make("bbo", args.burst))
     burst_ref = ref.burst(make("bbr", args.burst))
-    return Results(seq_ours, seq_ref, burst_ours, burst_ref)
+    bare = [startup_ms_of([args.python, "-IS", "-c", "pass"]) for _ in range(30)]
+    return Results(seq_ours, seq_ref, burst_ours, burst_ref, startup_ms(ours.exe), startup_ms(ref.exe), bare)
+
+
+def startup_ms_of(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, input=b'{"cniVersion":"1.0.0"}', env={"CNI_COMMAND": "VERSION"},
+                   capture_output=True, timeout=30, check=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def startup_ms(exe: str, runs: int = 30) -> list[float]:
+    """Wall time of ``<exe>`` with CNI_COMMAND=VERSION: the cost of starting the plugin at all."""
+    return [startup_ms_of([exe]) for _ in range(runs)]
 
 
 def report(args: argparse.Namespace, results: Results, rss: float) -> None:
@@ -278,6 +294,8 @@ def report(args: argparse.Namespace, results: Results, rss: float) -> None:
     print(row(f"ADD burst of {args.burst}", b_o, b_r))
     print(f"{'burst wall time':<22}{wall_o:6.1f} / {wall_r:6.1f} ({wall_o / wall_r:4.2f})")
     print(f"mean ADD sequential    {statistics.fmean(o_add):6.1f} / {statistics.fmean(r_add):6.1f}")
+    print(row("VERSION (start-up)", results.start_ours, results.start_ref))
+    print(f"{'bare interpreter':<22}p50 {pct(results.start_bare, 50):6.1f}  ({args.python} -IS -c pass)")
     print(f"agent RSS with {args.memory_pods} pods: {rss:.1f} MiB")
 
 
