@@ -212,3 +212,15 @@ def test_unknown_resources_and_methods(raw):
     assert raw("GET", "/apis/nothing.example.com/v1/things")[0] == 404
     assert raw("PUT", "/api/v1/namespaces/default/configmaps")[0] == 405
     assert raw("GET", "/not/an/api/path")[0] == 404
+
+
+def test_custom_resource_put_requires_a_resource_version(custom, widget_crd, widget_body):
+    created = custom.create_cluster_custom_object(GROUP, "v1", "nodewidgets", widget_body("w"))
+    unconditional = widget_body("w", node="node-2")
+    with pytest.raises(ApiException) as caught:
+        custom.replace_cluster_custom_object(GROUP, "v1", "nodewidgets", "w", unconditional)
+    assert caught.value.status == 422
+    assert status_of(caught.value)["details"]["causes"][0]["field"] == "metadata.resourceVersion"
+    unconditional["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"]
+    replaced = custom.replace_cluster_custom_object(GROUP, "v1", "nodewidgets", "w", unconditional)
+    assert replaced["spec"]["nodeName"] == "node-2"

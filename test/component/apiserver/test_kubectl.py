@@ -56,6 +56,7 @@ def test_custom_resource_life_with_kubectl(kubectl, crd_applied):
         kubectl("apply", "-f", "-", input=WIDGET).stdout.strip()
         == "nodewidget.test.tke.cloud.tencent.com/node-1 created"
     )
+    assert kubectl("apply", "-f", "-", input=WIDGET).stdout.strip().endswith("unchanged")
     table = rows(kubectl("get", "nw").stdout)
     assert table[0] == ["NAME", "NODE", "ENIS", "PHASE", "AGE"]
     assert table[1][:3] == ["node-1", "node-1", "3"]
@@ -135,3 +136,9 @@ def test_kubectl_wait_for_established_and_explain_free_describe(kubectl, crd_app
     kubectl("apply", "-f", "-", input=POD)
     described = kubectl("describe", "pod", "web").stdout
     assert "Name:" in described and "web" in described
+
+
+def test_explain_custom_resource_fields(kubectl, crd_applied):
+    explained = kubectl("explain", "nodewidgets.spec").stdout
+    assert "KIND:       NodeWidget" in explained
+    assert "nodeName\t<string> -required-" in explained and "maxENIs\t<integer>" in explained

@@ -203,6 +203,13 @@ class Endpoints:
     def _update(self, rt: ResourceType, request: Request) -> Reply:
         body = parse_object(request.body, request.content_type)
         path = request.path
+        meta = body.get("metadata")
+        if not rt.builtin and not (isinstance(meta, dict) and meta.get("resourceVersion")):
+            # custom resources do not allow unconditional updates, as on the real server
+            cause = errors.Cause(
+                "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update", "metadata.resourceVersion"
+            )
+            raise errors.invalid(subject(rt, path.name), [cause])
         stored = self.store.update(
             rt, path.namespace, path.name, body, subresource=path.subresource, dry_run=request.dry_run
         )

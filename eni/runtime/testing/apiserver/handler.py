@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,6 +48,14 @@ class ApiHTTPServer(ThreadingHTTPServer):
         self.context = context
         self.open_connections: set[Any] = set()
         self.connections_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up on idle keep-alive connections are routine, not errors."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("Client went away", extra={"client": client_address})
+        else:
+            log.exception("Connection failed", extra={"client": client_address})
 
 
 class ApiRequestHandler(BaseHTTPRequestHandler):

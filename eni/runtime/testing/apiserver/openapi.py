@@ -3,9 +3,9 @@
 kubectl 1.32 refuses ``apply``/``create`` with its default ``--validate=strict`` unless it can
 download OpenAPI: it reads ``/openapi/v3``, fetches the group/version document and looks for a
 PATCH operation of the object's kind (``x-kubernetes-group-version-kind``) that takes the
-``fieldValidation`` query parameter. We describe every served resource that way, without
-schemas; kubectl then validates on the server side and computes apply patches from its built-in
-types (built-in kinds) or as JSON merge patches (custom resources). ``/openapi/v2`` stays 404,
+``fieldValidation`` query parameter. We describe every served resource that way (with
+schemas for custom resources only, enough for ``kubectl explain`` and for kubectl's apply patches of
+custom resources); built-in kinds are patched from kubectl's compiled-in types. ``/openapi/v2`` stays 404,
 which kubectl tolerates once v3 is present. Pure functions of the registry.
 """
 
@@ -17,6 +17,38 @@ from typing import Any
 
 from .kinds import Registry, ResourceType
 
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string", "default": ""}}
+_OBJECT_META_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "ObjectMeta is metadata that all persisted resources must have.",
+    "properties": {
+        "name": {"type": "string"},
+        "generateName": {"type": "string"},
+        "namespace": {"type": "string"},
+        "uid": {"type": "string"},
+        "resourceVersion": {"type": "string"},
+        "generation": {"type": "integer", "format": "int64"},
+        "creationTimestamp": {"type": "string", "format": "date-time"},
+        "deletionTimestamp": {"type": "string", "format": "date-time"},
+        "labels": _STRING_MAP,
+        "annotations": _STRING_MAP,
+        "finalizers": {
+            "type": "array",
+            "items": {"type": "string", "default": ""},
+            "x-kubernetes-list-type": "set",
+            "x-kubernetes-patch-strategy": "merge",
+        },
+        "ownerReferences": {
+            "type": "array",
+            "items": {"type": "object", "x-kubernetes-map-type": "atomic"},
+            "x-kubernetes-list-map-keys": ["uid"],
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-patch-merge-key": "uid",
+            "x-kubernetes-patch-strategy": "merge",
+        },
+    },
+}
 _QUERY_PARAMS = ("dryRun", "fieldManager", "fieldValidation", "pretty", "force")
 
 
@@ -29,14 +61,12 @@ def _paths(rt: ResourceType) -> dict[str, Any]:
     scope = "/namespaces/{namespace}" if rt.namespaced else ""
     gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
     params = [{"name": p, "in": "query", "schema": {"type": "string"}, "uniqueItems": True} for p in _QUERY_PARAMS]
-    content = {
-        ct: {"schema": {"type": "object"}}
-        for ct in (
-            "application/json-patch+json",
-            "application/merge-patch+json",
-            "application/strategic-merge-patch+json",
-        )
-    }
+    # kubectl apply sends a strategic merge patch exactly when the PATCH operation accepts one,
+    # which the real server declares for built-in kinds only.
+    patch_types = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
+    if rt.builtin:
+        patch_types.append("application/strategic-merge-patch+json")
+    content = {ct: {"schema": {"type": "object"}} for ct in patch_types}
 
     def operation(verb: str, action: str) -> dict[str, Any]:
         return {
@@ -69,14 +99,48 @@ def group_version_document(registry: Registry, group: str, version: str) -> dict
     if not types:
         return None
     paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
     for rt in sorted(types, key=lambda t: t.plural):
         paths.update(_paths(rt))
+        if rt.schema:
+            schemas[_schema_name(rt)] = _schema(rt)
+            schemas[OBJECT_META] = _OBJECT_META_SCHEMA
     return {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.32.0"},
         "paths": paths,
-        "components": {"schemas": {}},
+        "components": {"schemas": schemas},
     }
+
+
+def _schema_name(rt: ResourceType) -> str:
+    return ".".join(reversed(rt.group.split("."))) + f".{rt.version}.{rt.kind}"
+
+
+def _schema(rt: ResourceType) -> dict[str, Any]:
+    """A custom resource's schema as ``kubectl explain`` finds it: tagged with its group/version/kind."""
+    schema: dict[str, Any] = json.loads(json.dumps(rt.schema))
+    properties = schema.setdefault("properties", {})
+    properties.setdefault(
+        "apiVersion",
+        {
+            "type": "string",
+            "description": "APIVersion defines the versioned schema of this representation of an object.",
+        },
+    )
+    properties.setdefault(
+        "kind",
+        {
+            "type": "string",
+            "description": "Kind is a string value representing the REST resource this object represents.",
+        },
+    )
+    properties["metadata"] = {
+        "allOf": [{"$ref": f"#/components/schemas/{OBJECT_META}"}],
+        "description": "Standard object's metadata.",
+    }
+    schema["x-kubernetes-group-version-kind"] = [{"group": rt.group, "version": rt.version, "kind": rt.kind}]
+    return schema
 
 
 def _hash(doc: dict[str, Any]) -> str:
