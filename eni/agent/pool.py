@@ -11,12 +11,15 @@ Must never: hand out an IP that is in state Releasing, an ENI's primary IP, or a
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 __all__ = ["IpState", "PoolEni", "PoolStatusError", "PoolView", "choose_ip", "parse_pool", "releasable_ips"]
+
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 class PoolStatusError(ValueError):
@@ -101,6 +104,8 @@ def _parse_eni(index: int, raw: Any) -> PoolEni:
         raise PoolStatusError(f"{where} lacks {e.args[0]}") from e
     except ValueError as e:
         raise PoolStatusError(f"{where}: {e}") from e
+    if not _MAC.match(eni.mac):
+        raise PoolStatusError(f"{where}: invalid MAC address {eni.mac!r}")
     outside = [str(ip) for ip in eni.ips if ip not in subnet]
     if outside:
         raise PoolStatusError(f"{where}: IPs outside subnet {subnet}: {', '.join(outside)}")

@@ -11,6 +11,7 @@ from eni.agent.ledger import AttachmentKey, Ledger, PodRef
 from eni.agent.netlinkpod import NetlinkPodNetworker
 from eni.agent.nodesync import NodeSync
 from eni.agent.podnet import PodNetworker
+from eni.agent.pool import PoolStatusError
 from eni.agent.service import AgentService, PodRequest
 from eni.netlink.fake import MAIN_TABLE, FakeNetwork
 from eni.netlink.interfaces import NodeNetwork, PodNetwork
@@ -91,3 +92,13 @@ def test_release_handshake_reports_promised_ips(world):
     report = sync.sync(status)
     assert report.in_use_ips == ("10.0.1.20",) and report.released_ips == ("10.0.1.21",)
     assert service.ledger.promised() == {A("10.0.1.21")}
+
+
+def test_a_malformed_status_changes_nothing(world):
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    before = service.pool()
+    status["enis"][0]["mac"] = "not-a-mac"
+    with pytest.raises(PoolStatusError):
+        sync.sync(status)
+    assert service.pool() is before and service.ledger.promised() == frozenset()

@@ -33,6 +33,7 @@ def test_empty_status_is_an_empty_pool(status):
         (lambda s: s.update(enis="x"), "must be a list"),
         (lambda s: s["enis"].append(7), "must be an object"),
         (lambda s: s["enis"][0].pop("mac"), "lacks mac"),
+        (lambda s: s["enis"][0].update(mac="02:00:00:00:00"), "invalid MAC"),
         (lambda s: s["enis"][0].update(primaryIP="10.0.1.300"), "enis\\[0\\]"),
         (lambda s: s["enis"][0].update(subnetCIDR="10.0.1.0/33"), "enis\\[0\\]"),
         (lambda s: s["enis"][0]["ips"].append({"ip": "10.0.9.9", "state": "Bound"}), "outside subnet"),
