@@ -52,7 +52,7 @@ class NodeExecutor:
             self._threads.append(thread)
             try:
                 started.result(timeout=timeout)
-            except BaseException:
+            except Exception:
                 self.close()
                 raise
 

@@ -33,7 +33,9 @@ class PyrouteNetwork:
     """Pod and node plumbing through pyroute2 inside one node network namespace.
 
     `node_netns` is an `ip netns` name or a namespace path; None means the process's namespace at construction.
-    Close it (or use it as a context manager) to release the sockets and the namespace reference.
+    Holds the namespace open, `workers` daemon threads living in it (node path: dumps, ENIs, GC) and up to
+    `pool_size` batched rtnetlink sockets (pod path); `timeout` bounds every wait. Close it (or use it as a
+    context manager) to release all of them.
     """
 
     def __init__(
@@ -42,10 +44,10 @@ class PyrouteNetwork:
         path = "/proc/self/ns/net" if node_netns is None else netns_path(node_netns)
         self.node_netns_path = path
         self._node_fd = open_netns(path, op="open node namespace")
+        self._pool = RtnlPool(self._node_fd, size=pool_size, timeout=timeout)  # opens sockets lazily
         try:
-            self._node = NodeExecutor(self._node_fd, workers=workers, timeout=timeout)
-            self._pool = RtnlPool(self._node_fd, size=pool_size, timeout=timeout)
-        except BaseException:
+            self._executor = NodeExecutor(self._node_fd, workers=workers, timeout=timeout)
+        except Exception:
             os.close(self._node_fd)
             raise
         self._close_lock = threading.Lock()
@@ -66,7 +68,7 @@ class PyrouteNetwork:
                 return
             self._closed = True
         self._pool.close()
-        self._node.close()
+        self._executor.close()
         os.close(self._node_fd)
 
     # PodNetwork
@@ -93,7 +95,7 @@ class PyrouteNetwork:
         except NamespaceNotFound:
             pod_fd = None
         try:
-            return check.check_pod(self._node, spec, pod_fd)
+            return check.check_pod(self._executor, spec, pod_fd)
         finally:
             if pod_fd is not None:
                 os.close(pod_fd)
@@ -102,7 +104,7 @@ class PyrouteNetwork:
 
     def sync_enis(self, enis: Sequence[EniSpec]) -> list[EniState]:
         """See `NodeNetwork.sync_enis`."""
-        return self._node.run(lambda ipr: node.sync_enis(ipr, enis))
+        return self._executor.run(lambda ipr: node.sync_enis(ipr, enis))
 
     def enforce_sysctls(self, ifnames: Sequence[str]) -> None:
         """See `NodeNetwork.enforce_sysctls`."""
@@ -112,11 +114,13 @@ class PyrouteNetwork:
 
     def list_pod_rules(self) -> list[tuple[IPv4Address, int]]:
         """See `NodeNetwork.list_pod_rules`."""
-        return self._node.run(node.list_pod_rules)
+        return self._executor.run(node.list_pod_rules)
 
     def remove_stale(self, *, keep_pod_ips: Collection[IPv4Address], keep_tables: Collection[int]) -> int:
         """See `NodeNetwork.remove_stale`."""
-        return self._node.run(lambda ipr: node.remove_stale(ipr, keep_pod_ips=keep_pod_ips, keep_tables=keep_tables))
+        return self._executor.run(
+            lambda ipr: node.remove_stale(ipr, keep_pod_ips=keep_pod_ips, keep_tables=keep_tables)
+        )
 
 
 def _implements_both_protocols(network: PyrouteNetwork) -> tuple[PodNetwork, NodeNetwork]:

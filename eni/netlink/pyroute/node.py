@@ -39,8 +39,8 @@ from eni.netlink.types import (
 
 __all__ = [
     "OwnedRoute",
-    "get_link",
     "OwnedRule",
+    "get_link",
     "list_pod_rules",
     "links_by_mac",
     "owned_routes",

@@ -111,7 +111,7 @@ class RtnlSocket:
             self._sock.setsockopt(_SOL_NETLINK, _NETLINK_CAP_ACK, 1)
             self._sock.bind((0, 0))
             self._sock.settimeout(timeout)
-        except BaseException:
+        except Exception:
             self._sock.close()
             raise
         self._lock = threading.Lock()
@@ -259,7 +259,7 @@ class RtnlPool:
                 return RtnlSocket(timeout=self._timeout)
             with entered(self._netns_fd, op="ip netns exec <node>"):
                 return RtnlSocket(timeout=self._timeout)
-        except BaseException:
+        except Exception:
             with self._lock:
                 self._count -= 1
                 self._available.notify()

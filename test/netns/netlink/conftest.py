@@ -51,7 +51,7 @@ def _host_marks() -> tuple[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def _host_namespace_untouched() -> Iterator[None]:
+def _host_namespace_untouched(_needs_root_and_iproute2: None) -> Iterator[None]:
     before = _host_marks()
     yield
     assert _host_marks() == before, "a test changed the host's own network namespace"
