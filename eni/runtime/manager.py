@@ -23,6 +23,7 @@ from eni.runtime.client.interfaces import Client
 from eni.runtime.client.kube import KubeClient
 from eni.runtime.client.transport import KubeTransport
 from eni.runtime.clock import REAL_CLOCK, Clock
+from eni.runtime.events import EventRecorder
 from eni.runtime.healthz import Checker, HealthServer
 from eni.runtime.leaderelection.elector import Elector, LeaderElectionSettings
 from eni.runtime.leaderelection.lease_lock import KubeLeaseLock, LeaseLock
@@ -169,6 +170,14 @@ class Manager:
     def add(self, runnable: Runnable) -> None:
         """Run ``runnable`` in its group (leader or not, from its ``need_leader_election``)."""
         (self._leader_runnables if needs_leader_election(runnable) else self._runnables).append(runnable)
+
+    def event_recorder(self, component: str, *, host: str = "") -> EventRecorder:
+        """An EventRecorder writing through the manager's client, flushed and closed when the manager stops."""
+        if self.client is None:
+            raise ValueError("the manager has no client to write Events with")
+        recorder = EventRecorder(self.client, component=component, host=host, clock=self.clock)
+        self.add(recorder)
+        return recorder
 
     def add_healthz_check(self, name: str, checker: Checker) -> None:
         self.health.add_healthz_check(name, checker)

@@ -6,7 +6,6 @@ import time
 from prometheus_client import CollectorRegistry
 
 from eni.runtime.builder import ControllerBuilder
-from eni.runtime.events import EventRecorder
 from eni.runtime.leaderelection import LeaderElectionSettings
 from eni.runtime.manager import EXIT_OK, LeaseName, Manager, ManagerSettings
 from eni.runtime.meta import EVENT, LEASE, POD, ObjectKey
@@ -118,12 +117,19 @@ def test_manager_runs_controllers_over_synced_caches_and_stops_in_reverse(apiser
 def test_event_aggregation_against_the_api_server(apiserver, kube):
     target = kube.create(POD, {"metadata": {"name": "web", "namespace": "default"},
                                "spec": {"containers": [{"name": "c", "image": "x"}]}})
-    recorder = EventRecorder(kube, component="tke-eni-ipamd", host="test")
+    mgr = Manager.for_api_client(apiserver.api_client(), settings=ManagerSettings(health_port=None),
+                                 registry=CollectorRegistry())
+    recorder = mgr.event_recorder("tke-eni-ipamd", host="test")
+    stop = threading.Event()
+    runner = threading.Thread(target=mgr.start, args=(stop,))
+    runner.start()
     for _ in range(3):
         recorder.event(target, reason="IPAssigned", message="10.0.0.7", kind=POD)
     recorder.event(target, reason="ENIAttached", message="eni-1", kind=POD)
+    stop.set()  # the manager flushes the recorder on the way out
+    runner.join(15)
+    assert not runner.is_alive()
     assert recorder.flush(10)
-    recorder.close()
     events = kube.list(EVENT, namespace="default")
     by_reason = {e["reason"]: e for e in events}
     assert sorted(by_reason) == ["ENIAttached", "IPAssigned"]

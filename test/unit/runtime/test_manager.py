@@ -164,3 +164,27 @@ def test_invalid_lease_timings_are_rejected_up_front():
     with pytest.raises(ValueError):
         Manager(cache=InformerCache(lambda k, s: FakeListerWatcher()), lease_lock=FakeLease().lock_for("a"),
                 settings=ManagerSettings(leader_election=LeaderElectionSettings(10, 10, 2)))
+
+
+def test_health_server_survives_garbage():
+    import socket
+
+    from eni.runtime.healthz import HealthServer
+
+    server = HealthServer(CollectorRegistry())
+    server.start()
+    try:
+        host, port = server.address
+        assert host == "127.0.0.1"
+        garbage_requests = (b"\x00\xff\xfe garbage\r\n\r\n", b"GET /healthz HTTP/9.9\r\n\r\n",
+                            b"POST /healthz HTTP/1.1\r\n\r\n")
+        for garbage in garbage_requests:
+            with socket.create_connection((host, port), timeout=5) as conn:
+                conn.sendall(garbage)
+                answer = b""
+                while chunk := conn.recv(4096):
+                    answer += chunk
+                assert b"Error" in answer and (b"400" in answer or b"501" in answer or b"505" in answer), answer
+        assert http_get(server.url + "/healthz") == (200, "ok")
+    finally:
+        server.stop()
