@@ -22,7 +22,7 @@ from eni.runtime.handler import EventHandler
 from eni.runtime.meta import Obj
 from eni.runtime.metrics import ReconcileMetrics, RuntimeMetrics
 from eni.runtime.predicate import Predicate
-from eni.runtime.reconcile import Reconciler, Request, TerminalError
+from eni.runtime.reconcile import Reconciler, Request, Result, TerminalError
 from eni.runtime.workqueue.ratelimiter import RateLimiter
 from eni.runtime.workqueue.ratelimiting import RateLimitingQueue
 
@@ -165,10 +165,11 @@ class Controller:
             with kvlog.bound(**fields):
                 try:
                     result = self.reconciler.reconcile(request)
+                    if not isinstance(result, Result):
+                        raise TypeError(f"reconcile returned {type(result).__name__}, not a Result")
                 except TerminalError:
                     self._metrics.errors.inc()
                     self._metrics.error.inc()
-                    self.queue.forget(request)
                     log.error("Reconciler error", exc_info=True, terminal=True)
                     return
                 except Exception:

@@ -81,6 +81,7 @@ def test_terminal_error_is_counted_never_requeued(registry):
     run_one(controller, queue)
     assert queue.added_rate_limited == []
     assert queue.added_after == []
+    assert queue.forgotten == [], "like upstream, a terminal error neither retries nor resets the backoff"
     assert len(queue) == 0 and queue.waiting_count() == 0
     assert sample(registry, "error") == 1
     assert registry.get_sample_value("eni_reconcile_errors_total", {"controller": "c"}) == 1
@@ -187,3 +188,14 @@ def test_process_next_work_item_keeps_a_worker_alive_on_timeout_and_ends_on_shut
     assert controller.process_next_work_item(timeout=0.01) is True
     queue.shut_down()
     assert controller.process_next_work_item(timeout=0.01) is False
+
+
+def test_a_reconciler_returning_no_result_is_treated_as_an_error(registry):
+    class ReturnsNone:
+        def reconcile(self, request):
+            return None
+
+    controller, queue = make(ReturnsNone(), registry)
+    run_one(controller, queue)
+    assert queue.added_rate_limited == [REQ]
+    assert sample(registry, "error") == 1
