@@ -224,3 +224,8 @@ def test_custom_resource_put_requires_a_resource_version(custom, widget_crd, wid
     unconditional["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"]
     replaced = custom.replace_cluster_custom_object(GROUP, "v1", "nodewidgets", "w", unconditional)
     assert replaced["spec"]["nodeName"] == "node-2"
+
+
+def test_secret_string_data_is_folded_into_data(core):
+    created = core.create_namespaced_secret("default", {"metadata": {"name": "s"}, "stringData": {"k": "v"}})
+    assert created.data == {"k": "dg=="} and created.type == "Opaque" and created.string_data is None

@@ -142,3 +142,17 @@ def test_explain_custom_resource_fields(kubectl, crd_applied):
     explained = kubectl("explain", "nodewidgets.spec").stdout
     assert "KIND:       NodeWidget" in explained
     assert "nodeName\t<string> -required-" in explained and "maxENIs\t<integer>" in explained
+
+
+def test_kubectl_create_sends_protobuf_for_typed_kinds(kubectl, core):
+    kubectl("create", "namespace", "team")
+    kubectl("create", "configmap", "settings", "-n", "team", "--from-literal=mode=fast", "--from-literal=size=3")
+    kubectl("create", "secret", "generic", "token", "-n", "team", "--from-literal=key=s3cret")
+    kubectl("create", "serviceaccount", "robot", "-n", "team")
+    assert core.read_namespace("team").status.phase == "Active"
+    assert core.read_namespaced_config_map("settings", "team").data == {"mode": "fast", "size": "3"}
+    secret = core.read_namespaced_secret("token", "team")
+    assert secret.data == {"key": "czNjcmV0"} and secret.type == "Opaque"
+    assert core.read_namespaced_service_account("robot", "team").metadata.name == "robot"
+    refused = kubectl("create", "deployment", "web", "--image=nginx", check=False)
+    assert refused.returncode != 0 and "unknown format" in refused.stderr

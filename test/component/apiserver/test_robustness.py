@@ -188,3 +188,17 @@ def test_every_method_on_odd_paths_answers(raw, method):
     ):
         code, _ = raw(method, path, "{}")
         assert 200 <= code < 500, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"not protobuf", 400),
+        (b"k8s\x00\x0a\xff", 400),
+        (b"k8s\x00\x0a\x0a\x0a\x02v1\x12\x04Pods", 415),
+        (b"k8s\x00" + bytes(range(256)), 400),
+    ],
+)
+def test_garbage_protobuf_bodies(raw, body, code):
+    headers = {"Content-Type": "application/vnd.kubernetes.protobuf"}
+    assert raw("POST", "/api/v1/namespaces/default/configmaps", body, headers)[0] == code

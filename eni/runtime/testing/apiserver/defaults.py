@@ -8,6 +8,7 @@ functions over plain dicts; they never see the store.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import itertools
 import threading
@@ -33,10 +34,23 @@ class ClusterIPAllocator:
             return str(_SERVICE_NETWORK.network_address + next(self._next) % (_SERVICE_NETWORK.num_addresses - 2))
 
 
+def prepare_write(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """Rules of every write: a Secret's stringData is folded into base64 data, its type defaults to Opaque."""
+    if rt.builtin and rt.kind == "Secret":
+        string_data = obj.pop("stringData", None)
+        if isinstance(string_data, dict):
+            data = obj.setdefault("data", {})
+            for key, value in string_data.items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
+        obj.setdefault("type", "Opaque")
+    return obj
+
+
 def prepare_create(
     rt: ResourceType, obj: dict[str, Any], *, now: str, cluster_ips: ClusterIPAllocator
 ) -> dict[str, Any]:
     """The object as it will be stored on create (obj is a private copy and may be modified)."""
+    obj = prepare_write(rt, obj)
     if rt.has_status and rt.kind not in _STATUS_KEPT_ON_CREATE:
         obj.pop("status", None)
     if rt.kind == "Pod":

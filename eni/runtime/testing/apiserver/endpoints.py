@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import errors, table
+from . import errors, protobuf, table
 from .admission import subject
 from .index import Stored, dumps
 from .kinds import Registry, ResourceType
@@ -65,17 +65,33 @@ def parse_json(body: bytes) -> Any:
 
 def parse_object(body: bytes, content_type: str = JSON_TYPE) -> dict[str, Any]:
     media = content_type.split(";")[0].strip().lower()
+    if media == protobuf.MEDIA_TYPE:
+        return _parse_protobuf(body)
     if media not in ("", JSON_TYPE, "*/*"):
-        raise errors.StatusError(
-            415,
-            "UnsupportedMediaType",
-            "the body of the request was in an unknown format - accepted media types include: "
-            f'application/json; got "{media}"',
-        )
+        raise _unsupported(media)
     obj = parse_json(body)
     if not isinstance(obj, dict):
         raise errors.bad_request("the request body must be a JSON object")
     return obj
+
+
+def _unsupported(media: str) -> errors.StatusError:
+    return errors.StatusError(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: "
+        f'application/json; got "{media}"',
+    )
+
+
+def _parse_protobuf(body: bytes) -> dict[str, Any]:
+    """kubectl's typed clients send protobuf; we read it for the kinds ``kubectl create`` makes."""
+    try:
+        return protobuf.decode(body)
+    except LookupError as e:
+        raise _unsupported(f"{protobuf.MEDIA_TYPE} for kind {e}") from e
+    except ValueError as e:
+        raise errors.bad_request(f"unable to decode protobuf body: {e}") from e
 
 
 def selectors(rt: ResourceType, query: dict[str, str]) -> tuple[LabelSelector, FieldSelector]:

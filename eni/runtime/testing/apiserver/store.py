@@ -30,7 +30,7 @@ from .admission import (
     subject,
     validate,
 )
-from .defaults import ClusterIPAllocator, prepare_create, same_content, spec_changed
+from .defaults import ClusterIPAllocator, prepare_create, prepare_write, same_content, spec_changed
 from .index import ObjectIndex, Page, Stored, dumps
 from .kinds import Registry, ResourceType
 from .paging import Key
@@ -244,6 +244,7 @@ class Store:
             if wanted_rv not in (None, "") and str(wanted_rv) != current.obj["metadata"]["resourceVersion"]:
                 raise errors.conflict(subject(rt, name), errors.STALE_OBJECT)
             obj = merge_with_current(rt, current.obj, obj, subresource=subresource)
+            obj = prepare_write(rt, obj)
             obj = validate(rt, obj, causes)
             check_finalizers_while_deleting(rt, current.obj, obj)
             if spec_changed(current.obj, obj):
