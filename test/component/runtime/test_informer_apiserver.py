@@ -2,7 +2,9 @@
 
 from eni.runtime.cache import InformerCache, SharedInformer
 from eni.runtime.cache.listwatch import KubeListerWatcher, Selector
+from eni.runtime.client import KubeClient, KubeTransport
 from eni.runtime.meta import CONFIG_MAP, POD, ObjectKey
+from eni.runtime.testing.apiserver import FakeApiServer
 
 
 def pod(name, node="n1", ns="default"):
@@ -113,3 +115,29 @@ def test_two_handlers_share_one_watch(apiserver, transport, kube, running, journ
     kube.create(POD, pod("a"))
     wait_until(lambda: j1.events == [("add", "a")] and j2.events == [("add", "a")])
     assert first.reflector.watches == 1
+
+
+def test_bookmarks_advance_the_resume_version(running, journal, wait_until):
+    server = FakeApiServer(persist_path=None, bookmark_interval=0.1)
+    server.start(host="127.0.0.1", port=0)
+    api_client = server.api_client()
+    try:
+        local = KubeTransport(api_client, timeout=10)
+        client = KubeClient(local, qps=1000, burst=1000)
+        informer = SharedInformer(KubeListerWatcher(local, POD), name="pods")
+        j = journal()
+        informer.add_event_handler(j)
+        stop = running(informer.start)
+        assert informer.wait_for_sync(10)
+        other = client.create(CONFIG_MAP, {"metadata": {"name": "elsewhere", "namespace": "default"}})
+        version = other["metadata"]["resourceVersion"]
+        wait_until(lambda: informer.reflector.last_sync_resource_version == version,
+                   message="a bookmark must move the pod reflector to the latest version")
+        server.drop_watches()
+        client.create(POD, pod("after-drop"))
+        wait_until(lambda: j.events == [("add", "after-drop")], message=str(j.events))
+        assert informer.reflector.lists == 1
+        stop.set()
+    finally:
+        server.stop()
+        api_client.close()
