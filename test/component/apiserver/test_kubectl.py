@@ -156,3 +156,32 @@ def test_kubectl_create_sends_protobuf_for_typed_kinds(kubectl, core):
     assert core.read_namespaced_service_account("robot", "team").metadata.name == "robot"
     refused = kubectl("create", "deployment", "web", "--image=nginx", check=False)
     assert refused.returncode != 0 and "unknown format" in refused.stderr
+
+
+NODE_AND_EVENT = """
+apiVersion: v1
+kind: Node
+metadata: {name: node-1, labels: {node-role.kubernetes.io/worker: ""}}
+status:
+  conditions: [{type: Ready, status: "True"}]
+  nodeInfo: {kubeletVersion: v1.32.0}
+---
+apiVersion: v1
+kind: Event
+metadata: {name: web.1, namespace: default}
+involvedObject: {kind: Pod, name: web, namespace: default}
+reason: Scheduled
+message: Assigned to node-1
+type: Normal
+"""
+
+
+def test_builtin_tables_for_nodes_namespaces_and_events(kubectl):
+    kubectl("apply", "-f", "-", input=NODE_AND_EVENT)
+    nodes = rows(kubectl("get", "nodes").stdout)
+    assert nodes[0] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert [nodes[1][i] for i in (0, 1, 2, 4)] == ["node-1", "Ready", "worker", "v1.32.0"]
+    assert rows(kubectl("get", "ns", "default").stdout)[1][:2] == ["default", "Active"]
+    events = rows(kubectl("get", "events").stdout)
+    assert events[0] == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert events[1][1:] == ["Normal", "Scheduled", "pod/web", "Assigned", "to", "node-1"]

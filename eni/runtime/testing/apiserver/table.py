@@ -196,9 +196,66 @@ def _custom_cell(column: PrinterColumn) -> Cell:
     return cell
 
 
+def _column(name: str, description: str, priority: int = 0) -> dict[str, Any]:
+    return {"name": name, "type": "string", "format": "", "description": description, "priority": priority}
+
+
+def _node_status(node: dict[str, Any]) -> str:
+    conditions = (node.get("status") or {}).get("conditions") or []
+    ready = next((c for c in conditions if isinstance(c, dict) and c.get("type") == "Ready"), None)
+    status = "Unknown" if ready is None else ("Ready" if ready.get("status") == "True" else "NotReady")
+    return status + (",SchedulingDisabled" if (node.get("spec") or {}).get("unschedulable") else "")
+
+
+def _node_roles(node: dict[str, Any]) -> str:
+    prefix = "node-role.kubernetes.io/"
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    return ",".join(sorted(k[len(prefix) :] for k in labels if k.startswith(prefix))) or "<none>"
+
+
+def _event_object(event: dict[str, Any]) -> str:
+    involved = event.get("involvedObject") or {}
+    return f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}"
+
+
+def _event_last_seen(event: dict[str, Any], now: float) -> str:
+    seen = (
+        event.get("lastTimestamp") or event.get("eventTime") or (event.get("metadata") or {}).get("creationTimestamp")
+    )
+    return age({"metadata": {"creationTimestamp": str(seen or "")[:19] + "Z"}}, now)
+
+
+_NAME_CELL: tuple[dict[str, Any], Cell] = (NAME_COLUMN, lambda o, now: o["metadata"]["name"])
+_BUILTIN_COLUMNS: dict[str, list[tuple[dict[str, Any], Cell]]] = {
+    "Pod": _POD_COLUMNS,
+    "Namespace": [
+        _NAME_CELL,
+        (_column("Status", "The status of the namespace"), lambda o, now: (o.get("status") or {}).get("phase", "")),
+        (AGE_COLUMN, age),
+    ],
+    "Node": [
+        _NAME_CELL,
+        (_column("Status", "The status of the node"), lambda o, now: _node_status(o)),
+        (_column("Roles", "The roles of the node"), lambda o, now: _node_roles(o)),
+        (AGE_COLUMN, age),
+        (
+            _column("Version", "Kubelet Version reported by the node."),
+            lambda o, now: ((o.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", ""),
+        ),
+    ],
+    "Event": [
+        (_column("Last Seen", "Time when last this event was seen"), _event_last_seen),
+        (_column("Type", "Type of this event (Normal, Warning)"), lambda o, now: o.get("type", "")),
+        (_column("Reason", "Why the action was taken"), lambda o, now: o.get("reason", "")),
+        (_column("Object", "The object that this event is about"), lambda o, now: _event_object(o)),
+        (_column("Message", "A human-readable description of the status"), lambda o, now: o.get("message", "")),
+    ],
+}
+
+
 def columns_for(rt: ResourceType) -> list[tuple[dict[str, Any], Cell]]:
-    if rt.kind == "Pod" and rt.builtin:
-        return _POD_COLUMNS
+    if rt.builtin and rt.group == "" and rt.kind in _BUILTIN_COLUMNS:
+        return _BUILTIN_COLUMNS[rt.kind]
     if rt.builtin or not rt.printer_columns:
         return _DEFAULT_COLUMNS
     custom: list[tuple[dict[str, Any], Cell]] = [(NAME_COLUMN, lambda o, now: o["metadata"]["name"])]
