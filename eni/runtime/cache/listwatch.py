@@ -115,10 +115,18 @@ def decode_watch_line(line: bytes) -> WatchEvent:
 class KubeListerWatcher:
     """Lists and watches ``kind`` (scoped by ``selector``) through a KubeTransport."""
 
-    def __init__(self, transport: KubeTransport, kind: ResourceKind, selector: Selector = Selector()) -> None:
+    def __init__(
+        self,
+        transport: KubeTransport,
+        kind: ResourceKind,
+        selector: Selector = Selector(),
+        *,
+        read_timeout_margin: float = _READ_TIMEOUT_MARGIN,
+    ) -> None:
         self.transport = transport
         self.kind = kind
         self.selector = selector
+        self.read_timeout_margin = read_timeout_margin
         self._path = kind.collection_path(selector.namespace)
 
     def _query(self) -> list[tuple[str, str]]:
@@ -144,4 +152,4 @@ class KubeListerWatcher:
         ]
         if resource_version:
             query.append(("resourceVersion", resource_version))
-        return HttpWatchStream(self.transport, self._path, query, timeout_seconds + _READ_TIMEOUT_MARGIN)
+        return HttpWatchStream(self.transport, self._path, query, timeout_seconds + self.read_timeout_margin)
