@@ -185,3 +185,26 @@ def test_builtin_tables_for_nodes_namespaces_and_events(kubectl):
     events = rows(kubectl("get", "events").stdout)
     assert events[0] == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     assert events[1][1:] == ["Normal", "Scheduled", "pod/web", "Assigned", "to", "node-1"]
+
+
+def test_get_watch_pods_and_categories(kubectl, kubeconfig, crd_applied, tmp_path):
+    kubectl("apply", "-f", "-", input=WIDGET)
+    kubectl("apply", "-f", "-", input=POD)
+    assert rows(kubectl("get", "tke", "-o", "name").stdout) == [["nodewidget.test.tke.cloud.tencent.com/node-1"]]
+    env = {"HOME": str(tmp_path / "kubectl-home"), "KUBECONFIG": str(kubeconfig), "PATH": "/usr/bin:/bin"}
+    watcher = subprocess.Popen(
+        ["kubectl", "get", "pods", "--watch", "--request-timeout=20s"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+        assert watcher.stdout.readline().split()[:3] == ["web", "0/1", "Pending"]
+        kubectl("patch", "pod", "web", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":"Running"}}')
+        assert watcher.stdout.readline().split()[:3] == ["web", "0/1", "Running"]
+    finally:
+        watcher.kill()
+        watcher.communicate(timeout=10)
