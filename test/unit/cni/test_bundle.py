@@ -14,8 +14,8 @@ from eni.cni import jsonio
 from eni.cni.bundle import ENTRY_POINTS, MODULES, build_plugin
 
 CNI_DIR = Path(eni.cni.__file__).parent
-STDLIB_IMPORTS = {"__future__", "_json", "_socket", "errno", "json", "marshal", "posix", "sys", "time", "typing",
-                  "pathlib"}
+STDLIB_IMPORTS = {"__future__", "_json", "_socket", "binascii", "errno", "json", "marshal", "pathlib", "posix",
+                  "sys", "time", "typing", "zlib"}
 
 
 def test_every_module_of_the_package_is_bundled():
