@@ -123,7 +123,7 @@ class AgentService:
         """Frees the attachment's IP into cooldown; None when it held none."""
         _validate_key(key)
         with self._lock_for(key):
-            return self._ledger.release(key)
+            return self._released(self._ledger.release(key))
 
     # --- pod network ---------------------------------------------------------------------------------
 
@@ -156,7 +156,7 @@ class AgentService:
             except Exception as e:
                 # NB: the IP stays allocated so that nothing else gets it while its routes may remain.
                 raise NetworkSetupError(f"tearing down the pod network of {alloc.ip} failed: {e}") from e
-            return self._ledger.release(request.key)
+            return self._released(self._ledger.release(request.key))
 
     def check(self, request: PodRequest) -> Allocation:
         _validate_key(request.key)
@@ -175,6 +175,12 @@ class AgentService:
         return alloc
 
     # --- internals -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _released(alloc: Allocation | None) -> Allocation | None:
+        if alloc is not None:
+            log.info("Released IP", extra={"ip": str(alloc.ip), "container": alloc.key.container_id})
+        return alloc
 
     def _spec(self, request: PodRequest, alloc: Allocation, snapshot: _PoolSnapshot, *, mtu: int) -> PodSetup:
         table = snapshot.tables.get(alloc.eni_mac)
