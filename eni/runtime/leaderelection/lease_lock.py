@@ -8,6 +8,7 @@ the Lease; timing decisions belong to the Elector.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -96,12 +97,16 @@ class KubeLeaseLock:
         self.client = client
         self.key = ObjectKey(namespace=namespace, name=name)
         self.identity = identity
+        # The Lease as last read, so an update keeps its labels and annotations (client-go updates the read object).
+        self._last: Obj | None = None
 
     def get(self) -> tuple[LeaderElectionRecord, str] | None:
         try:
             lease = self.client.get(LEASE, self.key)
         except NotFoundError:
+            self._last = None
             return None
+        self._last = lease
         return record_from_lease(lease), str(lease["metadata"].get("resourceVersion") or "")
 
     def create(self, record: LeaderElectionRecord) -> str:
@@ -111,17 +116,12 @@ class KubeLeaseLock:
         return str(lease["metadata"].get("resourceVersion") or "")
 
     def update(self, record: LeaderElectionRecord, resource_version: str) -> str:
-        lease = self.client.update(
-            LEASE,
-            {
-                "metadata": {
-                    "namespace": self.key.namespace,
-                    "name": self.key.name,
-                    "resourceVersion": resource_version,
-                },
-                "spec": lease_spec(record),
-            },
-        )
+        base = copy.deepcopy(self._last) if self._last is not None else {}
+        metadata = base.setdefault("metadata", {})
+        metadata.update(namespace=self.key.namespace, name=self.key.name, resourceVersion=resource_version)
+        base["spec"] = lease_spec(record)
+        lease = self.client.update(LEASE, base)
+        self._last = lease
         return str(lease["metadata"].get("resourceVersion") or "")
 
     def describe(self) -> str:

@@ -121,3 +121,29 @@ def test_unreachable_server_is_a_transport_error(apiserver):
     client = KubeClient(KubeTransport(api_client, timeout=2))
     with pytest.raises(TransportError):
         client.get(POD, KEY)
+
+
+def test_kube_lease_lock_keeps_lease_metadata_and_detects_races(kube):
+    from datetime import UTC, datetime
+
+    from eni.runtime.leaderelection import KubeLeaseLock, LeaderElectionRecord
+    from eni.runtime.meta import LEASE
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    a = KubeLeaseLock(kube, namespace="default", name="lock", identity="a")
+    b = KubeLeaseLock(kube, namespace="default", name="lock", identity="b")
+    assert a.get() is None
+    a.create(LeaderElectionRecord("a", 15, now, now, 0))
+    with pytest.raises(AlreadyExistsError):
+        b.create(LeaderElectionRecord("b", 15, now, now, 0))
+    kube.patch(LEASE, ObjectKey("default", "lock"), {"metadata": {"labels": {"owner": "ipamd"}}})
+    record, version = a.get()
+    assert record.holder_identity == "a" and record.acquire_time == now
+    _, same_version = b.get()
+    later = now.replace(second=2)
+    a.update(LeaderElectionRecord("a", 15, now, later, 0), version)
+    with pytest.raises(ConflictError):
+        b.update(LeaderElectionRecord("b", 15, now, now, 1), same_version)
+    lease = kube.get(LEASE, ObjectKey("default", "lock"))
+    assert lease["metadata"]["labels"] == {"owner": "ipamd"}
+    assert lease["spec"]["renewTime"] == "2026-01-01T00:00:02.000000Z"
