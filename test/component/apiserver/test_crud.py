@@ -8,6 +8,8 @@ import kubernetes.client as k8s
 import pytest
 from kubernetes.client.rest import ApiException
 
+from eni.runtime.testing.apiserver.errors import StatusError
+
 GROUP = "test.tke.cloud.tencent.com"
 
 
@@ -229,3 +231,13 @@ def test_custom_resource_put_requires_a_resource_version(custom, widget_crd, wid
 def test_secret_string_data_is_folded_into_data(core):
     created = core.create_namespaced_secret("default", {"metadata": {"name": "s"}, "stringData": {"k": "v"}})
     assert created.data == {"k": "dg=="} and created.type == "Opaque" and created.string_data is None
+
+
+def test_seed_creates_without_http_and_validates(apiserver, core, pod_body):
+    made = apiserver.seed(pod_body("seeded"), {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    assert [o["metadata"]["name"] for o in made] == ["seeded", "n1"]
+    assert core.read_namespaced_pod("seeded", "default").metadata.uid == made[0]["metadata"]["uid"]
+    with pytest.raises(ValueError):
+        apiserver.seed({"apiVersion": "v9", "kind": "Nothing", "metadata": {"name": "x"}})
+    with pytest.raises(StatusError, match="is invalid"):
+        apiserver.seed({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bad", "namespace": "default"}})

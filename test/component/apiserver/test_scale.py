@@ -18,14 +18,18 @@ PODS = 10_000
 
 @pytest.fixture
 def many_pods(apiserver):
-    pods = apiserver.registry.lookup("", "v1", "pods")
     started = time.perf_counter()
-    for i in range(PODS):
-        body = {
-            "metadata": {"name": f"pod-{i:05d}", "labels": {"app": "bench", "shard": str(i % 10)}},
-            "spec": {"nodeName": f"node-{i % 100}", "containers": [{"name": "app", "image": "nginx"}]},
-        }
-        apiserver.store.create(pods, "default", body)
+    apiserver.seed(
+        *(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"pod-{i:05d}", "namespace": "default", "labels": {"shard": str(i % 10)}},
+                "spec": {"nodeName": f"node-{i % 100}", "containers": [{"name": "app", "image": "nginx"}]},
+            }
+            for i in range(PODS)
+        )
+    )
     print(f"\ncreated {PODS} pods in the store in {time.perf_counter() - started:.2f}s")
     return PODS
 

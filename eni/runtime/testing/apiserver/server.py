@@ -152,6 +152,21 @@ class FakeApiServer:
             except OSError:
                 log.exception("Persisting API server state failed")
 
+    def seed(self, *objects: dict[str, Any]) -> list[dict[str, Any]]:
+        """Create objects directly, without HTTP (fast fixtures); same validation and events as a POST.
+
+        Each object needs ``apiVersion`` and ``kind`` of a served resource, and ``metadata.namespace``
+        when it is namespaced. Returns the stored objects (shared: do not mutate them).
+        """
+        created = []
+        for obj in objects:
+            rt = self.registry.by_kind(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            if rt is None:
+                raise ValueError(f"no served resource for {obj.get('apiVersion')}/{obj.get('kind')}")
+            namespace = str((obj.get("metadata") or {}).get("namespace") or "") if rt.namespaced else ""
+            created.append(self.store.create(rt, namespace, obj).obj)
+        return created
+
     def drop_watches(self) -> int:
         """Close every open watch stream (clients see the stream end); returns how many."""
         return self.store.hub.close_all()
