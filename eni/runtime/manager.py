@@ -139,6 +139,7 @@ class Manager:
         self._failure: str | None = None
         self._lost_lease = threading.Event()
         self.elector: Elector | None = None
+        self._started = False
         self.health.add_readyz_check("informers", self._check_synced)
 
     @classmethod
@@ -195,7 +196,10 @@ class Manager:
         self._wake.set()
 
     def start(self, stop: threading.Event) -> int:
-        """Run everything until ``stop`` is set or something fails; return the exit code."""
+        """Run everything until ``stop`` is set or something fails; return the exit code. Call it once."""
+        if self._started:
+            raise RuntimeError("a manager can be started only once")
+        self._started = True
         timeout = self.settings.graceful_shutdown_timeout
         if self.settings.health_port is not None:
             self.health.start()

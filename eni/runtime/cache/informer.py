@@ -4,7 +4,9 @@ Every registered handler gets its own thread and an unbounded FIFO of notificati
 processorListener), so a slow handler delays only itself and never the watch. Handlers see ``on_add(obj,
 is_in_initial_list)``, ``on_update(old, new)`` and ``on_delete(obj | DeletedFinalStateUnknown)``, always after
 the store and its indexes reflect the change. A handler registered late first receives an add for every cached
-object, atomically with its registration, so it misses nothing and sees nothing twice. Objects are shared with
+object, atomically with its registration, so it misses nothing and sees nothing twice. After a relist (410 Gone)
+objects whose resourceVersion changed arrive as updates, vanished ones as deletes carrying a
+``DeletedFinalStateUnknown``, and unchanged ones not at all. Objects are shared with
 the store and every other handler: handlers MUST NOT mutate what they receive (deep-copy before writing).
 A handler that raises is logged; it never stops the informer.
 """
