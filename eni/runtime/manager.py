@@ -159,7 +159,11 @@ class Manager:
         client = KubeClient(transport, qps=qps, burst=burst)
         lock = None
         if lease is not None:
-            lock = KubeLeaseLock(client, namespace=lease.namespace, name=lease.name, identity=lease.identity)
+            # Its own client: renewals must neither queue behind the reconcilers' QPS budget nor block longer than
+            # a fraction of the renew deadline.
+            lease_transport = KubeTransport(api_client, timeout=settings.leader_election.renew_deadline / 2)
+            lease_client = KubeClient(lease_transport, qps=5.0, burst=10)
+            lock = KubeLeaseLock(lease_client, namespace=lease.namespace, name=lease.name, identity=lease.identity)
         return cls(
             cache=InformerCache.over(transport, resync_period=resync_period),
             client=client,
