@@ -101,6 +101,9 @@ class JsonSocketServer:
                     self._handle(conn)
                 except OSError:
                     log.debug("JSON client went away", exc_info=True)
+                except Exception:
+                    # NB: a worker must outlive any request; losing workers one by one would starve the socket.
+                    log.exception("JSON request failed")
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(self._settings.connection_timeout)
@@ -140,7 +143,7 @@ class JsonSocketServer:
             if not isinstance(body, dict):
                 raise ValueError("request must be a JSON object")
             request = json_format.ParseDict(body, method.request_type())
-        except (ValueError, json_format.ParseError) as e:
+        except (ValueError, RecursionError, json_format.ParseError) as e:
             return {"error": _error_object("INVALID_REQUEST", f"malformed request: {e}", 4)}
         try:
             reply = method.handler(request)

@@ -102,6 +102,9 @@ GARBAGE = [
     b'{"method": "/tke.eni.agent.v1.Ipam/Allocate", "request": {"key": {"bogusField": 1}}}\n',
     b'{"method": "/tke.eni.agent.v1.Ipam/Allocate", "request": [1]}\n',
     b'{"method": "/tke.eni.agent.v1.Ipam/Allocate", "request": {"key": "str"}}\n',
+    b"[" * 30000 + b"\n",
+    b'{"method": "/tke.eni.agent.v1.Ipam/Allocate", "request": {"key": ' + b'{"a":' * 5000 + b"\n",
+    b"\xc3\x28\n",
 ]
 
 
