@@ -112,6 +112,8 @@ def test_version_reports_supported_versions():
         ({k: v for k, v in ENV.items() if k != "CNI_CONTAINERID"}, conf(), 4),
         (ENV, b"not json", 6),
         (ENV, b"x" * (2 << 20), 6),
+        (ENV, b"[" * 100000, 6),
+        (ENV, b"\xff\xfe{}", 6),
     ],
 )
 def test_bad_input_is_one_error_document(agent, environ, stdin, code):
