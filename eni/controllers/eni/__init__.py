@@ -1,0 +1,1 @@
+"""VpcENI and VpcIP objects: the API server's record of every ENI and IP the cluster holds."""

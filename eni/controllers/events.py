@@ -1,0 +1,24 @@
+"""Event reasons ipamd records on NodeENIConfigs and Nodes (kubectl describe shows them).
+
+Constants only; must never import anything that talks to the API or the cloud.
+"""
+
+from __future__ import annotations
+
+ENI_LIMIT = "ENILimit"
+"""The node's ENI or IP quota (cloud or annotation) stops the pool from growing."""
+SUBNET_EXHAUSTED = "SubnetExhausted"
+"""A subnet of the node's zone has no free IP; new IPs go elsewhere or wait."""
+SECURITY_GROUP_SYNC_FAILED = "SecurityGroupSyncFailed"
+"""An ENI's security groups could not be made equal to the node's list."""
+INVALID_ANNOTATION = "InvalidAnnotation"
+"""An NEC annotation was refused; the previous value stays in force."""
+INVALID_PROVIDER_ID = "InvalidProviderID"
+"""The Node's spec.providerID is not qcloud:///<zone>/ins-<id>."""
+CLOUD_ERROR = "CloudError"
+"""A cloud call failed in a way retrying will not fix by itself."""
+ENI_CREATED = "ENICreated"
+ENI_DELETED = "ENIDeleted"
+
+CONDITION_ENI_LIMIT_REACHED = "ENILimitReached"
+"""NEC / Node condition: the node cannot get more ENIs or IPs."""

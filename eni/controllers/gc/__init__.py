@@ -1,0 +1,1 @@
+"""Leaked-resource garbage collection: cloud ENIs and IPs of this cluster that no object knows."""

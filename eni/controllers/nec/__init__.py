@@ -1,0 +1,1 @@
+"""A node's NodeENIConfig: identity from the Node, limits and overrides, intents and status."""

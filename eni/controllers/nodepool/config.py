@@ -1,0 +1,34 @@
+"""The node pool controller's settings, in plain values (cmd/ipamd maps its flags onto them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eni.api.v1.constants import WarmTargets
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolConfig:
+    subnet_ids: tuple[str, ...]
+    """Subnets for pod ENIs; each node uses those of its own zone."""
+    ip_warm: WarmTargets = WarmTargets(min=5, max=5)
+    """Default warm targets; NEC annotations override them per node."""
+    quick_release: bool = False
+    """Release all surplus at each tick instead of one IP."""
+    release_interval: float = 120.0
+    """Seconds between release ticks."""
+    security_groups_enabled: bool = False
+    security_group_ids: tuple[str, ...] = ()
+    """Ordered groups for every node; empty: inherit the instance's primary ENI groups."""
+    resync_interval: float = 30.0
+    """Seconds after which a settled node is looked at again (cloud drift, agent reports)."""
+    subnet_exhausted_backoff: float = 60.0
+    """Seconds a subnet that reported exhaustion is skipped."""
+
+    def __post_init__(self) -> None:
+        if not self.subnet_ids:
+            raise ValueError("at least one subnet is required")
+        if self.release_interval <= 0 or self.resync_interval <= 0:
+            raise ValueError("release_interval and resync_interval must be > 0")
+        if not 0 <= self.ip_warm.min <= self.ip_warm.max:
+            raise ValueError("warm targets need 0 <= min <= max")

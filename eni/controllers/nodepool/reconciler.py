@@ -1,0 +1,396 @@
+"""NodeReconciler: one node's NEC, ENIs and non-static IP pool, reconciled against the cloud.
+
+Each pass, for node N (the Request's name):
+1. Node gone or deleting -> ``teardown`` (detach and delete its ENIs, forget its IPs, delete its NEC).
+2. NEC get-or-create; limits (cloud quota lowered by annotations) and warm targets (annotations over
+   the flags) validated, an invalid value keeping the old one and raising a Warning Event.
+3. Pending intents on the NEC are finished first (a restart resumes a create or assign in flight);
+   VpcENIs in an interrupted phase are resumed.
+4. The model: attached ENIs that ipamd records, with their recorded IPs, states from the NEC status.
+5. Release handshake, ipamd's side. An IP leaves the node only this way:
+   a. ipamd marks an idle Bound IP ``Releasing`` (NEC status and VpcIP) — never an IP the agent lists
+      in ``inUseIPs``, and never one still listed in ``releasedIPs`` from an earlier round (the agent
+      must first drop it, so every listing is a fresh confirmation about this round);
+   b. the agent stops handing it out and, if no pod holds it, lists it in ``releasedIPs``;
+   c. ipamd unassigns only IPs that are Releasing in the NEC it just read *and* in ``releasedIPs`` of
+      that same object *and* not in ``inUseIPs``, then deletes their VpcIPs.
+   Releasing is never turned back into Bound, so a confirmation can never refer to an IP the agent
+   could hand out again; the state lives in the NEC, so restarts on either side keep it.
+6. Sizing (``sizing.pool_change``) and the "fewest ENIs" plan (``planner``): assign, create and
+   attach ENIs, mark releases, remove empty ENIs no pod's primary IP needs.
+7. Security groups kept equal to the NEC's ordered list; the NEC status written when it changed.
+Cloud errors become waits: retryable ones are raised (the queue backs off), a quota error blocks
+growth of that node until its limits change, an exhausted subnet is skipped for a while.
+The reconciler must never unassign an IP outside the handshake on a live node.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eni.api.v1 import (
+    NODE_ENI_CONFIG,
+    Condition,
+    ConditionStatus,
+    IPState,
+    NodeENIConfig,
+    VpcENIPhase,
+    VpcIPPhase,
+    ipamd_status_patch,
+)
+from eni.api.v1.constants import WarmTargets
+from eni.cloud.errors import QuotaExceeded, SubnetExhausted
+from eni.cloud.interfaces import VpcApi
+from eni.cloud.types import Eni, EniId, InstanceId, Subnet
+from eni.controllers import events
+from eni.controllers.eni.ips import IpLifecycle
+from eni.controllers.eni.lifecycle import EniLifecycle
+from eni.controllers.eni.records import Records
+from eni.controllers.metrics import CloudCalls, IpamdMetrics
+from eni.controllers.nec.intents import pending_assign, pending_eni
+from eni.controllers.nec.keeper import NecKeeper
+from eni.controllers.nec.limits import InUse, NodeLimits, cloud_limits, effective_limits, effective_warm_targets
+from eni.controllers.nec.providerid import ProviderIdError, parse_provider_id
+from eni.controllers.securitygroups.sync import SecurityGroupSync
+from eni.runtime.client.errors import NotFoundError
+from eni.runtime.client.interfaces import Client, Reader
+from eni.runtime.clock import REAL_CLOCK, Clock
+from eni.runtime.events import EventRecorder
+from eni.runtime.meta import NODE, ObjectKey
+from eni.runtime.reconcile import Request, Result, TerminalError
+
+from .config import PoolConfig
+from .model import WorkingEni, render_status, working_eni
+from .planner import SubnetChoice, choose_releases, choose_subnet, plan_assignments, removable_enis
+from .pods import count_ip_pods
+from .sizing import PoolFigures, pool_change
+from .teardown import teardown
+
+MAX_GROW_ROUNDS = 8
+"""Bound on assign/create attempts in one pass (each round either assigns or rules a target out)."""
+
+
+@dataclass
+class _NodeMemory:
+    """What ipamd remembers of a node between passes (lost on restart, which only delays things)."""
+
+    last_release: float | None = None
+    warm: WarmTargets | None = None
+    quota_blocked: NodeLimits | None = None
+    reported: frozenset[str] = frozenset()
+
+
+class NodeReconciler:
+    """Reconciles the Node named by each Request; see the module docstring."""
+
+    def __init__(
+        self, *, client: Client, reader: Reader, vpc: VpcApi, config: PoolConfig, recorder: EventRecorder,
+        metrics: IpamdMetrics, clock: Clock = REAL_CLOCK,
+    ) -> None:
+        self._client = client
+        self._reader = reader
+        self._vpc = vpc
+        self._config = config
+        self._recorder = recorder
+        self._metrics = metrics
+        self._clock = clock
+        self._calls = CloudCalls(metrics)
+        self._records = Records(client)
+        self._enis = EniLifecycle(vpc, self._records, self._calls)
+        self._ips = IpLifecycle(vpc, self._records, self._calls)
+        self._necs = NecKeeper(client, vpc, self._calls, subnet_ids=config.subnet_ids,
+                               security_group_ids=config.security_group_ids)
+        self._sgs = SecurityGroupSync(vpc, self._calls, enabled=config.security_groups_enabled)
+        self._memory: dict[str, _NodeMemory] = {}
+        self._exhausted: dict[str, float] = {}
+        self._subnets: dict[str, Subnet] = {}
+        self._lock = threading.Lock()
+
+    # ---- entry ----------------------------------------------------------------------------------
+
+    def reconcile(self, request: Request) -> Result:
+        started = self._clock.monotonic()
+        try:
+            return self._reconcile(request.name)
+        finally:
+            self._metrics.reconcile_seconds.observe(self._clock.monotonic() - started)
+
+    def _reconcile(self, name: str) -> Result:
+        try:
+            node = self._reader.get(NODE, ObjectKey(namespace="", name=name))
+        except NotFoundError:
+            node = None
+        if node is None or (node.get("metadata") or {}).get("deletionTimestamp"):
+            teardown(name, records=self._records, enis=self._enis, client=self._client)
+            self._metrics.forget_node(name)
+            with self._lock:
+                self._memory.pop(name, None)
+            return Result()
+        try:
+            where = parse_provider_id(str((node.get("spec") or {}).get("providerID") or ""))
+        except ProviderIdError as e:
+            self._recorder.event(node, reason=events.INVALID_PROVIDER_ID, message=str(e), type="Warning",
+                                 kind=NODE)
+            raise TerminalError(e) from e
+        found = self._necs.get(name) or self._necs.create(name, where)
+        nec, raw = found
+        memory = self._node_memory(name)
+        return self._reconcile_pool(name, node, nec, raw, memory)
+
+    def _node_memory(self, name: str) -> _NodeMemory:
+        with self._lock:
+            return self._memory.setdefault(name, _NodeMemory())
+
+    # ---- the pool -------------------------------------------------------------------------------
+
+    def _reconcile_pool(
+        self, name: str, node: Mapping[str, Any], nec: NodeENIConfig, raw: Mapping[str, Any], memory: _NodeMemory,
+    ) -> Result:
+        instance_id = nec.spec.instance_id
+        annotations: dict[str, str] = dict((raw.get("metadata") or {}).get("annotations") or {})
+        self._resume_intents(name, nec, annotations)
+        work = self._model(name, nec, instance_id)
+        agent = nec.status.agent
+        reported = agent.heartbeat_time is not None
+        used = set(agent.in_use_ips)
+        pods = len(used) if reported else count_ip_pods(self._reader, name)
+
+        limits = self._limits(name, nec, annotations, work, used)
+        warm, problem = effective_warm_targets(self._config.ip_warm, annotations, previous=memory.warm)
+        memory.warm = warm
+        self._report_problems(name, nec, [problem] if problem else [], memory)
+
+        self._finish_releases(work, released=set(agent.released_ips), used=used)
+        bound = [ip for w in work.values() for ip in w.bound]
+        idle = sum(1 for ip in bound if ip not in used) if reported else max(0, len(bound) - pods)
+        now = self._clock.monotonic()
+        if memory.last_release is None:
+            memory.last_release = now
+        tick_due = now - memory.last_release >= self._config.release_interval
+        change = pool_change(PoolFigures(pods=pods, bound=len(bound), idle=idle, cap=limits.ip_cap), warm=warm,
+                             quick_release=self._config.quick_release, tick_due=tick_due)
+        conditions: list[Condition] = []
+        if change.release:
+            self._mark_releases(work, change.release, used=used, released=set(agent.released_ips))
+            if tick_due:
+                memory.last_release = now
+        short = 0
+        if change.assign:
+            short = self._grow(name, nec, annotations, work, change.assign, limits=limits, used=used, memory=memory)
+            if short:
+                conditions.append(Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
+                                            reason=events.ENI_LIMIT,
+                                            message=f"{short} more IPs wanted; the node's ENIs and subnets are full"))
+        elif reported:
+            for eni_id in removable_enis([w.slot() for w in work.values()], used=used, ips_needed=0):
+                self._enis.remove(eni_id, instance_id)
+                self._recorder.event(raw, reason=events.ENI_DELETED, message=f"deleted empty ENI {eni_id}",
+                                     kind=NODE_ENI_CONFIG)
+                work.pop(eni_id)
+        self._sgs.sync(nec, node, [w.eni for w in work.values()], recorder=self._recorder, raw_nec=raw)
+        self._write_status(nec, work, conditions)
+        self._export(name, work, used)
+        if change.surplus_waiting:
+            wait = max(0.05, memory.last_release + self._config.release_interval - self._clock.monotonic())
+            return Result(requeue_after=min(wait, self._config.resync_interval))
+        return Result(requeue_after=self._config.resync_interval)
+
+    def _resume_intents(self, name: str, nec: NodeENIConfig, annotations: Mapping[str, str]) -> None:
+        eni_intent = pending_eni(annotations)
+        if eni_intent is not None:
+            self._enis.finish_pending(eni_intent, node=name, instance_id=nec.spec.instance_id,
+                                      security_groups=self._sgs.desired(nec, None))
+        ip_intent = pending_assign(annotations)
+        if ip_intent is not None:
+            self._ips.finish_pending(ip_intent, node=name, subnet_id=self._subnet_of(ip_intent.eni_id))
+
+    def _subnet_of(self, eni_id: str) -> str:
+        found = self._vpc.describe_enis(eni_ids=[EniId(eni_id)])
+        return found[0].subnet_id if found else ""
+
+    def _model(self, name: str, nec: NodeENIConfig, instance_id: str) -> dict[str, WorkingEni]:
+        described = self._calls.call("DescribeNetworkInterfaces",
+                                     lambda: self._vpc.describe_enis(instance_id=InstanceId(instance_id)))
+        attached: dict[str, Eni] = {e.id: e for e in described if not e.primary}
+        recorded_ips = {ip.name: ip for ip in self._records.ips_of(name)}
+        releasing = set(nec.status.ips_in_state(IPState.RELEASING))
+        releasing |= {a for a, ip in recorded_ips.items() if ip.status.phase is VpcIPPhase.RELEASING}
+        work: dict[str, WorkingEni] = {}
+        for record in self._records.enis_of(name):
+            cloud = attached.get(record.name)
+            if record.status.phase is not VpcENIPhase.ATTACHED or cloud is None:
+                if not self._enis.resume(record, cloud, instance_id):
+                    continue
+                again = self._vpc.describe_enis(eni_ids=[EniId(record.name)])
+                if not again:
+                    continue
+                cloud = again[0]
+            work[cloud.id] = working_eni(cloud, recorded=recorded_ips, releasing=releasing)
+        return work
+
+    def _limits(
+        self, name: str, nec: NodeENIConfig, annotations: Mapping[str, str], work: Mapping[str, WorkingEni],
+        used: set[str],
+    ) -> NodeLimits:
+        quota = cloud_limits(self._calls.call("DescribeNetworkInterfaceLimit", lambda: self._vpc.describe_eni_limits(
+            InstanceId(nec.spec.instance_id))))
+        in_use = InUse(
+            enis=sum(1 for w in work.values() if any(ip in used for ip in w.bound) or w.eni.primary_ip in used),
+            ips_on_one_eni=max((sum(1 for ip in w.bound if ip in used) for w in work.values()), default=0))
+        previous = NodeLimits(nec.spec.max_eni, nec.spec.max_ip_per_eni, nec.spec.max_direct_eni) \
+            if nec.spec.max_eni or nec.spec.max_ip_per_eni else None
+        limits, problems = effective_limits(quota, annotations, in_use=in_use, previous=previous)
+        self._report_problems(name, nec, problems, self._node_memory(name), kind="limits")
+        self._necs.update_limits(nec, limits)
+        return limits
+
+    def _report_problems(
+        self, name: str, nec: NodeENIConfig, problems: list[str], memory: _NodeMemory, *, kind: str = "warm",
+    ) -> None:
+        tagged = frozenset(f"{kind}:{p}" for p in problems)
+        mine = frozenset(p for p in memory.reported if p.startswith(f"{kind}:"))
+        for problem in sorted(tagged - mine):
+            self._recorder.event(nec.to_dict(), reason=events.INVALID_ANNOTATION, type="Warning",
+                                 message=f"{problem.split(':', 1)[1]}; the previous value stays in force",
+                                 kind=NODE_ENI_CONFIG)
+        memory.reported = (memory.reported - mine) | tagged
+
+    # ---- handshake ------------------------------------------------------------------------------
+
+    def _finish_releases(self, work: Mapping[str, WorkingEni], *, released: set[str], used: set[str]) -> None:
+        for w in work.values():
+            confirmed = [ip for ip in w.releasing if ip in released and ip not in used]
+            if confirmed:
+                self._ips.unassign(w.eni_id, confirmed)
+                w.drop(confirmed)
+
+    def _mark_releases(self, work: Mapping[str, WorkingEni], count: int, *, used: set[str],
+                       released: set[str]) -> None:
+        slots = [w.slot() for w in work.values()]
+        for address in choose_releases(slots, count, used=used | released):
+            self._records.set_ip_phase(address, VpcIPPhase.RELEASING)
+            for w in work.values():
+                w.mark_releasing(address)
+
+    # ---- growth ---------------------------------------------------------------------------------
+
+    def _grow(
+        self, name: str, nec: NodeENIConfig, annotations: dict[str, str], work: dict[str, WorkingEni], need: int,
+        *, limits: NodeLimits, used: set[str], memory: _NodeMemory,
+    ) -> int:
+        """Assign up to ``need`` IPs, creating ENIs as the rules allow; returns how many could not be had."""
+        if memory.quota_blocked == limits:
+            return need
+        memory.quota_blocked = None
+        for _ in range(MAX_GROW_ROUNDS):
+            if need <= 0:
+                return 0
+            exhausted = self._exhausted_now()
+            plan, rest = plan_assignments([w.slot() for w in work.values()], need,
+                                          max_ips_per_eni=limits.max_ip_per_eni, used=used,
+                                          exhausted_subnets=exhausted)
+            if plan:
+                step = plan[0]
+                target = work[step.eni_id]
+                try:
+                    added = self._ips.assign(node=name, nec_uid=nec.metadata.uid, annotations=annotations,
+                                             eni_id=step.eni_id, subnet_id=target.eni.subnet_id, count=step.count)
+                except SubnetExhausted as e:
+                    self._subnet_exhausted(target.eni.subnet_id, nec, str(e))
+                    continue
+                except QuotaExceeded as e:
+                    self._quota(nec, limits, memory, str(e))
+                    return need
+                finally:
+                    self._bump_seq(annotations)
+                target.bound.extend(added)
+                need -= len(added)
+                continue
+            if len(work) >= limits.max_eni:
+                self._quota(nec, limits, memory, f"all {limits.max_eni} ENIs of the node hold "
+                                                 f"{limits.max_ip_per_eni} IPs each")
+                return need
+            if not self._add_eni(name, nec, annotations, work, limits=limits, memory=memory):
+                return need
+        return max(0, need)
+
+    def _add_eni(
+        self, name: str, nec: NodeENIConfig, annotations: dict[str, str], work: dict[str, WorkingEni], *,
+        limits: NodeLimits, memory: _NodeMemory,
+    ) -> bool:
+        subnets = self._necs.zone_subnets(nec.spec.zone)
+        for subnet in subnets:
+            self._subnets[subnet.id] = subnet
+        subnet_id = choose_subnet([SubnetChoice(s.id, s.available_ip_count) for s in subnets],
+                                  exhausted=self._exhausted_now())
+        if subnet_id is None:
+            self._recorder.event(nec.to_dict(), reason=events.SUBNET_EXHAUSTED, type="Warning",
+                                 message=f"no subnet of zone {nec.spec.zone} has a free IP", kind=NODE_ENI_CONFIG)
+            return False
+        try:
+            eni = self._enis.create_and_attach(
+                node=name, nec_uid=nec.metadata.uid, annotations=annotations, instance_id=nec.spec.instance_id,
+                subnet_id=subnet_id, security_groups=self._sgs.desired(nec, None))
+        except SubnetExhausted as e:
+            self._subnet_exhausted(subnet_id, nec, str(e))
+            return True
+        except QuotaExceeded as e:
+            self._quota(nec, limits, memory, str(e))
+            return False
+        finally:
+            self._bump_seq(annotations)
+        self._recorder.event(nec.to_dict(), reason=events.ENI_CREATED, kind=NODE_ENI_CONFIG,
+                             message=f"created ENI {eni.id} in {subnet_id}")
+        fresh = self._vpc.describe_enis(eni_ids=[eni.id])
+        work[eni.id] = WorkingEni(eni=fresh[0] if fresh else eni)
+        return True
+
+    @staticmethod
+    def _bump_seq(annotations: dict[str, str]) -> None:
+        """Keep the local copy of the intent counter in step with the NEC (one intent per cloud call)."""
+        from eni.controllers.nec.intents import ANNOTATION_INTENT_SEQ
+
+        try:
+            annotations[ANNOTATION_INTENT_SEQ] = str(int(annotations.get(ANNOTATION_INTENT_SEQ, "0")) + 1)
+        except ValueError:
+            annotations[ANNOTATION_INTENT_SEQ] = "1"
+
+    def _exhausted_now(self) -> set[str]:
+        now = self._clock.monotonic()
+        with self._lock:
+            return {s for s, until in self._exhausted.items() if until > now}
+
+    def _subnet_exhausted(self, subnet_id: str, nec: NodeENIConfig, message: str) -> None:
+        with self._lock:
+            self._exhausted[subnet_id] = self._clock.monotonic() + self._config.subnet_exhausted_backoff
+        self._recorder.event(nec.to_dict(), reason=events.SUBNET_EXHAUSTED, type="Warning",
+                             message=f"subnet {subnet_id}: {message}", kind=NODE_ENI_CONFIG)
+
+    def _quota(self, nec: NodeENIConfig, limits: NodeLimits, memory: _NodeMemory, message: str) -> None:
+        memory.quota_blocked = limits
+        self._recorder.event(nec.to_dict(), reason=events.ENI_LIMIT, type="Warning", message=message,
+                             kind=NODE_ENI_CONFIG)
+
+    # ---- publishing -----------------------------------------------------------------------------
+
+    def _write_status(self, nec: NodeENIConfig, work: Mapping[str, WorkingEni], conditions: list[Condition]) -> None:
+        for w in work.values():
+            if w.eni.subnet_id not in self._subnets:
+                for subnet in self._vpc.describe_subnets([w.eni.subnet_id]):
+                    self._subnets[subnet.id] = subnet
+        enis = render_status(work.values(), self._subnets)
+        if enis == nec.status.enis and tuple(conditions) == nec.status.conditions:
+            return
+        self._client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name=nec.name),
+                           ipamd_status_patch(enis=enis, conditions=conditions), subresource="status")
+
+    def _export(self, name: str, work: Mapping[str, WorkingEni], used: set[str]) -> None:
+        bound = [ip for w in work.values() for ip in w.bound]
+        self._metrics.bound_ips.labels(name).set(len(bound))
+        self._metrics.used_ips.labels(name).set(len(used))
+        self._metrics.idle_ips.labels(name).set(sum(1 for ip in bound if ip not in used))
+        self._metrics.releasing_ips.labels(name).set(sum(len(w.releasing) for w in work.values()))
+        self._metrics.enis.labels(name).set(len(work))
