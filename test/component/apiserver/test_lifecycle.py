@@ -116,3 +116,34 @@ def test_reapplying_an_unchanged_crd_is_a_noop(crds, widget_crd):
     assert {c.type: c.status for c in current.status.conditions} == {"NamesAccepted": "True", "Established": "True"}
     again = crds.replace_custom_resource_definition(name, current)
     assert again.metadata.resource_version == current.metadata.resource_version
+
+
+def test_system_namespaces_cannot_be_deleted(core):
+    for name in ("default", "kube-system"):
+        with pytest.raises(ApiException) as caught:
+            core.delete_namespace(name)
+        assert caught.value.status == 403
+    assert core.read_namespace("default").status.phase == "Active"
+
+
+def test_graceful_pod_deletion_waits_for_the_kubelet(pod_body):
+    from eni.runtime.testing.apiserver import FakeApiServer
+
+    server = FakeApiServer(graceful_pod_deletion=True)
+    server.start()
+    client = server.api_client()
+    try:
+        core = k8s.CoreV1Api(client)
+        core.create_namespaced_pod("default", pod_body("bound", node="n1"))
+        core.create_namespaced_pod("default", pod_body("pending"))
+        core.delete_namespaced_pod("pending", "default")
+        assert not exists(core.read_namespaced_pod, "pending", "default")
+        core.delete_namespaced_pod("bound", "default")
+        marked = core.read_namespaced_pod("bound", "default")
+        assert marked.metadata.deletion_timestamp is not None
+        assert marked.metadata.deletion_grace_period_seconds == 30
+        core.delete_namespaced_pod("bound", "default", grace_period_seconds=0)
+        assert not exists(core.read_namespaced_pod, "bound", "default")
+    finally:
+        client.close()
+        server.stop()

@@ -37,6 +37,13 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class DeleteOptions:
+    propagation: str
+    preconditions: dict[str, Any] | None
+    grace_period: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     """One routed API request."""
 
@@ -263,7 +270,7 @@ class Endpoints:
         )
         return Reply(200, stored.raw)
 
-    def _delete_options(self, request: Request) -> tuple[str, dict[str, Any] | None]:
+    def _delete_options(self, request: Request) -> DeleteOptions:
         options = parse_json(request.body) if request.body.strip() else {}
         if options is None:
             options = {}
@@ -276,18 +283,33 @@ class Endpoints:
         if policy not in ("Background", "Foreground", "Orphan"):
             raise errors.bad_request(f'propagationPolicy: Unsupported value: "{policy}"')
         preconditions = options.get("preconditions")
-        return policy, preconditions if isinstance(preconditions, dict) else None
+        grace: Any = request.query.get("gracePeriodSeconds") or options.get("gracePeriodSeconds")
+        try:
+            grace_period = None if grace in (None, "") else int(grace)
+        except (TypeError, ValueError) as e:
+            raise errors.bad_request(f"invalid gracePeriodSeconds {grace!r}") from e
+        return DeleteOptions(
+            propagation=policy,
+            preconditions=preconditions if isinstance(preconditions, dict) else None,
+            grace_period=grace_period,
+        )
 
     def _delete(self, rt: ResourceType, request: Request) -> Reply:
-        policy, preconditions = self._delete_options(request)
+        options = self._delete_options(request)
         path = request.path
         stored, gone = self.store.delete(
-            rt, path.namespace, path.name, propagation=policy, preconditions=preconditions, dry_run=request.dry_run
+            rt,
+            path.namespace,
+            path.name,
+            propagation=options.propagation,
+            preconditions=options.preconditions,
+            grace_period=options.grace_period,
+            dry_run=request.dry_run,
         )
         return Reply(200 if gone else 202, stored.raw)
 
     def _delete_collection(self, rt: ResourceType, request: Request) -> Reply:
-        policy, _ = self._delete_options(request)
+        options = self._delete_options(request)
         labels, fields = selectors(rt, request.query)
         page = self.store.list_objects(rt, request.path.namespace, labels=labels, fields=fields)
         deleted = []
@@ -295,7 +317,12 @@ class Endpoints:
             meta = stored.obj["metadata"]
             try:
                 final, _ = self.store.delete(
-                    rt, meta.get("namespace", ""), meta["name"], propagation=policy, dry_run=request.dry_run
+                    rt,
+                    meta.get("namespace", ""),
+                    meta["name"],
+                    propagation=options.propagation,
+                    grace_period=options.grace_period,
+                    dry_run=request.dry_run,
                 )
             except errors.StatusError as e:
                 if e.code == 404:

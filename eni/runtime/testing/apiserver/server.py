@@ -44,9 +44,11 @@ class FakeApiServer:
         *,
         bookmark_interval: float = 10.0,
         persist_interval: float = 5.0,
+        graceful_pod_deletion: bool = False,
     ) -> None:
         self.registry = Registry()
         self.store = Store(self.registry, history_size=watch_history)
+        self.store.graceful_pods = graceful_pod_deletion
         self.gc = GarbageCollector(self.store)
         self.store.gc_notify = self.gc.enqueue
         self._persist_path = persist_path

@@ -37,6 +37,7 @@ from .paging import Key
 from .selectors import FieldSelector, LabelSelector
 from .watch import Event, Watcher, WatchHub
 
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -56,6 +57,7 @@ class Store:
         self._index = ObjectIndex()
         self._cluster_ips = ClusterIPAllocator()
         self.changes = 0  # commits since start; persistence compares it
+        self.graceful_pods = False  # bound pods wait for their kubelet's grace-0 delete, as on a real cluster
         self.gc_notify: Callable[[str], None] = lambda uid: None
 
     # --- reads -------------------------------------------------------------------------------
@@ -254,8 +256,13 @@ class Store:
                     obj = crds.with_status(obj, self.now(), previous=current.obj.get("status"))
             if same_content(current.obj, obj) or dry_run:
                 return current if not dry_run else Stored(obj=obj, raw=dumps(obj))
-            if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers"):
-                if rt.kind != "Namespace":
+            meta = obj["metadata"]
+            if (
+                meta.get("deletionTimestamp")
+                and not meta.get("finalizers")
+                and not meta.get("deletionGracePeriodSeconds")
+            ):
+                if not (rt.builtin and rt.kind == "Namespace"):
                     return self._remove(rt, obj)
             stored = self._commit(rt, obj, event_type="MODIFIED", old=current)
             if is_crd(rt):
@@ -270,46 +277,65 @@ class Store:
         *,
         propagation: str = "Background",
         preconditions: dict[str, Any] | None = None,
+        grace_period: int | None = None,
         dry_run: bool = False,
     ) -> tuple[Stored, bool]:
-        """Delete, or only mark for deletion while finalizers remain; returns (object, gone)."""
+        """Delete, or only mark for deletion while finalizers or a pod's grace period remain; returns (object, gone)."""
         with self.lock:
             current = self.get(rt, namespace, name)
             meta = current.obj["metadata"]
-            pre = preconditions or {}
-            if pre.get("uid") and pre["uid"] != meta["uid"]:
-                raise errors.conflict(
-                    subject(rt, name),
-                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta['uid']}",
-                )
-            if pre.get("resourceVersion") and str(pre["resourceVersion"]) != meta["resourceVersion"]:
-                raise errors.conflict(
-                    subject(rt, name),
-                    f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
-                    f"ResourceVersion in object meta: {meta['resourceVersion']}",
-                )
-            if meta.get("deletionTimestamp"):
-                return current, False
+            self._check_preconditions(rt, current, preconditions or {})
+            if rt.builtin and rt.kind == "Namespace" and name in IMMORTAL_NAMESPACES:
+                raise errors.forbidden(subject(rt, name), "this namespace may not be deleted")
+            grace = self._grace_period(rt, current.obj, grace_period)
             obj = copy.deepcopy(current.obj)
-            finalizers = list(obj["metadata"].get("finalizers") or [])
+            finalizers = list(meta.get("finalizers") or [])
+            if meta.get("deletionTimestamp"):
+                if grace != 0 or meta.get("deletionGracePeriodSeconds", 0) == 0 or dry_run:
+                    return current, False
+                obj["metadata"]["deletionGracePeriodSeconds"] = 0  # the kubelet confirms a graceful delete
+                if not finalizers:
+                    return self._remove(rt, obj), True
+                return self._commit(rt, obj, event_type="MODIFIED", old=current), False
             has_dependents = bool(self._index.dependents(meta["uid"]))
             if propagation == "Foreground" and has_dependents and "foregroundDeletion" not in finalizers:
                 finalizers.append("foregroundDeletion")
             if propagation == "Orphan" and has_dependents and "orphan" not in finalizers:
                 finalizers.append("orphan")
             if dry_run:
-                return current, not finalizers
-            if not finalizers and rt.kind != "Namespace":
+                return current, not finalizers and not grace
+            if not finalizers and not grace and not (rt.builtin and rt.kind == "Namespace"):
                 return self._remove(rt, obj), True
-            obj["metadata"]["deletionTimestamp"] = self.now()
-            obj["metadata"]["deletionGracePeriodSeconds"] = 0
+            obj["metadata"]["deletionTimestamp"] = rfc3339(self._clock() + grace)
+            obj["metadata"]["deletionGracePeriodSeconds"] = grace
             if finalizers:
                 obj["metadata"]["finalizers"] = finalizers
-            if rt.kind == "Namespace":
+            if rt.builtin and rt.kind == "Namespace":
                 obj["status"] = {"phase": "Terminating"}
             stored = self._commit(rt, obj, event_type="MODIFIED", old=current)
             self.gc_notify(meta["uid"])
             return stored, False
+
+    def _check_preconditions(self, rt: ResourceType, current: Stored, pre: dict[str, Any]) -> None:
+        meta = current.obj["metadata"]
+        if pre.get("uid") and pre["uid"] != meta["uid"]:
+            why = f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta['uid']}"
+            raise errors.conflict(subject(rt, meta["name"]), why)
+        if pre.get("resourceVersion") and str(pre["resourceVersion"]) != meta["resourceVersion"]:
+            why = (
+                f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
+                f"ResourceVersion in object meta: {meta['resourceVersion']}"
+            )
+            raise errors.conflict(subject(rt, meta["name"]), why)
+
+    def _grace_period(self, rt: ResourceType, obj: dict[str, Any], requested: int | None) -> int:
+        """Seconds a deletion waits for its kubelet: only bound pods, and only when graceful deletion is on."""
+        spec = obj.get("spec") or {}
+        if not (self.graceful_pods and rt.builtin and rt.kind == "Pod" and spec.get("nodeName")):
+            return 0
+        if requested is not None:
+            return max(0, requested)
+        return max(0, int(spec.get("terminationGracePeriodSeconds", 30) or 0))
 
     def finalize_namespace(self, name: str) -> bool:
         """Remove a terminating namespace once it is empty and has no finalizers left."""
