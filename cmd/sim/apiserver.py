@@ -37,10 +37,16 @@ def _split_listen(value: str) -> tuple[str, int]:
     default=None,
     help="Load state from this file at start; save it atomically every few seconds and on exit.",
 )
+@click.option("--watch-history", default=10000, show_default=True, type=click.IntRange(1), help="Watch events kept.")
 @click.option(
-    "--watch-history", default=10000, show_default=True, type=click.IntRange(1), help="Watch events kept."
+    "--graceful-pod-deletion/--no-graceful-pod-deletion",
+    default=False,
+    show_default=True,
+    help="Bound pods stay Terminating until deleted again with grace period 0 (what a kubelet does).",
 )
-def command(listen: str, kubeconfig_path: str, state_file: str | None, watch_history: int) -> None:
+def command(
+    listen: str, kubeconfig_path: str, state_file: str | None, watch_history: int, graceful_pod_deletion: bool
+) -> None:
     """Serve a fake Kubernetes API server on loopback that kubectl and the official client accept.
 
     Discovery, built-in kinds, CRDs, watches, patches, finalizers and garbage collection;
@@ -49,7 +55,9 @@ def command(listen: str, kubeconfig_path: str, state_file: str | None, watch_his
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     host, port = _split_listen(listen)
     try:
-        server = FakeApiServer(persist_path=state_file, watch_history=watch_history)
+        server = FakeApiServer(
+            persist_path=state_file, watch_history=watch_history, graceful_pod_deletion=graceful_pod_deletion
+        )
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     try:
