@@ -123,6 +123,8 @@ class CniExecutor:
         """DEL through the list in reverse, every plugin even if one fails; raises the first failure."""
         first: CniError | None = None
         for plugin in reversed(net.plugins):
+            if not self._installed(str(plugin["type"])):
+                continue  # a plugin that cannot be exec'd cannot have set anything up
             try:
                 self._exec("DEL", net, plugin, rt, cached)
             except CniError as e:
@@ -134,6 +136,13 @@ class CniExecutor:
         """CHECK through the list with the cached ADD result; raises CniError on the first complaint."""
         for plugin in net.plugins:
             self._exec("CHECK", net, plugin, rt, cached)
+
+    def _installed(self, plugin_type: str) -> bool:
+        try:
+            self._find(plugin_type)
+        except CniError:
+            return False
+        return True
 
     def _find(self, plugin_type: str) -> Path:
         if "/" in plugin_type or not plugin_type:

@@ -5,8 +5,13 @@ Every namespace carries a fresh ``tkesim-`` prefix and is removed at teardown, a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ipaddress
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -57,3 +62,89 @@ def sim_vpc() -> Iterator[SimVpc]:
         for netns in list_netns():
             if names.owns(netns):
                 delete_netns(netns)
+
+
+# ---- a node with the real agent core and the installed plugins ------------------------------------------
+
+@dataclass
+class AgentNode:
+    port: NodePort
+    root: Path
+    bin_dir: Path
+    conf_dir: Path
+    service: object
+
+
+def nec_status_from_cloud(vpc: TencentVpc, instance_id: str, subnets: dict[str, str]) -> dict:
+    """A NodeENIConfig status for the instance's secondary ENIs, as ipamd would publish it."""
+    enis = []
+    for eni in vpc.describe_enis(instance_id=instance_id):
+        if eni.primary:
+            continue
+        cidr = subnets[eni.subnet_id]
+        gateway = str(ipaddress.IPv4Network(cidr).network_address + 1)
+        enis.append({"eniId": eni.id, "mac": eni.mac, "primaryIP": eni.primary_ip, "subnetId": eni.subnet_id,
+                     "subnetCIDR": cidr, "gateway": gateway, "routeTableId": "rtb-emu00001", "type": "route",
+                     "ips": [{"ip": ip.address, "state": "Bound"} for ip in eni.secondary_ips]})
+    return {"enis": enis}
+
+
+@pytest.fixture
+def agent_node(sim_vpc: SimVpc) -> Iterator[Callable[[NodePort], AgentNode]]:
+    """``agent_node(port)``: the real agent core (ledger, pyroute2 network, JSON/gRPC sockets) for that node,
+    synced from the cloud's view of its ENIs, with the CNI plugins and conflist installed in temp dirs."""
+    from eni.agent.checkpoint import JsonFileCheckpointer
+    from eni.agent.install import CniInstallSettings, install
+    from eni.agent.ledger import Ledger
+    from eni.agent.netlinkpod import NetlinkPodNetworker
+    from eni.agent.nodesync import NodeSync
+    from eni.agent.server import AgentServers, ServerSettings
+    from eni.agent.service import AgentService
+    from eni.cni.bundle import ENTRY_POINTS, build_plugin
+    from eni.netlink.pyroute import PyrouteNetwork
+
+    cleanups: list[Callable[[], None]] = []
+
+    def build(port: NodePort) -> AgentNode:
+        root = Path(tempfile.mkdtemp(prefix="simagt", dir="/tmp"))
+        cleanups.append(lambda: shutil.rmtree(root, ignore_errors=True))
+        network = PyrouteNetwork(port.netns)
+        cleanups.append(network.close)
+        service = AgentService(Ledger(JsonFileCheckpointer.at(root / "state" / "ledger.json")),
+                               NetlinkPodNetworker(network))
+        subnets = {s.subnet_id: s.cidr for s in sim_vpc.emu.world.subnets}
+        NodeSync(service, network).sync(nec_status_from_cloud(sim_vpc.vpc, port.instance_id, subnets))
+        server_settings = ServerSettings(grpc_socket=root / "run" / "agent.sock",
+                                         json_socket=root / "run" / "agent.json.sock")
+        servers = AgentServers(service, server_settings)
+        servers.start()
+        cleanups.append(lambda: servers.stop(grace=0.5))
+        settings = CniInstallSettings(agent_socket=server_settings.json_socket, cni_bin_dir=root / "bin",
+                                      cni_conf_dir=root / "net.d")
+        install(settings, {n: build_plugin(n, interpreter=f"{sys.executable} -IS") for n in ENTRY_POINTS})
+        return AgentNode(port, root, root / "bin", root / "net.d", service)
+
+    try:
+        yield build
+    finally:
+        for cleanup in reversed(cleanups):
+            cleanup()
+
+
+@pytest.fixture
+def kube(tmp_path: Path) -> Iterator[object]:
+    """A ``KubeApi`` on a fresh fake API server."""
+    from eni.runtime.testing.apiserver import FakeApiServer
+    from eni.sim.kube import KubeApi
+
+    server = FakeApiServer()
+    server.start()
+    api = None
+    try:
+        server.write_kubeconfig(str(tmp_path / "kubeconfig"))
+        api = KubeApi(tmp_path / "kubeconfig")
+        yield api
+    finally:
+        if api is not None:
+            api.close()
+        server.stop()
