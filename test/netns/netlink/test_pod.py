@@ -74,8 +74,17 @@ def test_teardown_twice_and_after_the_namespace_is_gone(node: Any, netns_factory
     assert node.network.list_pod_rules() == []
 
 
+def _link_names(ns: Any) -> list[str]:
+    return sorted(line.split(":")[1].strip().split("@")[0] for line in ns.ip("-o", "link").splitlines())
+
+
+def _node_state(node: Any) -> tuple[list[str], str, str]:
+    """Link names, rules and routes of the node (not link states, which settle on their own)."""
+    return _link_names(node.pair.node), node.pair.node.ip("rule"), node.pair.node.ip("route", "show", "table", "all")
+
+
 def test_missing_namespace_and_taken_interface_change_nothing(node: Any) -> None:
-    before = node.pair.node.ip("link") + node.pair.node.ip("rule")
+    before = _node_state(node)
     with pytest.raises(NamespaceNotFound):
         node.network.setup_pod(node.pod_spec("10.20.0.15", host_ifname="vethpod15", netns_path="/run/netns/nope"))
 
@@ -83,8 +92,9 @@ def test_missing_namespace_and_taken_interface_change_nothing(node: Any) -> None
     pod.ip("link", "add", "eth0", "type", "veth", "peer", "name", "other0")
     with pytest.raises(NetlinkError) as e:
         node.network.setup_pod(node.pod_spec("10.20.0.15", host_ifname="vethpod15", netns_path=pod.path))
-    assert e.value.errno == errno.EEXIST
-    assert node.pair.node.ip("link") + node.pair.node.ip("rule") == before
+    assert e.value.errno == errno.EEXIST and "eth0 already exists in the pod" in str(e.value)
+    assert _node_state(node) == before
+    assert _link_names(pod) == ["eth0", "lo", "other0"] and "10.20.0.15" not in pod.ip("addr")
 
 
 def test_teardown_refuses_to_delete_a_link_that_is_not_a_veth(node: Any) -> None:
