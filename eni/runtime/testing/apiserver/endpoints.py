@@ -63,6 +63,11 @@ class Request:
         return self.query.get("dryRun", "") == "All"
 
 
+def flag(query: dict[str, str], name: str) -> bool:
+    """A boolean query parameter as Go's strconv.ParseBool reads it ("true", "True", "1"...)."""
+    return query.get(name, "").lower() in ("1", "t", "true")
+
+
 def parse_json(body: bytes) -> Any:
     try:
         return json.loads(body or b"null")

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import discovery, errors, openapi
-from .endpoints import Endpoints, Reply, Request
+from .endpoints import Endpoints, Reply, Request, flag
 from .kinds import Registry
 from .routing import parse_resource_path
 from .store import Store
@@ -142,7 +142,7 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
                     content_type=self.headers.get("Content-Type", "application/json"),
                     accept=self.headers.get("Accept", ""),
                 )
-                if method == "GET" and (route.watch_prefix or query.get("watch") in ("true", "1")):
+                if method == "GET" and (route.watch_prefix or flag(query, "watch")):
                     self._stream(WatchStream(context.store, context.endpoints.resolve(route), request, context.watch))
                     return
                 reply = context.endpoints.handle(request)

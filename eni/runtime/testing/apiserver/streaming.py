@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import errors, table
-from .endpoints import Request, selectors
+from .endpoints import Request, flag, selectors
 from .index import Stored, dumps
 from .kinds import ResourceType
 from .selectors import FieldRequirement, FieldSelector
@@ -37,7 +37,7 @@ class WatchSettings:
 
 def _since(request: Request) -> int | None:
     raw = request.query.get("resourceVersion", "")
-    if request.query.get("sendInitialEvents") == "true" or raw in ("", "0"):
+    if flag(request.query, "sendInitialEvents") or raw in ("", "0"):
         return None
     try:
         return int(raw)
@@ -63,7 +63,7 @@ class WatchStream:
         self._labels, self._fields = labels, fields
         timeout = request.query.get("timeoutSeconds", "")
         self._timeout = float(timeout) if timeout.isdigit() else DEFAULT_TIMEOUT
-        self._bookmarks = request.query.get("allowWatchBookmarks") in ("true", "1")
+        self._bookmarks = flag(request.query, "allowWatchBookmarks")
         self._since = _since(request)
 
     def _encode(self, delivery_type: str, obj: dict[str, Any], raw: bytes) -> bytes:
@@ -105,7 +105,7 @@ class WatchStream:
             if size >= _BATCH_BYTES:
                 write(b"".join(batch))
                 batch, size = [], 0
-        if self._bookmarks and self._request.query.get("sendInitialEvents") == "true":
+        if self._bookmarks and flag(self._request.query, "sendInitialEvents"):
             batch.append(self._bookmark(rv, initial_end=True))
         if batch:
             write(b"".join(batch))
