@@ -9,17 +9,17 @@ and never holds a lock while it waits on the network.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 from typing import Protocol
 
+from eni.runtime import log as kvlog
 from eni.runtime.cache.listwatch import ADDED, BOOKMARK, DELETED, MODIFIED, ListerWatcher, WatchStream
 from eni.runtime.client.errors import ApiError, GoneError, TransportError
 from eni.runtime.clock import REAL_CLOCK, Clock
 from eni.runtime.meta import Obj
 
-log = logging.getLogger(__name__)
+log = kvlog.get_logger(__name__)
 
 DEFAULT_MIN_WATCH_TIMEOUT = 300
 """Each watch asks for a server timeout in [min, 2*min) seconds (client-go's minWatchTimeout), spreading re-watches."""
@@ -98,8 +98,7 @@ class Reflector:
                     if stop.is_set():
                         break
                     delay = self._backoff.next_delay()
-                    log.warning("List failed; retrying", extra={"kv": {"reflector": self.name, "error": str(e),
-                                                                         "retry_in": round(delay, 3)}})
+                    log.warning("List failed; retrying", reflector=self.name, error=str(e), retry_in=round(delay, 3))
                     self._clock.wait(stop, delay)
         finally:
             with self._lock:
@@ -127,14 +126,13 @@ class Reflector:
                 if not self._watch_once(stop):
                     self._clock.wait(stop, self._backoff.next_delay())
             except GoneError:
-                log.info("Watch expired; relisting", extra={"kv": {"reflector": self.name}})
+                log.info("Watch expired; relisting", reflector=self.name)
                 return
             except (TransportError, ApiError) as e:
                 if stop.is_set():
                     return
                 delay = self._backoff.next_delay()
-                log.info("Watch failed; resuming", extra={"kv": {"reflector": self.name, "error": str(e),
-                                                                 "retry_in": round(delay, 3)}})
+                log.info("Watch failed; resuming", reflector=self.name, error=str(e), retry_in=round(delay, 3))
                 self._clock.wait(stop, delay)
 
     def _watch_once(self, stop: threading.Event) -> bool:
