@@ -1,23 +1,99 @@
 """Builds tke-eni-ipamd's concrete parts from validated settings and runs them.
 
-The controllers (node pools, ENI and IP lifecycle, claims, EIPs, security groups, GC) are not part
-of this build yet, so ``start`` says so plainly and returns 2 instead of pretending to run.
+``start`` connects to the API server (kubeconfig or in-cluster), builds the Tencent adapter from the
+cloud settings (an endpoint override speaks plain http to the emulator), a Manager with leader
+election on a Lease, and ipamd's controllers; it runs until SIGTERM/SIGINT (exit 0) or until the
+lease is lost or a part fails (exit 1). Static mode is not part of this build: it is refused with
+exit 2 rather than silently run as non-static. This module only assembles; it decides nothing.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from types import FrameType
+from typing import Any
 
-from .settings import IpamdSettings
+from .logs import configure_logging
+from .settings import IpamdSettings, PoolMode
 
 NOT_IMPLEMENTED_STATUS = 2
+FAILED_STATUS = 1
 
 
-def start(settings: IpamdSettings) -> int:
-    """Run until stopped; returns the process exit status."""
-    print(
-        "tke-eni-ipamd: settings are valid, but the ipamd controllers (ENI/IP pools, claims, EIPs, "
-        "security groups, GC) are not implemented in this build yet; nothing was started.",
-        file=sys.stderr,
+def kube_api_client(settings: IpamdSettings) -> Any:
+    """A kubernetes ApiClient from --kubeconfig, or the in-cluster service account."""
+    import kubernetes.client
+    import kubernetes.config
+
+    if settings.kube.kubeconfig is not None:
+        return kubernetes.config.new_client_from_config(config_file=str(settings.kube.kubeconfig))  # type: ignore[no-untyped-call]
+    kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+    return kubernetes.client.ApiClient()
+
+
+def build(settings: IpamdSettings) -> Any:
+    """The Manager with ipamd's controllers added, not started."""
+    from prometheus_client import CollectorRegistry
+
+    from eni.cloud.tencent import TencentSettings, TencentVpc
+    from eni.controllers.nodepool.config import PoolConfig
+    from eni.controllers.setup import IpamdConfig, add_ipamd_controllers
+    from eni.runtime.leaderelection.elector import LeaderElectionSettings
+    from eni.runtime.manager import LeaseName, Manager, ManagerSettings
+
+    registry = CollectorRegistry()
+    election = settings.leader_election
+    health = settings.serving.health
+    manager = Manager.for_api_client(
+        kube_api_client(settings),
+        settings=ManagerSettings(
+            health_host=(health.host or "0.0.0.0") if health else "127.0.0.1",
+            health_port=health.port if health else None,
+            leader_election=LeaderElectionSettings(
+                lease_duration=election.lease_duration.total_seconds(),
+                renew_deadline=election.renew_deadline.total_seconds(),
+                retry_period=election.retry_period.total_seconds()),
+        ),
+        lease=LeaseName(namespace=election.namespace, name=election.name, identity=election.identity)
+        if election.enabled else None,
+        qps=settings.kube.qps, burst=settings.kube.burst, registry=registry,
     )
-    return NOT_IMPLEMENTED_STATUS
+    cloud = TencentSettings(region=settings.cloud.region, cluster_id=settings.cloud.cluster_id,
+                            vpc_id=settings.cloud.vpc_id, endpoint=settings.cloud.endpoint, qps=settings.cloud.qps,
+                            request_timeout=settings.cloud.request_timeout.total_seconds())
+    vpc = TencentVpc.from_settings(cloud, settings.cloud.credentials, registry=registry)
+    pool = settings.pool
+    add_ipamd_controllers(manager, vpc, IpamdConfig(
+        pool=PoolConfig(subnet_ids=pool.subnet_ids, ip_warm=pool.ip_warm, quick_release=pool.quick_release,
+                        release_interval=pool.release_interval.total_seconds(),
+                        security_groups_enabled=settings.security_groups.enabled,
+                        security_group_ids=settings.security_groups.group_ids),
+        cluster_tags={cloud.cluster_tag_key: cloud.cluster_id},
+        gc_interval=settings.gc.interval.total_seconds(), gc_grace=settings.gc.grace.total_seconds(),
+    ))
+    return manager
+
+
+def start(settings: IpamdSettings, *, stop: threading.Event | None = None) -> int:
+    """Run until stopped; returns the process exit status."""
+    configure_logging(level=settings.logging.level, fmt=settings.logging.format)
+    if settings.pool.mode is PoolMode.STATIC:
+        print("tke-eni-ipamd: --mode static (IP claims per pod) is not implemented in this build; "
+              "run with --mode non-static.", file=sys.stderr)
+        return NOT_IMPLEMENTED_STATUS
+    try:
+        manager = build(settings)
+    except Exception as e:  # a bad kubeconfig or unreachable config must end with a message, not a trace
+        print(f"tke-eni-ipamd: cannot start: {type(e).__name__}: {e}", file=sys.stderr)
+        return FAILED_STATUS
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    status: int = manager.start(stop)
+    return status

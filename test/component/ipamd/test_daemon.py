@@ -1,0 +1,144 @@
+"""The real tke-eni-ipamd daemon (wiring.start) against the fake API server and the emulator:
+it runs, builds pools, and with two replicas only the leader writes; failover within the lease."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from eni.api.v1 import NODE_ENI_CONFIG, IPState, NodeENIConfig
+from eni.runtime.client.errors import NotFoundError
+from eni.runtime.client.kube import KubeClient
+from eni.runtime.meta import LEASE, NODE, ObjectKey
+from tke_eni_ipamd import main as ipamd_main
+from tke_eni_ipamd import wiring
+
+
+def settings_for(monkeypatch, kubeconfig: Path, endpoint: str, identity: str, *extra: str):
+    secret_id, secret_key = "AKIDipamdcomponent01", "ipamd-component-secret"  # the emulator's (conftest)
+    captured = []
+    monkeypatch.setattr(wiring, "start", lambda settings: captured.append(settings) or 0)
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", secret_id)
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", secret_key)
+    args = ["--kubeconfig", str(kubeconfig), "--region", "ap-guangzhou", "--vpc-id", "vpc-emu00001",
+            "--cluster-id", "cls-daemon", "--cloud-endpoint", endpoint, "--subnets", "subnet-gz3a0001,subnet-gz4a0003",
+            "--leader-elect-identity", identity, "--leader-elect-lease-duration", "2s",
+            "--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "300ms",
+            "--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:0", "--log-format", "text",
+            *extra]
+    assert ipamd_main.main(args) == 0
+    monkeypatch.undo()
+    return captured[0]
+
+
+class Replica:
+    def __init__(self, settings) -> None:
+        self.stop = threading.Event()
+        self.status: int | None = None
+        self.thread = threading.Thread(target=self._run, args=(settings,), daemon=True)
+        self.thread.start()
+
+    def _run(self, settings) -> None:
+        self.status = wiring.start(settings, stop=self.stop)
+
+    def halt(self) -> int | None:
+        self.stop.set()
+        self.thread.join(30)
+        return self.status
+
+
+def wait_for(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def bound_ips(client: KubeClient, node: str) -> int:
+    try:
+        nec = NodeENIConfig.from_dict(client.get(NODE_ENI_CONFIG, ObjectKey(namespace="", name=node)))
+    except NotFoundError:
+        return 0
+    return len(nec.status.ips_in_state(IPState.BOUND))
+
+
+def holder(client: KubeClient) -> str:
+    try:
+        lease = client.get(LEASE, ObjectKey(namespace="kube-system", name="tke-eni-ipamd"))
+    except NotFoundError:
+        return ""
+    return str(lease["spec"].get("holderIdentity") or "")
+
+
+@pytest.fixture(autouse=True)
+def keep_root_logging():
+    """wiring.start configures the root logger; give the test runner its handlers back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.fixture
+def world(apiserver, kubeconfig, make_cluster):
+    cluster = make_cluster()  # CRDs, emulator
+    cluster.client.create(NODE, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
+                                 "spec": {"providerID": "qcloud:///ap-guangzhou-3/ins-emu00001"}})
+    return cluster
+
+
+def test_two_replicas_only_the_leader_writes_and_failover_is_within_the_lease(world, kubeconfig, monkeypatch):
+    first = Replica(settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "replica-a"))
+    second = None
+    try:
+        wait_for(lambda: holder(world.client) == "replica-a")
+        second = Replica(settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "replica-b"))
+        wait_for(lambda: bound_ips(world.client, "node-1") == 5)
+        calls_before = len(world.emulator.calls)
+        time.sleep(1.0)  # the follower is running all this time
+        assert holder(world.client) == "replica-a"
+        # The settled leader reads at most; the follower makes no call at all, so no mutation happened.
+        mutations = [r for r in world.emulator.calls.records()[calls_before:] if not r.action.startswith("Describe")]
+        assert mutations == []
+
+        killed_at = time.monotonic()
+        assert first.halt() == 0
+        wait_for(lambda: holder(world.client) == "replica-b", timeout=10)
+        assert time.monotonic() - killed_at < 2.0 + 1.0  # lease duration plus one retry period and slack
+        world.client.create(NODE, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-3"},
+                                   "spec": {"providerID": "qcloud:///ap-guangzhou-4/ins-emu00003"}})
+        wait_for(lambda: bound_ips(world.client, "node-3") == 5)  # the new leader works
+    finally:
+        first.halt()
+        if second is not None:
+            assert second.halt() == 0
+
+
+def test_losing_the_lease_exits_non_zero(world, kubeconfig, monkeypatch):
+    replica = Replica(settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "replica-a"))
+    try:
+        wait_for(lambda: holder(world.client) == "replica-a")
+        lease = world.client.get(LEASE, ObjectKey(namespace="kube-system", name="tke-eni-ipamd"))
+        lease["spec"]["holderIdentity"] = "intruder"
+        lease["spec"]["leaseDurationSeconds"] = 60
+        world.client.update(LEASE, lease)
+        replica.thread.join(15)
+        assert replica.status == 1
+    finally:
+        replica.halt()
+
+
+def test_static_mode_is_refused_plainly(world, kubeconfig, monkeypatch, capsys):
+    settings = settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "r", "--mode", "static")
+    assert wiring.start(settings, stop=threading.Event()) == 2
+    assert "not implemented" in capsys.readouterr().err
