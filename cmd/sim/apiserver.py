@@ -40,7 +40,7 @@ def _split_listen(value: str) -> tuple[str, int]:
 @click.option("--watch-history", default=10000, show_default=True, type=click.IntRange(1), help="Watch events kept.")
 @click.option(
     "--graceful-pod-deletion/--no-graceful-pod-deletion",
-    default=False,
+    default=True,
     show_default=True,
     help="Bound pods stay Terminating until deleted again with grace period 0 (what a kubelet does).",
 )
