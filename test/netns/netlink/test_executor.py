@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from typing import Any
 
 import pytest
@@ -40,5 +41,24 @@ def test_a_namespace_it_cannot_enter_is_a_clear_error(tmp_path: Any) -> None:
     try:
         with pytest.raises(NetlinkError, match="node namespace"):
             NodeExecutor(fd, workers=1, timeout=10)
+    finally:
+        os.close(fd)
+
+
+def test_a_request_that_does_not_answer_in_time_times_out(netns_factory: Any) -> None:
+    ns = netns_factory("slow")
+    release = threading.Event()
+    fd = os.open(ns.path, os.O_RDONLY)
+    try:
+        executor = NodeExecutor(fd, workers=1, timeout=0.2)
+        try:
+            with pytest.raises(NetlinkError) as late:
+                executor.run(lambda ipr: release.wait(10))
+            assert late.value.errno == errno.ETIMEDOUT
+            release.set()
+            assert executor.run(lambda ipr: "recovered") == "recovered"
+        finally:
+            release.set()
+            executor.close()
     finally:
         os.close(fd)

@@ -58,3 +58,19 @@ def test_pool_sockets_live_in_the_pool_namespace_and_close(netns_factory: Any) -
     finally:
         os.close(fd)
     assert socket.if_nametoindex("lo") == 1  # the host namespace answers as before
+
+
+def test_an_exhausted_pool_times_out_instead_of_blocking(netns_factory: Any) -> None:
+    ns = netns_factory("busy")
+    fd = os.open(ns.path, os.O_RDONLY)
+    try:
+        pool = RtnlPool(fd, size=1, timeout=0.2)
+        with pool.lease():
+            with pytest.raises(NetlinkError) as busy, pool.lease():
+                pass
+            assert busy.value.errno == errno.ETIMEDOUT
+        with pool.lease() as sock:
+            assert sock.get_link(ifname="lo") is not None
+        pool.close()
+    finally:
+        os.close(fd)
