@@ -78,7 +78,9 @@ def setup_pod(pool: RtnlPool, spec: PodNetSpec, pod_fd: int) -> PodNetResult:
         with pool.lease() as node:
             added, got = node.run(_add_veth(spec, pod_fd, host_mac=host_mac, container_mac=container_mac),
                                   get_link_request(ifname=spec.host_ifname))
-        if added.errno == 0 and got.message is not None:
+        if added.errno == 0:
+            if got.message is None:
+                raise NetlinkError(f"ip link show {spec.host_ifname}", errno.ENODEV, "veth vanished after creation")
             return _configure_new(pool, spec, pod_fd, host_link(got.message), container_mac)
         reused = _reuse(pool, spec, pod_fd, None if got.message is None else host_link(got.message))
         if reused is not None:
