@@ -33,6 +33,8 @@ from eni.api.v1 import (
 from eni.api.v1.constants import WarmTargets
 from eni.cloud.emulator import Emulator, World
 from eni.cloud.tencent import Credentials, TencentSettings, TencentVpc
+from eni.controllers.eni.records import Records
+from eni.controllers.gc.collector import GcReport, LeakCollector
 from eni.controllers.metrics import IpamdMetrics
 from eni.controllers.nodepool.config import PoolConfig
 from eni.controllers.nodepool.reconciler import NodeReconciler
@@ -156,19 +158,36 @@ class Cluster:
     def reconcile(self, name: str) -> None:
         self.reconciler.reconcile(Request(namespace="", name=name))
 
-    def converge(self, *, rounds: int = 40, tick: bool = False) -> int:
+    def collector(self, *, grace: float = 60.0) -> LeakCollector:
+        return LeakCollector(vpc=self.adapter, records=Records(self.client), cluster_tags={"tke-clusterId": CLUSTER_ID},
+                             interval=30.0, grace=grace, metrics=IpamdMetrics(CollectorRegistry()), clock=self.clock)
+
+    def collect_garbage(self) -> GcReport:
+        """Two GC passes a grace period apart (the first only notes suspects); returns the second's report."""
+        gc = self.collector()
+        gc.collect_once()
+        self.clock.step(61.0)
+        return gc.collect_once()
+
+    def converge(self, *, rounds: int = 40, tick: bool = False, tolerate_errors: bool = False) -> int:
         """Reconcile and step the agents until the statuses settle; with ``tick`` the fake clock passes a
         release interval per round. Returns the rounds taken."""
         previous: Any = None
         for round_no in range(rounds):
             if tick:
                 self.clock.step(self.config.release_interval)
+            errors = 0
             for name in list(self.agents):
-                self.reconcile(name)
+                try:
+                    self.reconcile(name)
+                except Exception:
+                    if not tolerate_errors:
+                        raise
+                    errors += 1  # the controller would requeue it with backoff; the next round retries
                 self.agents[name].step()
                 self.check_no_held_ip_unassigned(name)
             snapshot = self.snapshot()
-            if snapshot == previous:
+            if snapshot == previous and not errors:
                 return round_no
             previous = snapshot
         raise AssertionError(f"no convergence in {rounds} rounds: {previous}")
@@ -192,7 +211,9 @@ class Cluster:
         agent = self.agents[name]
         if not agent.holding:
             return
-        cloud = {ip.address for e in self.cloud_enis(NODES[name][1]) for ip in e.private_ips}
+        instance = NODES[name][1]
+        cloud = {ip["PrivateIpAddress"] for e in self.emulator.snapshot()["networkInterfaces"]
+                 if (e.get("Attachment") or {}).get("InstanceId") == instance for ip in e["PrivateIpAddressSet"]}
         for ip in agent.holding - cloud:
             self.violations.append(f"{name}: {ip} held by a pod but unassigned in the cloud")
 
