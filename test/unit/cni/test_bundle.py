@@ -1,6 +1,7 @@
 """The generated plugin executables: self-contained, stdlib-only, Python 3.8 syntax, runnable without eni."""
 
 import ast
+import glob
 import json
 import os
 import subprocess
@@ -82,3 +83,26 @@ def test_jsonio_rejects_what_json_rejects(text):
 def test_jsonio_refuses_to_encode_non_json(value):
     with pytest.raises((TypeError, ValueError)):
         jsonio.dumps(value)
+
+
+def _python38():
+    candidates = ["/usr/bin/python3.8", "/usr/local/bin/python3.8",
+                  *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.8*/bin/python3.8")))]
+    return next((p for p in candidates if os.access(p, os.X_OK)), None)
+
+
+def test_the_executable_runs_under_python_3_8(tmp_path):
+    """The plugins run under the host's python3, which may be as old as 3.8: the embedded sources are compiled."""
+    python38 = _python38()
+    if python38 is None:
+        pytest.skip("no Python 3.8 interpreter on this machine")
+    exe = tmp_path / "tke-route-eni"
+    exe.write_bytes(build_plugin("tke-route-eni", interpreter=f"{python38} -IS"))
+    os.chmod(exe, 0o755)
+    proc = subprocess.run([str(exe)], input=b'{"cniVersion":"0.4.0"}', env={"CNI_COMMAND": "VERSION"},
+                          capture_output=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["supportedVersions"][-1] == "1.0.0"
+    bad = subprocess.run([str(exe)], input=b"{bad", capture_output=True, timeout=30,
+                         env={"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x"})
+    assert bad.returncode == 1 and json.loads(bad.stdout)["code"] == 6 and bad.stderr == b""
