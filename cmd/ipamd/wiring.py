@@ -78,11 +78,11 @@ def build(settings: IpamdSettings) -> Any:
 
 def start(settings: IpamdSettings, *, stop: threading.Event | None = None) -> int:
     """Run until stopped; returns the process exit status."""
-    configure_logging(level=settings.logging.level, fmt=settings.logging.format)
     if settings.pool.mode is PoolMode.STATIC:
         print("tke-eni-ipamd: --mode static (IP claims per pod) is not implemented in this build; "
               "run with --mode non-static.", file=sys.stderr)
         return NOT_IMPLEMENTED_STATUS
+    configure_logging(level=settings.logging.level, fmt=settings.logging.format)
     try:
         manager = build(settings)
     except Exception as e:  # a bad kubeconfig or unreachable config must end with a message, not a trace

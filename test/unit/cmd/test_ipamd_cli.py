@@ -188,10 +188,19 @@ def test_missing_credentials(started, capsys, monkeypatch):
         capsys.readouterr().err)
 
 
-def test_the_program_says_it_is_not_implemented_yet_and_exits_2():
+def test_without_a_cluster_the_program_says_why_and_exits_1():
     env = {"PATH": "/usr/bin:/bin", "TENCENTCLOUD_SECRET_ID": "AKIDsub", "TENCENTCLOUD_SECRET_KEY": "s3cr3t-value"}
-    done = subprocess.run([sys.executable, "-c", "from tke_eni_ipamd.main import run; run()", *REQUIRED],
+    done = subprocess.run([sys.executable, "-c", "from tke_eni_ipamd.main import run; run()", *REQUIRED,
+                           "--health-probe-bind-address", "0", "--metrics-bind-address", "0"],
                           env=env, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent)
-    assert done.returncode == 2
-    assert "not implemented in this build yet" in done.stderr and done.stdout == ""
+    assert done.returncode == 1
+    assert "tke-eni-ipamd: cannot start: ConfigException" in done.stderr and done.stdout == ""
     assert "s3cr3t-value" not in done.stderr and "AKIDsub" not in done.stderr
+
+
+def test_static_mode_is_refused_with_exit_2(capsys):
+    settings = ipamd_settings.from_flags(
+        {**ipamd.cli.make_context("tke-eni-ipamd", [*REQUIRED, "--mode", "static"]).params},
+        env={"TENCENTCLOUD_SECRET_ID": "AKIDsub", "TENCENTCLOUD_SECRET_KEY": "s3cr3t-value"})
+    assert wiring.start(settings) == 2
+    assert "--mode static" in capsys.readouterr().err
