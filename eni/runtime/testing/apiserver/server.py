@@ -17,6 +17,7 @@ from typing import Any
 
 from . import persistence
 from .endpoints import Endpoints
+from .errors import StatusError
 from .gc import GarbageCollector
 from .handler import ApiHTTPServer, ServerContext
 from .kinds import Registry
@@ -97,22 +98,14 @@ class FakeApiServer:
             pass
 
     def _seed(self) -> None:
+        """Create the namespaces every cluster has, unless restored state already holds them."""
         ns_type = self.registry.lookup("", "v1", "namespaces")
         assert ns_type is not None
         for name in SEEDED_NAMESPACES:
-            with self.store.lock:
-                exists = ("", name) in {
-                    (s.obj["metadata"].get("namespace", ""), s.obj["metadata"]["name"]) for s in self._namespaces()
-                }
-            if not exists:
+            try:
+                self.store.get(ns_type, "", name)
+            except StatusError:
                 self.store.create(ns_type, "", {"metadata": {"name": name}})
-
-    def _namespaces(self) -> list[Any]:
-        ns_type = self.registry.lookup("", "v1", "namespaces")
-        assert ns_type is not None
-        from .selectors import FieldSelector, LabelSelector
-
-        return self.store.list_objects(ns_type, "", labels=LabelSelector(), fields=FieldSelector()).items
 
     def stop(self) -> None:
         """Close every stream, stop serving, and persist the final state when configured."""
