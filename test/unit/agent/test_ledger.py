@@ -215,7 +215,7 @@ def test_a_kill_at_any_step_of_a_save_loses_nothing_returned_and_duplicates_noth
         # every assign that returned before this instant is on disk (saves 1-3 assign, save 4 releases key 1)
         completed_saves = n // 6
         for i in range(min(completed_saves, 3)):
-            if i != 1 or completed_saves < 4:
+            if i != 1 or completed_saves < 3:  # during save 4 the release of key 1 may be on disk
                 assert held.get(key(i)) == returned[key(i)], f"returned allocation {i} lost at step {n}"
         # the runtime's retried ADD after the crash: same IP if recorded, else a fresh one not held by another
         for i in range(4):
