@@ -151,7 +151,8 @@ def unsupported_media_type(content_type: str) -> StatusError:
         415,
         "UnsupportedMediaType",
         "the body of the request was in an unknown format - accepted media types include: "
-        f'application/json-patch+json, application/merge-patch+json; got "{content_type}"',
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; "
+        f'got "{content_type}"',
     )
 
 
