@@ -255,6 +255,9 @@ class Endpoints:
             apply = lambda current: json_patch(current, patch_doc)  # noqa: E731
         elif content_type == STRATEGIC_PATCH and rt.builtin:
             apply = lambda current: strategic_merge_patch(current, patch_doc)  # noqa: E731
+        elif content_type == "application/apply-patch+yaml":
+            message = "server-side apply is not supported by the fake API server; send a merge or JSON patch"
+            raise errors.StatusError(415, "UnsupportedMediaType", message)
         else:
             raise errors.unsupported_media_type(content_type)
 
