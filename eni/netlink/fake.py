@@ -144,7 +144,10 @@ class FakeNetwork:
             return self.namespaces.setdefault(path, FakeNamespace(path))
 
     def delete_namespace(self, path: str) -> None:
-        """The runtime deletes the namespace: its veths disappear with their node ends."""
+        """The runtime deletes the namespace: its veths disappear with their node ends.
+
+        The kernel does this asynchronously (the host end lingers for a few milliseconds); the fake at once.
+        """
         with self._lock:
             ns = self.namespaces.pop(path, None)
             if ns is None:
