@@ -15,6 +15,14 @@ import click
 SUBCOMMANDS: dict[str, str] = {
     "apiserver": "tke_eni_sim.apiserver:command",
     "cloud": "tke_eni_sim.cloud:command",
+    "up": "tke_eni_sim.up:command",
+    "down": "tke_eni_sim.down:command",
+    "check": "tke_eni_sim.check:command",
+    "exec": "tke_eni_sim.exec:command",
+    "demo": "tke_eni_sim.demo:command",
+    "vpc": "tke_eni_sim.vpc:command",
+    "kubelet": "tke_eni_sim.kubelet:command",
+    "scheduler": "tke_eni_sim.scheduler:command",
 }
 
 
@@ -36,9 +44,11 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """Run tke-eni's local stand-ins: a fake Kubernetes API server and a Tencent Cloud emulator.
+    """Run tke-eni's local cluster and its stand-ins.
 
-    Each subcommand serves on loopback until SIGTERM or Ctrl-C.
+    up/down/check/exec/demo manage a whole simulated cluster in network namespaces; apiserver and
+    cloud serve one stand-in on loopback until SIGTERM or Ctrl-C; vpc, kubelet and scheduler are the
+    processes `up` starts.
     """
 
 

@@ -71,6 +71,13 @@ class KubeApi:
         return self._json(self.core.create_namespaced_event(namespace, body, _preload_content=False,
                                                             _request_timeout=self.timeout))
 
+    def delete_pod_now(self, namespace: str, name: str, *, uid: str) -> None:
+        """The kubelet's final delete of a terminating pod: grace 0, only if it is still the same pod."""
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0,
+                "preconditions": {"uid": uid}}
+        self.core.delete_namespaced_pod(name, namespace, body=body, _preload_content=False,
+                                        _request_timeout=self.timeout)
+
     def bind(self, namespace: str, name: str, node: str, *, uid: str = "") -> None:
         body: Obj = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": namespace},
                      "target": {"apiVersion": "v1", "kind": "Node", "name": node}}

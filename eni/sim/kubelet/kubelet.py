@@ -102,15 +102,29 @@ class SimKubelet:
         listed = self.api.list_pods(field_selector=f"spec.nodeName={self.spec.name}")
         self._resource_version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
         live: dict[str, Obj] = {}
+        terminating: list[Obj] = []
         for pod in listed.get("items") or []:
             meta = pod.get("metadata") or {}
             phase = (pod.get("status") or {}).get("phase")
-            if meta.get("uid") and not meta.get("deletionTimestamp") and phase not in ("Succeeded", "Failed"):
+            if not meta.get("uid"):
+                continue
+            if meta.get("deletionTimestamp"):
+                terminating.append(pod)
+            elif phase not in ("Succeeded", "Failed"):
                 live[str(meta["uid"])] = pod
         records = self.runtime.store.all()
         for uid, record in records.items():
             if uid not in live or record.result is None:
                 self._destroy(record)
+        remaining = self.runtime.store.all()
+        for pod in terminating:
+            meta = pod["metadata"]
+            if str(meta["uid"]) not in remaining:  # network gone: confirm the graceful delete
+                try:
+                    self.api.delete_pod_now(str(meta.get("namespace") or "default"), str(meta["name"]),
+                                            uid=str(meta["uid"]))
+                except Exception as e:  # gone already, or the API server is restarting: next pass
+                    log.debug("final delete of %s: %s", meta.get("name"), e)
         for uid, pod in live.items():
             known = records.get(uid)
             if known is not None and known.result is not None:

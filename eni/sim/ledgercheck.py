@@ -1,0 +1,218 @@
+"""``check``: the four-view ledger check of a local cluster — cloud, CRDs, agents' ledgers, pods.
+
+``evaluate`` is a pure function of the collected ``Views`` and finds:
+- an IP held by two pods (``duplicate``);
+- a Running pod whose IP is not assigned in the cloud to an ENI attached to its node's instance (``unrouted``);
+- a secondary ENI or IP in the cloud that no CRD knows (``leak``);
+- an agent allocation whose pod is gone for longer than the GC grace (``stale``).
+``collect`` gathers the views (emulator admin state, the API server, each agent's JSON socket). Nothing
+here writes anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eni.api.v1.constants import GROUP, VERSION
+from eni.sim.kube import KubeApi
+
+DEFAULT_GC_GRACE = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class CloudIp:
+    ip: str
+    eni_id: str
+    instance_id: str
+    primary: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PodView:
+    key: str
+    node: str
+    ip: str
+    phase: str
+    host_network: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAllocation:
+    node: str
+    pod: str
+    ip: str
+    allocated_at: float
+
+
+@dataclass
+class Views:
+    """Everything the check compares; built by ``collect`` or by tests."""
+
+    cloud_ips: dict[str, CloudIp] = field(default_factory=dict)
+    cloud_secondary_enis: set[str] = field(default_factory=set)
+    node_instances: dict[str, str] = field(default_factory=dict)  # node name -> instance id
+    crd_enis: set[str] = field(default_factory=set)  # VpcENI names and ENIs listed by NEC statuses
+    crd_ips: dict[str, str] = field(default_factory=dict)  # IP -> where a CRD lists it
+    allocations: list[AgentAllocation] = field(default_factory=list)
+    pods: list[PodView] = field(default_factory=list)
+    unreachable_agents: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: str
+    subject: str
+    detail: str
+
+
+@dataclass
+class CheckReport:
+    problems: list[Problem]
+    rows: list[tuple[str, ...]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def evaluate(views: Views, *, now: float, gc_grace: float = DEFAULT_GC_GRACE) -> CheckReport:
+    problems: list[Problem] = []
+    holders: dict[str, list[PodView]] = {}
+    for pod in views.pods:
+        if pod.ip and not pod.host_network and pod.phase not in ("Succeeded", "Failed"):
+            holders.setdefault(pod.ip, []).append(pod)
+    for ip, pods in holders.items():
+        if len(pods) > 1:
+            problems.append(Problem("duplicate", ip, "held by " + ", ".join(p.key for p in pods)))
+    for pod in views.pods:
+        if pod.phase != "Running" or pod.host_network or not pod.ip:
+            continue
+        cloud = views.cloud_ips.get(pod.ip)
+        instance = views.node_instances.get(pod.node, "")
+        if cloud is None:
+            problems.append(Problem("unrouted", pod.key, f"{pod.ip} is not assigned to any ENI in the cloud"))
+        elif cloud.instance_id != instance:
+            problems.append(Problem("unrouted", pod.key, f"{pod.ip} is on {cloud.eni_id} attached to "
+                                    f"{cloud.instance_id or 'nothing'}, not to {pod.node} ({instance})"))
+    for eni in sorted(views.cloud_secondary_enis - views.crd_enis):
+        problems.append(Problem("leak", eni, "ENI exists in the cloud but no VpcENI/NodeENIConfig knows it"))
+    for ip, cloud in sorted(views.cloud_ips.items()):
+        if not cloud.primary and cloud.eni_id in views.cloud_secondary_enis and ip not in views.crd_ips:
+            problems.append(Problem("leak", ip, f"IP assigned to {cloud.eni_id} in the cloud but in no CRD"))
+    live = {p.key for p in views.pods}
+    for alloc in views.allocations:
+        if alloc.pod not in live and now - alloc.allocated_at > gc_grace:
+            problems.append(Problem("stale", alloc.ip, f"{alloc.node}'s agent still holds it for gone pod {alloc.pod}"))
+    for node in views.unreachable_agents:
+        problems.append(Problem("agent", node, "the agent's API did not answer"))
+    return CheckReport(problems, _rows(views))
+
+
+def _rows(views: Views) -> list[tuple[str, ...]]:
+    by_ip_pod = {p.ip: p for p in views.pods if p.ip and not p.host_network}
+    by_ip_alloc = {a.ip: a for a in views.allocations}
+    ips = sorted(set(by_ip_pod) | set(by_ip_alloc) | {ip for ip, c in views.cloud_ips.items() if not c.primary},
+                 key=_ip_key)
+    rows: list[tuple[str, ...]] = []
+    for ip in ips:
+        cloud = views.cloud_ips.get(ip)
+        pod = by_ip_pod.get(ip)
+        alloc = by_ip_alloc.get(ip)
+        rows.append((
+            ip,
+            f"{cloud.eni_id}@{cloud.instance_id or '-'}" if cloud else "-",
+            views.crd_ips.get(ip, "-"),
+            alloc.pod if alloc else "-",
+            f"{pod.key} ({pod.node}, {pod.phase})" if pod else "-",
+        ))
+    return rows
+
+
+def _ip_key(ip: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in ip.split("."))
+    except ValueError:
+        return (999,)
+
+
+# ---- collecting ---------------------------------------------------------------------------------------------
+
+def _get_json(url: str, timeout: float = 10.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the loopback emulator
+        return json.loads(response.read())
+
+
+def cloud_view(views: Views, snapshot: Mapping[str, Any]) -> None:
+    for eni in snapshot.get("networkInterfaces") or []:
+        instance = str((eni.get("Attachment") or {}).get("InstanceId") or "")
+        if not eni.get("Primary"):
+            views.cloud_secondary_enis.add(str(eni["NetworkInterfaceId"]))
+        for ip in eni.get("PrivateIpAddressSet") or []:
+            address = str(ip.get("PrivateIpAddress"))
+            views.cloud_ips[address] = CloudIp(address, str(eni["NetworkInterfaceId"]), instance,
+                                               bool(eni.get("Primary")) or bool(ip.get("Primary")))
+
+
+def crd_view(views: Views, api: KubeApi) -> None:
+    from kubernetes.client import CustomObjectsApi
+
+    custom: Any = CustomObjectsApi(api.client)
+
+    def items(plural: str) -> list[dict[str, Any]]:
+        reply = custom.list_cluster_custom_object(GROUP, VERSION, plural, _preload_content=False,
+                                                  _request_timeout=api.timeout)
+        return list(json.loads(reply.data).get("items") or [])
+
+    for veni in items("vpcenis"):
+        views.crd_enis.add(str(veni["metadata"]["name"]))
+    for nec in items("nodeeniconfigs"):
+        for eni in (nec.get("status") or {}).get("enis") or []:
+            views.crd_enis.add(str(eni.get("eniId", "")))
+            views.crd_ips[str(eni.get("primaryIP", ""))] = f"nec/{nec['metadata']['name']}"
+            for ip in eni.get("ips") or []:
+                views.crd_ips[str(ip.get("ip"))] = f"nec/{nec['metadata']['name']}"
+    for vip in items("vpcips"):
+        views.crd_ips[str(vip["metadata"]["name"])] = "vip"
+
+
+def pod_view(views: Views, api: KubeApi) -> None:
+    for pod in api.list_pods().get("items") or []:
+        meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+        views.pods.append(PodView(f"{meta.get('namespace')}/{meta.get('name')}", str(spec.get("nodeName") or ""),
+                                  str(status.get("podIP") or ""), str(status.get("phase") or "Pending"),
+                                  bool(spec.get("hostNetwork"))))
+
+
+def agent_view(views: Views, nodes: list[dict[str, Any]], *, timeout: float = 5.0) -> None:
+    from eni.cni.client import call
+
+    for node in nodes:
+        try:
+            reply = call(node["json_socket"], "Introspection/ListAllocations", {}, timeout=timeout)
+        except Exception:
+            views.unreachable_agents.append(str(node["name"]))
+            continue
+        for item in reply.get("allocations") or []:
+            pod = item.get("pod") or {}
+            views.allocations.append(AgentAllocation(
+                str(node["name"]), f"{pod.get('namespace', '')}/{pod.get('name', '')}", str(item.get("ip", "")),
+                float(item.get("allocatedAt") or 0.0)))
+
+
+def collect(*, endpoint: str, api: KubeApi, nodes: list[dict[str, Any]]) -> Views:
+    views = Views(node_instances={str(n["name"]): str(n["instance_id"]) for n in nodes})
+    cloud_view(views, _get_json(f"http://{endpoint}/_admin/state"))
+    crd_view(views, api)
+    agent_view(views, nodes)
+    pod_view(views, api)
+    return views
+
+
+def run_check(*, endpoint: str, api: KubeApi, nodes: list[dict[str, Any]],
+              gc_grace: float = DEFAULT_GC_GRACE) -> CheckReport:
+    return evaluate(collect(endpoint=endpoint, api=api, nodes=nodes), now=time.time(), gc_grace=gc_grace)

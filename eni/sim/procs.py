@@ -1,0 +1,109 @@
+"""Starting and stopping the local cluster's processes: one per component, each with its own log file.
+
+Each process gets its own session (so a stop reaches its children too) and is recorded in the state dir
+as soon as it starts. ``stop_process`` only signals a pid whose command line still carries the state dir
+path, so a recycled pid of an unrelated process is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from eni.sim.statedir import ProcessRecord, StateDir
+
+STOP_TIMEOUT = 5.0
+
+
+def program(name: str) -> str:
+    """The path of one of the project's console scripts, next to the running interpreter first."""
+    beside = Path(sys.executable).parent / name
+    if os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"program {name} is not installed")
+    return found
+
+
+def spawn(state: StateDir, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
+    """Start ``argv`` as component ``name`` (log in ``logs/<name>.log``); returns its pid."""
+    state.logs.mkdir(parents=True, exist_ok=True)
+    log_path = state.logs / f"{name}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})}, start_new_session=True, cwd=state.path)
+    state.record_process(ProcessRecord(name, proc.pid, tuple(argv)))
+    return proc.pid
+
+
+def _cmdline(pid: int) -> str:
+    """The command line of ``pid``; "" if it is gone. A process in the middle of exec shows an empty
+    command line for a moment, so an empty one is read again briefly before it counts."""
+    for _ in range(20):
+        try:
+            text = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return ""
+        if text:
+            return text
+        time.sleep(0.02)
+    return ""
+
+
+def is_ours(record: ProcessRecord, state: StateDir) -> bool:
+    """The pid is alive and is still the process we started (its command line names our state dir)."""
+    cmdline = _cmdline(record.pid)
+    if not cmdline:
+        return False
+    stat = Path(f"/proc/{record.pid}/stat").read_text(errors="replace") if cmdline else ""
+    if stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]:
+        _reap(record.pid)
+        return False
+    return str(state.path) in cmdline
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def alive(record: ProcessRecord, state: StateDir) -> bool:
+    return is_ours(record, state)
+
+
+def signal_process(record: ProcessRecord, state: StateDir, sig: int) -> bool:
+    """Send ``sig`` to the process group of ``record`` if it is ours; False if it is gone."""
+    if not is_ours(record, state):
+        return False
+    try:
+        os.killpg(record.pid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        os.kill(record.pid, sig)
+    return True
+
+
+def stop_processes(records: Sequence[ProcessRecord], state: StateDir, *, timeout: float = STOP_TIMEOUT) -> list[str]:
+    """SIGTERM every live one, SIGKILL those still up after ``timeout``; returns the names that were running."""
+    running = [r for r in records if signal_process(r, state, signal.SIGTERM)]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(is_ours(r, state) for r in running):
+        for r in running:
+            _reap(r.pid)
+        time.sleep(0.1)
+    for r in running:
+        if is_ours(r, state):
+            signal_process(r, state, signal.SIGKILL)
+    for r in running:
+        _reap(r.pid)
+    return [r.name for r in running]
