@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eni.api.v1 import (
@@ -44,7 +44,7 @@ from eni.api.v1 import (
 from eni.api.v1.constants import WarmTargets
 from eni.cloud.errors import QuotaExceeded, SubnetExhausted
 from eni.cloud.interfaces import VpcApi
-from eni.cloud.types import Eni, EniId, InstanceId, Subnet
+from eni.cloud.types import Eni, EniAttachment, EniId, InstanceId, Subnet
 from eni.controllers import events
 from eni.controllers.eni.ips import IpLifecycle
 from eni.controllers.eni.lifecycle import EniLifecycle
@@ -108,6 +108,7 @@ class NodeReconciler:
         self._exhausted: dict[str, float] = {}
         self._subnets: dict[str, Subnet] = {}
         self._lock = threading.Lock()
+        self._pass = threading.local()
 
     # ---- entry ----------------------------------------------------------------------------------
 
@@ -151,6 +152,8 @@ class NodeReconciler:
     ) -> Result:
         instance_id = nec.spec.instance_id
         annotations: dict[str, str] = dict((raw.get("metadata") or {}).get("annotations") or {})
+        self._created_this_pass.clear()
+        self._zone_subnets_this_pass = []
         self._resume_intents(name, nec, annotations)
         work = self._model(name, nec, instance_id)
         agent = nec.status.agent
@@ -190,6 +193,7 @@ class NodeReconciler:
                 self._recorder.event(raw, reason=events.ENI_DELETED, message=f"deleted empty ENI {eni_id}",
                                      kind=NODE_ENI_CONFIG)
                 work.pop(eni_id)
+        self._refresh(instance_id, work)
         self._sgs.sync(nec, node, [w.eni for w in work.values()], recorder=self._recorder, raw_nec=raw)
         self._write_status(nec, work, conditions)
         self._export(name, work, used)
@@ -321,7 +325,8 @@ class NodeReconciler:
         self, name: str, nec: NodeENIConfig, annotations: dict[str, str], work: dict[str, WorkingEni], *,
         limits: NodeLimits, memory: _NodeMemory,
     ) -> bool:
-        subnets = self._necs.zone_subnets(nec.spec.zone)
+        subnets = self._zone_subnets_this_pass or self._necs.zone_subnets(nec.spec.zone)
+        self._zone_subnets_this_pass = subnets
         for subnet in subnets:
             self._subnets[subnet.id] = subnet
         subnet_id = choose_subnet([SubnetChoice(s.id, s.available_ip_count) for s in subnets],
@@ -344,9 +349,37 @@ class NodeReconciler:
             self._bump_seq(annotations)
         self._recorder.event(nec.to_dict(), reason=events.ENI_CREATED, kind=NODE_ENI_CONFIG,
                              message=f"created ENI {eni.id} in {subnet_id}")
-        fresh = self._vpc.describe_enis(eni_ids=[eni.id])
-        work[eni.id] = WorkingEni(eni=fresh[0] if fresh else eni)
+        # The attachment's device index is read back once per pass (``_refresh``), not per ENI.
+        work[eni.id] = WorkingEni(eni=replace(eni, attachment=EniAttachment(InstanceId(nec.spec.instance_id), 0)))
+        self._created_this_pass.add(eni.id)
         return True
+
+    def _refresh(self, instance_id: str, work: dict[str, WorkingEni]) -> None:
+        """Re-read the ENIs created in this pass, in one call, for their attachment details."""
+        if not self._created_this_pass:
+            return
+        self._created_this_pass.clear()
+        described = self._calls.call("DescribeNetworkInterfaces",
+                                     lambda: self._vpc.describe_enis(instance_id=InstanceId(instance_id)))
+        for eni in described:
+            if eni.id in work:
+                work[eni.id].eni = eni
+
+    @property
+    def _created_this_pass(self) -> set[str]:
+        created: set[str] | None = getattr(self._pass, "created", None)
+        if created is None:
+            created = self._pass.created = set()
+        return created
+
+    @property
+    def _zone_subnets_this_pass(self) -> list[Subnet]:
+        subnets: list[Subnet] = getattr(self._pass, "subnets", [])
+        return subnets
+
+    @_zone_subnets_this_pass.setter
+    def _zone_subnets_this_pass(self, subnets: list[Subnet]) -> None:
+        self._pass.subnets = subnets
 
     @staticmethod
     def _bump_seq(annotations: dict[str, str]) -> None:
