@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from eni.api.v1 import (
@@ -42,9 +42,8 @@ from eni.api.v1 import (
     ipamd_status_patch,
 )
 from eni.api.v1.constants import WarmTargets
-from eni.cloud.errors import QuotaExceeded, SubnetExhausted
 from eni.cloud.interfaces import VpcApi
-from eni.cloud.types import Eni, EniAttachment, EniId, InstanceId, Subnet
+from eni.cloud.types import Eni, EniId, InstanceId, Subnet
 from eni.controllers import events
 from eni.controllers.eni.ips import IpLifecycle
 from eni.controllers.eni.lifecycle import EniLifecycle
@@ -63,23 +62,20 @@ from eni.runtime.meta import NODE, ObjectKey
 from eni.runtime.reconcile import Request, Result, TerminalError
 
 from .config import PoolConfig
+from .growth import GrowthMemory, PoolGrowth
 from .model import WorkingEni, render_status, working_eni
-from .planner import SubnetChoice, choose_releases, choose_subnet, plan_assignments, removable_enis
+from .planner import choose_releases, removable_enis
 from .pods import count_ip_pods
 from .sizing import PoolFigures, pool_change
 from .teardown import teardown
 
-MAX_GROW_ROUNDS = 8
-"""Bound on assign/create attempts in one pass (each round either assigns or rules a target out)."""
-
 
 @dataclass
-class _NodeMemory:
+class _NodeMemory(GrowthMemory):
     """What ipamd remembers of a node between passes (lost on restart, which only delays things)."""
 
     last_release: float | None = None
     warm: WarmTargets | None = None
-    quota_blocked: NodeLimits | None = None
     reported: frozenset[str] = frozenset()
 
 
@@ -105,10 +101,11 @@ class NodeReconciler:
                                security_group_ids=config.security_group_ids)
         self._sgs = SecurityGroupSync(vpc, self._calls, enabled=config.security_groups_enabled)
         self._memory: dict[str, _NodeMemory] = {}
-        self._exhausted: dict[str, float] = {}
         self._subnets: dict[str, Subnet] = {}
         self._lock = threading.Lock()
-        self._pass = threading.local()
+        self._growth = PoolGrowth(vpc=vpc, calls=self._calls, ips=self._ips, enis=self._enis, necs=self._necs,
+                                  recorder=recorder, clock=clock, known_subnets=self._subnets,
+                                  subnet_exhausted_backoff=config.subnet_exhausted_backoff)
 
     # ---- entry ----------------------------------------------------------------------------------
 
@@ -152,8 +149,6 @@ class NodeReconciler:
     ) -> Result:
         instance_id = nec.spec.instance_id
         annotations: dict[str, str] = dict((raw.get("metadata") or {}).get("annotations") or {})
-        self._created_this_pass.clear()
-        self._zone_subnets_this_pass = []
         self._resume_intents(name, nec, annotations)
         work = self._model(name, nec, instance_id)
         agent = nec.status.agent
@@ -182,7 +177,8 @@ class NodeReconciler:
                 memory.last_release = now
         short = 0
         if change.assign:
-            short = self._grow(name, nec, annotations, work, change.assign, limits=limits, used=used, memory=memory)
+            short = self._growth.grow(name, nec, annotations, work, change.assign, limits=limits, used=used,
+                                      memory=memory, security_groups=self._sgs.desired(nec, node))
             if short:
                 conditions.append(Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
                                             reason=events.ENI_LIMIT,
@@ -193,7 +189,6 @@ class NodeReconciler:
                 self._recorder.event(raw, reason=events.ENI_DELETED, message=f"deleted empty ENI {eni_id}",
                                      kind=NODE_ENI_CONFIG)
                 work.pop(eni_id)
-        self._refresh(instance_id, work)
         self._sgs.sync(nec, node, [w.eni for w in work.values()], recorder=self._recorder, raw_nec=raw)
         self._write_status(nec, work, conditions)
         self._export(name, work, used)
@@ -280,132 +275,6 @@ class NodeReconciler:
                 w.mark_releasing(address)
 
     # ---- growth ---------------------------------------------------------------------------------
-
-    def _grow(
-        self, name: str, nec: NodeENIConfig, annotations: dict[str, str], work: dict[str, WorkingEni], need: int,
-        *, limits: NodeLimits, used: set[str], memory: _NodeMemory,
-    ) -> int:
-        """Assign up to ``need`` IPs, creating ENIs as the rules allow; returns how many could not be had."""
-        if memory.quota_blocked == limits:
-            return need
-        memory.quota_blocked = None
-        for _ in range(MAX_GROW_ROUNDS):
-            if need <= 0:
-                return 0
-            exhausted = self._exhausted_now()
-            plan, rest = plan_assignments([w.slot() for w in work.values()], need,
-                                          max_ips_per_eni=limits.max_ip_per_eni, used=used,
-                                          exhausted_subnets=exhausted)
-            if plan:
-                step = plan[0]
-                target = work[step.eni_id]
-                try:
-                    added = self._ips.assign(node=name, nec_uid=nec.metadata.uid, annotations=annotations,
-                                             eni_id=step.eni_id, subnet_id=target.eni.subnet_id, count=step.count)
-                except SubnetExhausted as e:
-                    self._subnet_exhausted(target.eni.subnet_id, nec, str(e))
-                    continue
-                except QuotaExceeded as e:
-                    self._quota(nec, limits, memory, str(e))
-                    return need
-                finally:
-                    self._bump_seq(annotations)
-                target.bound.extend(added)
-                need -= len(added)
-                continue
-            if len(work) >= limits.max_eni:
-                self._quota(nec, limits, memory, f"all {limits.max_eni} ENIs of the node hold "
-                                                 f"{limits.max_ip_per_eni} IPs each")
-                return need
-            if not self._add_eni(name, nec, annotations, work, limits=limits, memory=memory):
-                return need
-        return max(0, need)
-
-    def _add_eni(
-        self, name: str, nec: NodeENIConfig, annotations: dict[str, str], work: dict[str, WorkingEni], *,
-        limits: NodeLimits, memory: _NodeMemory,
-    ) -> bool:
-        subnets = self._zone_subnets_this_pass or self._necs.zone_subnets(nec.spec.zone)
-        self._zone_subnets_this_pass = subnets
-        for subnet in subnets:
-            self._subnets[subnet.id] = subnet
-        subnet_id = choose_subnet([SubnetChoice(s.id, s.available_ip_count) for s in subnets],
-                                  exhausted=self._exhausted_now())
-        if subnet_id is None:
-            self._recorder.event(nec.to_dict(), reason=events.SUBNET_EXHAUSTED, type="Warning",
-                                 message=f"no subnet of zone {nec.spec.zone} has a free IP", kind=NODE_ENI_CONFIG)
-            return False
-        try:
-            eni = self._enis.create_and_attach(
-                node=name, nec_uid=nec.metadata.uid, annotations=annotations, instance_id=nec.spec.instance_id,
-                subnet_id=subnet_id, security_groups=self._sgs.desired(nec, None))
-        except SubnetExhausted as e:
-            self._subnet_exhausted(subnet_id, nec, str(e))
-            return True
-        except QuotaExceeded as e:
-            self._quota(nec, limits, memory, str(e))
-            return False
-        finally:
-            self._bump_seq(annotations)
-        self._recorder.event(nec.to_dict(), reason=events.ENI_CREATED, kind=NODE_ENI_CONFIG,
-                             message=f"created ENI {eni.id} in {subnet_id}")
-        # The attachment's device index is read back once per pass (``_refresh``), not per ENI.
-        work[eni.id] = WorkingEni(eni=replace(eni, attachment=EniAttachment(InstanceId(nec.spec.instance_id), 0)))
-        self._created_this_pass.add(eni.id)
-        return True
-
-    def _refresh(self, instance_id: str, work: dict[str, WorkingEni]) -> None:
-        """Re-read the ENIs created in this pass, in one call, for their attachment details."""
-        if not self._created_this_pass:
-            return
-        self._created_this_pass.clear()
-        described = self._calls.call("DescribeNetworkInterfaces",
-                                     lambda: self._vpc.describe_enis(instance_id=InstanceId(instance_id)))
-        for eni in described:
-            if eni.id in work:
-                work[eni.id].eni = eni
-
-    @property
-    def _created_this_pass(self) -> set[str]:
-        created: set[str] | None = getattr(self._pass, "created", None)
-        if created is None:
-            created = self._pass.created = set()
-        return created
-
-    @property
-    def _zone_subnets_this_pass(self) -> list[Subnet]:
-        subnets: list[Subnet] = getattr(self._pass, "subnets", [])
-        return subnets
-
-    @_zone_subnets_this_pass.setter
-    def _zone_subnets_this_pass(self, subnets: list[Subnet]) -> None:
-        self._pass.subnets = subnets
-
-    @staticmethod
-    def _bump_seq(annotations: dict[str, str]) -> None:
-        """Keep the local copy of the intent counter in step with the NEC (one intent per cloud call)."""
-        from eni.controllers.nec.intents import ANNOTATION_INTENT_SEQ
-
-        try:
-            annotations[ANNOTATION_INTENT_SEQ] = str(int(annotations.get(ANNOTATION_INTENT_SEQ, "0")) + 1)
-        except ValueError:
-            annotations[ANNOTATION_INTENT_SEQ] = "1"
-
-    def _exhausted_now(self) -> set[str]:
-        now = self._clock.monotonic()
-        with self._lock:
-            return {s for s, until in self._exhausted.items() if until > now}
-
-    def _subnet_exhausted(self, subnet_id: str, nec: NodeENIConfig, message: str) -> None:
-        with self._lock:
-            self._exhausted[subnet_id] = self._clock.monotonic() + self._config.subnet_exhausted_backoff
-        self._recorder.event(nec.to_dict(), reason=events.SUBNET_EXHAUSTED, type="Warning",
-                             message=f"subnet {subnet_id}: {message}", kind=NODE_ENI_CONFIG)
-
-    def _quota(self, nec: NodeENIConfig, limits: NodeLimits, memory: _NodeMemory, message: str) -> None:
-        memory.quota_blocked = limits
-        self._recorder.event(nec.to_dict(), reason=events.ENI_LIMIT, type="Warning", message=message,
-                             kind=NODE_ENI_CONFIG)
 
     # ---- publishing -----------------------------------------------------------------------------
 

@@ -1,0 +1,186 @@
+"""Growing a node's pool: assign to the fullest-in-use ENI, create ENIs only when those are full.
+
+``PoolGrowth.grow`` runs a bounded number of rounds; each round either assigns IPs on the ENI the
+planner picks, or rules a target out (an exhausted subnet is skipped for a while), or creates and
+attaches a new ENI in the zone's subnet with most free IPs. A quota error ends growth for the node
+until its limits change (``GrowthMemory.quota_blocked``), so a refused node makes no call storm.
+Cloud calls go only through the ENI and IP lifecycles, which record intents first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any
+
+from eni.api.v1 import NODE_ENI_CONFIG, NodeENIConfig
+from eni.cloud.errors import QuotaExceeded, SubnetExhausted
+from eni.cloud.interfaces import VpcApi
+from eni.cloud.types import EniAttachment, InstanceId, Subnet
+from eni.controllers import events
+from eni.controllers.eni.ips import IpLifecycle
+from eni.controllers.eni.lifecycle import EniLifecycle
+from eni.controllers.metrics import CloudCalls
+from eni.controllers.nec.intents import ANNOTATION_INTENT_SEQ
+from eni.controllers.nec.keeper import NecKeeper
+from eni.controllers.nec.limits import NodeLimits
+from eni.runtime.clock import Clock
+from eni.runtime.events import EventRecorder
+
+from .model import WorkingEni
+from .planner import SubnetChoice, choose_subnet, plan_assignments
+
+MAX_GROW_ROUNDS = 8
+"""Bound on assign/create attempts in one pass (each round either assigns or rules a target out)."""
+
+
+@dataclass
+class GrowthMemory:
+    quota_blocked: NodeLimits | None = None
+    """The limits under which the cloud refused more; growth waits until they change."""
+
+
+@dataclass
+class _Pass:
+    node: str
+    nec: NodeENIConfig
+    annotations: dict[str, str]
+    work: dict[str, WorkingEni]
+    limits: NodeLimits
+    memory: GrowthMemory
+    security_groups: tuple[str, ...]
+    subnets: list[Subnet] = field(default_factory=list)
+    created: bool = False
+
+
+class PoolGrowth:
+    def __init__(
+        self, *, vpc: VpcApi, calls: CloudCalls, ips: IpLifecycle, enis: EniLifecycle, necs: NecKeeper,
+        recorder: EventRecorder, clock: Clock, subnet_exhausted_backoff: float, known_subnets: dict[str, Subnet],
+    ) -> None:
+        self._vpc = vpc
+        self._calls = calls
+        self._ips = ips
+        self._enis = enis
+        self._necs = necs
+        self._recorder = recorder
+        self._clock = clock
+        self._backoff = subnet_exhausted_backoff
+        self._known_subnets = known_subnets
+        self._exhausted: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def grow(
+        self, node: str, nec: NodeENIConfig, annotations: dict[str, str], work: dict[str, WorkingEni], need: int, *,
+        limits: NodeLimits, used: set[str], memory: GrowthMemory, security_groups: tuple[str, ...],
+    ) -> int:
+        """Assign up to ``need`` IPs, creating ENIs as the rules allow; returns how many could not be had."""
+        if memory.quota_blocked == limits:
+            return need
+        memory.quota_blocked = None
+        state = _Pass(node, nec, annotations, work, limits, memory, security_groups)
+        try:
+            return self._rounds(state, need, used)
+        finally:
+            if state.created:
+                self._refresh(nec.spec.instance_id, work)
+
+    def _rounds(self, state: _Pass, need: int, used: set[str]) -> int:
+        limits = state.limits
+        for _ in range(MAX_GROW_ROUNDS):
+            if need <= 0:
+                return 0
+            plan, _rest = plan_assignments([w.slot() for w in state.work.values()], need,
+                                           max_ips_per_eni=limits.max_ip_per_eni, used=used,
+                                           exhausted_subnets=self.exhausted_now())
+            if plan:
+                target = state.work[plan[0].eni_id]
+                added = self._guarded(state, target.eni.subnet_id, partial(self._assign, state, target, plan[0].count))
+                if added is None:
+                    if state.memory.quota_blocked is not None:
+                        return need
+                    continue
+                target.bound.extend(added)
+                need -= len(added)
+                continue
+            if len(state.work) >= limits.max_eni:
+                self._quota(state, f"all {limits.max_eni} ENIs of the node hold {limits.max_ip_per_eni} IPs each")
+                return need
+            if not self._add_eni(state):
+                return need
+        return need
+
+    def _assign(self, state: _Pass, target: WorkingEni, count: int) -> list[str]:
+        return self._ips.assign(node=state.node, nec_uid=state.nec.metadata.uid, annotations=state.annotations,
+                                eni_id=target.eni_id, subnet_id=target.eni.subnet_id, count=count)
+
+    def _guarded(self, state: _Pass, subnet_id: str, call: Callable[[], Any]) -> Any:
+        """Run a growth call; None after a subnet-exhausted or quota refusal (recorded)."""
+        try:
+            return call()
+        except SubnetExhausted as e:
+            self._subnet_exhausted(subnet_id, state.nec, str(e))
+            return None
+        except QuotaExceeded as e:
+            self._quota(state, str(e))
+            return None
+        finally:
+            _bump_seq(state.annotations)
+
+    def _add_eni(self, state: _Pass) -> bool:
+        nec = state.nec
+        if not state.subnets:
+            state.subnets = self._necs.zone_subnets(nec.spec.zone)
+            for subnet in state.subnets:
+                self._known_subnets[subnet.id] = subnet
+        subnet_id = choose_subnet([SubnetChoice(s.id, s.available_ip_count) for s in state.subnets],
+                                  exhausted=self.exhausted_now())
+        if subnet_id is None:
+            self._recorder.event(nec.to_dict(), reason=events.SUBNET_EXHAUSTED, type="Warning",
+                                 message=f"no subnet of zone {nec.spec.zone} has a free IP", kind=NODE_ENI_CONFIG)
+            return False
+        eni = self._guarded(state, subnet_id, lambda: self._enis.create_and_attach(
+            node=state.node, nec_uid=nec.metadata.uid, annotations=state.annotations,
+            instance_id=nec.spec.instance_id, subnet_id=subnet_id, security_groups=state.security_groups))
+        if eni is None:
+            return state.memory.quota_blocked is None
+        self._recorder.event(nec.to_dict(), reason=events.ENI_CREATED, kind=NODE_ENI_CONFIG,
+                             message=f"created ENI {eni.id} in {subnet_id}")
+        # The attachment's device index is read back once per pass (``_refresh``), not per ENI.
+        state.work[eni.id] = WorkingEni(eni=replace(eni, attachment=EniAttachment(InstanceId(nec.spec.instance_id),
+                                                                                  0)))
+        state.created = True
+        return True
+
+    def _refresh(self, instance_id: str, work: dict[str, WorkingEni]) -> None:
+        described = self._calls.call("DescribeNetworkInterfaces",
+                                     lambda: self._vpc.describe_enis(instance_id=InstanceId(instance_id)))
+        for eni in described:
+            if eni.id in work:
+                work[eni.id].eni = eni
+
+    def exhausted_now(self) -> set[str]:
+        now = self._clock.monotonic()
+        with self._lock:
+            return {s for s, until in self._exhausted.items() if until > now}
+
+    def _subnet_exhausted(self, subnet_id: str, nec: NodeENIConfig, message: str) -> None:
+        with self._lock:
+            self._exhausted[subnet_id] = self._clock.monotonic() + self._backoff
+        self._recorder.event(nec.to_dict(), reason=events.SUBNET_EXHAUSTED, type="Warning",
+                             message=f"subnet {subnet_id}: {message}", kind=NODE_ENI_CONFIG)
+
+    def _quota(self, state: _Pass, message: str) -> None:
+        state.memory.quota_blocked = state.limits
+        self._recorder.event(state.nec.to_dict(), reason=events.ENI_LIMIT, type="Warning", message=message,
+                             kind=NODE_ENI_CONFIG)
+
+
+def _bump_seq(annotations: dict[str, str]) -> None:
+    """Keep the local copy of the intent counter in step with the NEC (one intent per cloud call)."""
+    try:
+        annotations[ANNOTATION_INTENT_SEQ] = str(int(annotations.get(ANNOTATION_INTENT_SEQ, "0")) + 1)
+    except ValueError:
+        annotations[ANNOTATION_INTENT_SEQ] = "1"
