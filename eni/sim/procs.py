@@ -20,6 +20,9 @@ from eni.sim.statedir import ProcessRecord, StateDir
 
 STOP_TIMEOUT = 5.0
 
+# Children started by this process, kept so they are reaped through Popen (no zombies, no warnings).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
 
 def program(name: str) -> str:
     """The path of one of the project's console scripts, next to the running interpreter first."""
@@ -39,6 +42,7 @@ def spawn(state: StateDir, name: str, argv: Sequence[str], *, env: Mapping[str, 
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})}, start_new_session=True, cwd=state.path)
+    _CHILDREN[proc.pid] = proc
     state.record_process(ProcessRecord(name, proc.pid, tuple(argv)))
     return proc.pid
 
@@ -59,17 +63,22 @@ def _cmdline(pid: int) -> str:
 
 def is_ours(record: ProcessRecord, state: StateDir) -> bool:
     """The pid is alive and is still the process we started (its command line names our state dir)."""
-    cmdline = _cmdline(record.pid)
-    if not cmdline:
+    try:
+        stat = Path(f"/proc/{record.pid}/stat").read_text(errors="replace")
+    except OSError:
         return False
-    stat = Path(f"/proc/{record.pid}/stat").read_text(errors="replace") if cmdline else ""
     if stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]:
         _reap(record.pid)
         return False
-    return str(state.path) in cmdline
+    return str(state.path) in _cmdline(record.pid)
 
 
 def _reap(pid: int) -> None:
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _CHILDREN[pid]
+        return
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
