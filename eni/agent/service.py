@@ -10,10 +10,11 @@ an IP whose ledger record is not durable; fail DEL because the namespace or veth
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
@@ -100,6 +101,18 @@ class AgentService:
 
     def pool(self) -> PoolView:
         return self._snapshot.pool
+
+    def tables(self) -> frozenset[int]:
+        """The route tables of the ENIs set up on this node."""
+        return frozenset(self._snapshot.tables.values())
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Holds off every ADD/DEL/Allocate/Release while the body runs (for node-wide clean-up)."""
+        with contextlib.ExitStack() as stack:
+            for lock in self._key_locks:  # NB: always in the same order, so two callers cannot deadlock
+                stack.enter_context(lock)
+            yield
 
     # --- IPAM ----------------------------------------------------------------------------------------
 
