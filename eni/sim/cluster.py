@@ -200,19 +200,23 @@ class ClusterBuilder:
         self.progress.ok(f"{self.cfg.nodes} node namespaces in {len(zones)} zone(s), each a CVM in the emulator")
 
     def _start_components(self, cluster: dict[str, Any], cloud: dict[str, Any]) -> str:
-        env = {"TENCENTCLOUD_SECRET_ID": cluster["secret_id"], "TENCENTCLOUD_SECRET_KEY": cluster["secret_key"]}
+        # A credentials file rather than environment variables: a restarted component finds them again.
+        creds = self.state.path / "credentials"
+        creds.touch(mode=0o600)
+        creds.write_text(f"[default]\nsecret_id = {cluster['secret_id']}\nsecret_key = {cluster['secret_key']}\n")
+        cloud_args = ["--cloud-endpoint", cloud["endpoint"], "--credentials-file", str(creds)]
         kube = str(self.state.kubeconfig)
         common = ["--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--log-format", "text"]
         subnets = ",".join(s["id"] for s in cloud["subnets"])
         for i in range(self.cfg.ipamd_replicas):
             spawn(self.state, f"ipamd-{i}", [
                 program("tke-eni-ipamd"), "--kubeconfig", kube, "--region", cloud["region"], "--vpc-id",
-                cloud["vpc_id"], "--cluster-id", cluster["cluster_id"], "--cloud-endpoint", cloud["endpoint"],
+                cloud["vpc_id"], "--cluster-id", cluster["cluster_id"], *cloud_args,
                 "--mode", self.cfg.mode, "--subnets", subnets, "--ip-min-warm-target", str(self.cfg.min_warm),
                 "--ip-max-warm-target", str(self.cfg.max_warm), "--release-interval", "10s",
                 "--leader-elect-identity", f"ipamd-{i}", "--leader-elect-lease-duration", "6s",
                 "--leader-elect-renew-deadline", "4s", "--leader-elect-retry-period", "1s", *common,
-            ], env=env)
+            ])
         for node in cluster["nodes"]:
             spawn(self.state, f"agent-{node['name']}", [
                 program("tke-eni-agent"), "--node-name", node["name"], "--netns", node["netns"], "--kubeconfig", kube,
@@ -230,9 +234,8 @@ class ClusterBuilder:
             extender = f"http://127.0.0.1:{port}"
             spawn(self.state, "ip-scheduler", [
                 program("tke-eni-ip-scheduler"), "--listen", f"127.0.0.1:{port}", "--kubeconfig", kube,
-                "--region", cloud["region"], "--cluster-id", cluster["cluster_id"], "--cloud-endpoint",
-                cloud["endpoint"], *common,
-            ], env=env)
+                "--region", cloud["region"], "--cluster-id", cluster["cluster_id"], *cloud_args, *common,
+            ])
         spawn(self.state, "scheduler", [self.sim, "scheduler", "--state-dir", str(self.state.path),
                                         "--extender-url", extender])
         self.progress.ok(f"started ipamd x{self.cfg.ipamd_replicas}, {len(cluster['nodes'])} agents and kubelets, "

@@ -35,13 +35,19 @@ def program(name: str) -> str:
     return found
 
 
+def _clean_environment() -> dict[str, str]:
+    """The caller's environment minus anything that would reconfigure a component behind its flags
+    (``ENI_*``) or point it at real cloud credentials (``TENCENTCLOUD_*``)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("ENI_", "TENCENTCLOUD_"))}
+
+
 def spawn(state: StateDir, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
     """Start ``argv`` as component ``name`` (log in ``logs/<name>.log``); returns its pid."""
     state.logs.mkdir(parents=True, exist_ok=True)
     log_path = state.logs / f"{name}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **(env or {})}, start_new_session=True, cwd=state.path)
+                                env={**_clean_environment(), **(env or {})}, start_new_session=True, cwd=state.path)
     _CHILDREN[proc.pid] = proc
     state.record_process(ProcessRecord(name, proc.pid, tuple(argv)))
     return proc.pid
@@ -116,3 +122,28 @@ def stop_processes(records: Sequence[ProcessRecord], state: StateDir, *, timeout
     for r in running:
         _reap(r.pid)
     return [r.name for r in running]
+
+
+def find(state: StateDir, name: str) -> ProcessRecord:
+    for record in state.processes():
+        if record.name == name:
+            return record
+    raise KeyError(f"no process named {name} in {state.path}")
+
+
+def kill(state: StateDir, name: str) -> bool:
+    """SIGKILL component ``name`` (a crash, not a shutdown); False if it was not running."""
+    record = find(state, name)
+    killed = signal_process(record, state, signal.SIGKILL)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while killed and is_ours(record, state) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return killed
+
+
+def restart(state: StateDir, name: str) -> int:
+    """Start component ``name`` again with the command line it was started with; returns the new pid."""
+    record = find(state, name)
+    if is_ours(record, state):
+        stop_processes([record], state)
+    return spawn(state, name, record.argv)

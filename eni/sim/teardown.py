@@ -16,7 +16,8 @@ from eni.sim.names import SimNames
 from eni.sim.procs import stop_processes
 from eni.sim.statedir import StateDir
 
-STATE_FILES = ("cluster.json", "pids.json", "state.json", "cloud.json", "kubeconfig", "apiserver.json")
+STATE_FILES = ("cluster.json", "pids.json", "state.json", "cloud.json", "kubeconfig", "apiserver.json",
+               "credentials")
 STATE_DIRS = ("nodes", "latency")
 
 

@@ -1,0 +1,124 @@
+"""The local cluster in non-static mode (warm pools): connectivity, scale, crashes, throttling."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from eni.sim.procs import find, is_ours, kill, restart
+
+
+@pytest.fixture(scope="module")
+def cluster(sim_cluster):
+    return sim_cluster(mode="non-static")
+
+
+def _spread(pods):
+    by_node = {}
+    for pod in pods.values():
+        by_node.setdefault(pod["spec"]["nodeName"], pod)
+    return by_node
+
+
+def test_pods_across_nodes_reach_each_other_and_the_nodes(cluster):
+    names = [f"net-{i}" for i in range(6)]
+    for name in names:
+        cluster.create(name, labels={"app": "net"})
+    pods = cluster.running(names)
+    by_node = _spread(pods)
+    assert len(by_node) >= 2, "the scheduler should spread pods over the nodes"
+    first, *others = by_node.values()
+    for other in others:
+        assert cluster.ping(first, other["status"]["podIP"]), f"pod -> pod on {other['spec']['nodeName']}"
+        assert cluster.ping(other, first["status"]["podIP"])
+    for node in cluster.nodes:
+        assert cluster.ping(first, node["primary_ip"]), f"pod -> node {node['name']}"
+    exec_ping = cluster.sim("exec", names[0], "--", "ping", "-c", "1", pods[names[1]]["status"]["podIP"])
+    assert exec_ping.returncode == 0, exec_ping.stdout + exec_ping.stderr
+    assert cluster.check().returncode == 0, cluster.check().stdout
+    for name in names:
+        cluster.delete(name)
+    cluster.gone(names)
+
+
+@pytest.mark.slow
+def test_scale_0_to_40_to_0_keeps_the_ledger_clean(cluster):
+    names = [f"scale-{i}" for i in range(40)]
+    for name in names:
+        cluster.create(name, labels={"app": "scale"})
+    pods = cluster.running(names, timeout=120)
+    assert len({p["status"]["podIP"] for p in pods.values()}) == 40
+    result = cluster.check()
+    assert result.returncode == 0, result.stdout
+    for name in names:
+        cluster.delete(name)
+    cluster.gone(names)
+    result = cluster.check()
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.slow
+def test_a_killed_agent_restarts_and_its_pods_keep_working(cluster):
+    names = [f"agent-{i}" for i in range(3)]
+    for name in names:
+        cluster.create(name, labels={"app": "agent"})
+    pods = cluster.running(names)
+    victim_node = pods[names[0]]["spec"]["nodeName"]
+    peer = next(n for n in cluster.nodes if n["name"] != victim_node)
+    assert kill(cluster.state, f"agent-{victim_node}")
+    assert cluster.ping(pods[names[0]], peer["primary_ip"]), "pods keep their network while the agent is down"
+    restart(cluster.state, f"agent-{victim_node}")
+    cluster.create("agent-after", labels={"app": "agent"}, node_selector={"kubernetes.io/hostname": victim_node})
+    after = cluster.running(["agent-after"], timeout=60)["agent-after"]
+    assert after["status"]["podIP"] not in {p["status"]["podIP"] for p in pods.values()}
+    assert cluster.ping(pods[names[0]], after["status"]["podIP"])
+    for name in [*names, "agent-after"]:
+        cluster.delete(name)
+    cluster.gone([*names, "agent-after"])
+
+
+def _lease_holder(cluster):
+    from kubernetes.client import CoordinationV1Api
+
+    lease = CoordinationV1Api(cluster.api.client).read_namespaced_lease(
+        "tke-eni-ipamd", "kube-system", _preload_content=False, _request_timeout=10).json()
+    return (lease.get("spec") or {}).get("holderIdentity")
+
+
+@pytest.mark.slow
+def test_the_other_ipamd_takes_over_when_the_leader_is_killed(cluster):
+    leader = _lease_holder(cluster)
+    assert leader in ("ipamd-0", "ipamd-1")
+    assert kill(cluster.state, leader)
+    deadline = time.monotonic() + 30
+    while _lease_holder(cluster) == leader and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _lease_holder(cluster) not in (leader, None)
+    # The new leader keeps serving: pods still get IPs.
+    names = [f"failover-{i}" for i in range(6)]
+    for name in names:
+        cluster.create(name, labels={"app": "failover"})
+    cluster.running(names, timeout=90)
+    restart(cluster.state, leader)
+    assert is_ours(find(cluster.state, leader), cluster.state)
+    for name in names:
+        cluster.delete(name)
+    cluster.gone(names)
+
+
+@pytest.mark.slow
+def test_the_cluster_converges_while_the_cloud_throttles_30_percent_of_calls(cluster):
+    cluster.faults({"actions": {"*": {"throttle_probability": 0.3}}})
+    try:
+        names = [f"throttled-{i}" for i in range(12)]
+        for name in names:
+            cluster.create(name, labels={"app": "throttled"})
+        cluster.running(names, timeout=120)
+        result = cluster.check()
+        assert result.returncode == 0, result.stdout
+    finally:
+        cluster.faults(None)
+    for name in names:
+        cluster.delete(name)
+    cluster.gone(names)

@@ -1,0 +1,58 @@
+"""The local cluster in static mode: connectivity, and a static pod keeping its IP across deletion and moves."""
+
+from __future__ import annotations
+
+import pytest
+
+STATIC = {"tke.cloud.tencent.com/vpc-ip-claim-delete-policy": "Never"}
+
+
+@pytest.fixture(scope="module")
+def cluster(sim_cluster):
+    return sim_cluster(mode="static", nodes=4)  # two nodes per zone, so a pod can move within its zone
+
+
+def test_pods_across_nodes_reach_each_other_and_the_nodes(cluster):
+    names = [f"net-{i}" for i in range(4)]
+    for name in names:
+        cluster.create(name, labels={"app": "net"})
+    pods = cluster.running(names)
+    nodes = {p["spec"]["nodeName"]: p for p in pods.values()}
+    assert len(nodes) >= 2
+    first, *others = nodes.values()
+    for other in others:
+        assert cluster.ping(first, other["status"]["podIP"])
+    for node in cluster.nodes:
+        assert cluster.ping(first, node["primary_ip"])
+    result = cluster.check()
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.slow
+def test_a_static_pod_keeps_its_ip_across_deletion_and_moves_within_its_zone(cluster):
+    cluster.create("db-0", annotations=STATIC)
+    first = cluster.running(["db-0"])["db-0"]
+    ip, node = first["status"]["podIP"], first["spec"]["nodeName"]
+    zone = next(n["zone"] for n in cluster.nodes if n["name"] == node)
+
+    cluster.delete("db-0")
+    cluster.gone(["db-0"])
+    cluster.create("db-0", annotations=STATIC)
+    again = cluster.running(["db-0"])["db-0"]
+    assert again["status"]["podIP"] == ip
+
+    # Cordon its node: the pod must move to the other node of its zone and still keep the IP.
+    cluster.api.patch_node(node, {"spec": {"unschedulable": True}})
+    try:
+        cluster.delete("db-0")
+        cluster.gone(["db-0"])
+        cluster.create("db-0", annotations=STATIC)
+        moved = cluster.running(["db-0"], timeout=90)["db-0"]
+    finally:
+        cluster.api.patch_node(node, {"spec": {"unschedulable": False}})
+    target = moved["spec"]["nodeName"]
+    assert target != node
+    assert next(n["zone"] for n in cluster.nodes if n["name"] == target) == zone
+    assert moved["status"]["podIP"] == ip
+    result = cluster.check()
+    assert result.returncode == 0, result.stdout
