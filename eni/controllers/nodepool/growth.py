@@ -10,7 +10,7 @@ Cloud calls go only through the ENI and IP lifecycles, which record intents firs
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -28,6 +28,7 @@ from eni.controllers.nec.keeper import NecKeeper
 from eni.controllers.nec.limits import NodeLimits
 from eni.runtime.clock import Clock
 from eni.runtime.events import EventRecorder
+from eni.runtime.meta import NODE
 
 from .model import WorkingEni
 from .planner import SubnetChoice, choose_subnet, plan_assignments
@@ -51,6 +52,7 @@ class _Pass:
     limits: NodeLimits
     memory: GrowthMemory
     security_groups: tuple[str, ...]
+    node_obj: Mapping[str, Any]
     subnets: list[Subnet] = field(default_factory=list)
     created: bool = False
 
@@ -75,12 +77,13 @@ class PoolGrowth:
     def grow(
         self, node: str, nec: NodeENIConfig, annotations: dict[str, str], work: dict[str, WorkingEni], need: int, *,
         limits: NodeLimits, used: set[str], memory: GrowthMemory, security_groups: tuple[str, ...],
+        node_obj: Mapping[str, Any],
     ) -> int:
         """Assign up to ``need`` IPs, creating ENIs as the rules allow; returns how many could not be had."""
         if memory.quota_blocked == limits:
             return need
         memory.quota_blocked = None
-        state = _Pass(node, nec, annotations, work, limits, memory, security_groups)
+        state = _Pass(node, nec, annotations, work, limits, memory, security_groups, node_obj)
         try:
             return self._rounds(state, need, used)
         finally:
@@ -121,7 +124,7 @@ class PoolGrowth:
         try:
             return call()
         except SubnetExhausted as e:
-            self._subnet_exhausted(subnet_id, state.nec, str(e))
+            self._subnet_exhausted(subnet_id, state, str(e))
             return None
         except QuotaExceeded as e:
             self._quota(state, str(e))
@@ -138,8 +141,7 @@ class PoolGrowth:
         subnet_id = choose_subnet([SubnetChoice(s.id, s.available_ip_count) for s in state.subnets],
                                   exhausted=self.exhausted_now())
         if subnet_id is None:
-            self._recorder.event(nec.to_dict(), reason=events.SUBNET_EXHAUSTED, type="Warning",
-                                 message=f"no subnet of zone {nec.spec.zone} has a free IP", kind=NODE_ENI_CONFIG)
+            self._warn(state, events.SUBNET_EXHAUSTED, f"no subnet of zone {nec.spec.zone} has a free IP")
             return False
         eni = self._guarded(state, subnet_id, lambda: self._enis.create_and_attach(
             node=state.node, nec_uid=nec.metadata.uid, annotations=state.annotations,
@@ -166,16 +168,20 @@ class PoolGrowth:
         with self._lock:
             return {s for s, until in self._exhausted.items() if until > now}
 
-    def _subnet_exhausted(self, subnet_id: str, nec: NodeENIConfig, message: str) -> None:
+    def _subnet_exhausted(self, subnet_id: str, state: _Pass, message: str) -> None:
         with self._lock:
             self._exhausted[subnet_id] = self._clock.monotonic() + self._backoff
-        self._recorder.event(nec.to_dict(), reason=events.SUBNET_EXHAUSTED, type="Warning",
-                             message=f"subnet {subnet_id}: {message}", kind=NODE_ENI_CONFIG)
+        self._warn(state, events.SUBNET_EXHAUSTED, f"subnet {subnet_id}: {message}")
 
     def _quota(self, state: _Pass, message: str) -> None:
         state.memory.quota_blocked = state.limits
-        self._recorder.event(state.nec.to_dict(), reason=events.ENI_LIMIT, type="Warning", message=message,
+        self._warn(state, events.ENI_LIMIT, message)
+
+    def _warn(self, state: _Pass, reason: str, message: str) -> None:
+        """A Warning Event on both the NEC and the Node."""
+        self._recorder.event(state.nec.to_dict(), reason=reason, type="Warning", message=message,
                              kind=NODE_ENI_CONFIG)
+        self._recorder.event(state.node_obj, reason=reason, type="Warning", message=message, kind=NODE)
 
 
 def _bump_seq(annotations: dict[str, str]) -> None:

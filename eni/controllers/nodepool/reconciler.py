@@ -77,6 +77,7 @@ class _NodeMemory(GrowthMemory):
     last_release: float | None = None
     warm: WarmTargets | None = None
     reported: frozenset[str] = frozenset()
+    cap_reported: bool = False
 
 
 class NodeReconciler:
@@ -178,12 +179,23 @@ class NodeReconciler:
         short = 0
         if change.assign:
             short = self._growth.grow(name, nec, annotations, work, change.assign, limits=limits, used=used,
-                                      memory=memory, security_groups=self._sgs.desired(nec, node))
+                                      memory=memory, security_groups=self._sgs.desired(nec, node),
+                                      node_obj=node)
             if short:
                 conditions.append(Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
                                             reason=events.ENI_LIMIT,
                                             message=f"{short} more IPs wanted; the node's ENIs and subnets are full"))
-        elif reported:
+        capped = pods + warm.min > limits.ip_cap
+        if capped and not short:
+            message = f"{pods} pods + {warm.min} warm IPs exceed the node's cap of {limits.ip_cap} IPs"
+            conditions.append(Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
+                                        reason=events.ENI_LIMIT, message=message))
+            if not memory.cap_reported:
+                self._recorder.event(raw, reason=events.ENI_LIMIT, type="Warning", message=message,
+                                     kind=NODE_ENI_CONFIG)
+                self._recorder.event(node, reason=events.ENI_LIMIT, type="Warning", message=message, kind=NODE)
+        memory.cap_reported = capped
+        if not change.assign and reported:
             for eni_id in removable_enis([w.slot() for w in work.values()], used=used, ips_needed=0):
                 self._enis.remove(eni_id, instance_id)
                 self._recorder.event(raw, reason=events.ENI_DELETED, message=f"deleted empty ENI {eni_id}",
