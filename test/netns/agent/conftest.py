@@ -37,6 +37,8 @@ class NodeAgent:
     settings: CniInstallSettings
     service: AgentService
     status: dict
+    network: object
+    sync: NodeSync
 
     def conf(self, **extra):
         doc = {"cniVersion": "1.0.0", "name": "tke-eni", "type": "tke-route-eni",
@@ -76,7 +78,8 @@ def node_agent(node_vpc_pair):
         service = AgentService(Ledger(JsonFileCheckpointer.at(root / "state" / "ledger.json")),
                                NetlinkPodNetworker(network))
         status = nec_status(pair, eni)
-        NodeSync(service, network).sync(status)
+        sync = NodeSync(service, network)
+        sync.sync(status)
         server_settings = ServerSettings(grpc_socket=root / "run" / "agent.sock",
                                          json_socket=root / "run" / "agent.json.sock")
         servers = AgentServers(service, server_settings)
@@ -84,7 +87,7 @@ def node_agent(node_vpc_pair):
         settings = CniInstallSettings(agent_socket=server_settings.json_socket, cni_bin_dir=root / "bin",
                                       cni_conf_dir=root / "net.d", port_mapping=True)
         install(settings, {n: build_plugin(n, interpreter=f"{sys.executable} -IS") for n in ENTRY_POINTS})
-        yield NodeAgent(pair, eni, root, root / "bin", settings, service, status)
+        yield NodeAgent(pair, eni, root, root / "bin", settings, service, status, network, sync)
     finally:
         if servers is not None:
             servers.stop(grace=0.5)
