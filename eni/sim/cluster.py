@@ -105,8 +105,9 @@ class ClusterBuilder:
         return None
 
     def up(self) -> dict[str, Any]:
-        if any(alive(p, self.state) for p in self.state.processes()):
-            raise UpError(f"a cluster is already running from {self.state.path}; run `tke-eni-sim down` first")
+        if any(alive(p, self.state) for p in self.state.processes()) or self.state.cluster():
+            raise UpError(f"{self.state.path} already holds a cluster (running or crashed); "
+                          "run `tke-eni-sim down` on it first")
         self.state.path.mkdir(parents=True, exist_ok=True)
         cluster: dict[str, Any] = {
             "prefix": new_prefix(), "secret_id": "AKIDsim" + secrets.token_hex(8), "secret_key": secrets.token_hex(16),

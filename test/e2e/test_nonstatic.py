@@ -8,6 +8,9 @@ import pytest
 
 from eni.sim.procs import find, is_ours, kill, restart
 
+# One cluster per module: keep a module's tests on one xdist worker (with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("e2e-nonstatic")
+
 
 @pytest.fixture(scope="module")
 def cluster(sim_cluster):
@@ -43,6 +46,7 @@ def test_pods_across_nodes_reach_each_other_and_the_nodes(cluster):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_scale_0_to_40_to_0_keeps_the_ledger_clean(cluster):
     names = [f"scale-{i}" for i in range(40)]
     for name in names:
@@ -59,6 +63,7 @@ def test_scale_0_to_40_to_0_keeps_the_ledger_clean(cluster):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_a_killed_agent_restarts_and_its_pods_keep_working(cluster):
     names = [f"agent-{i}" for i in range(3)]
     for name in names:
@@ -87,6 +92,7 @@ def _lease_holder(cluster):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_the_other_ipamd_takes_over_when_the_leader_is_killed(cluster):
     leader = _lease_holder(cluster)
     assert leader in ("ipamd-0", "ipamd-1")
@@ -108,6 +114,7 @@ def test_the_other_ipamd_takes_over_when_the_leader_is_killed(cluster):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_the_cluster_converges_while_the_cloud_throttles_30_percent_of_calls(cluster):
     cluster.faults({"actions": {"*": {"throttle_probability": 0.3}}})
     try:

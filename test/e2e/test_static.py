@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# One cluster per module: keep a module's tests on one xdist worker (with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("e2e-static")
+
 STATIC = {"tke.cloud.tencent.com/vpc-ip-claim-delete-policy": "Never"}
 
 
@@ -29,6 +32,7 @@ def test_pods_across_nodes_reach_each_other_and_the_nodes(cluster):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_a_static_pod_keeps_its_ip_across_deletion_and_moves_within_its_zone(cluster):
     cluster.create("db-0", annotations=STATIC)
     first = cluster.running(["db-0"])["db-0"]
