@@ -1,0 +1,149 @@
+"""Whether one node can serve one pod's ENI IP, and how well: the rule shared by filter and prioritize.
+
+A node fits when one of the pod's candidate subnets has
+- an attached route ENI with a free secondary-IP slot, and a free address in the subnet (score 10), or else
+- room for one more ENI on the node and two free addresses in the subnet: the new ENI's primary IP and
+  the pod's (score 5).
+A retained IP is already the pod's, so it needs a slot but no new address. Candidate subnets are the
+node's own (minus subnets reserved for nominating pods) for an ordinary pod, and the pod's subnets that
+lie in the node's zone for a pod with a retained IP or nominated subnets. A failure says why, prefixed
+``[ip-scheduler]``; zone and configuration mismatches are unresolvable (no preemption can fix them).
+
+Pure: reads frozen values only, never blocks, never raises on odd data. Messages carry no node name so
+that kube-scheduler can aggregate them across nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from eni.scheduler.model import (
+    ENI_LIMIT_EXCEED,
+    INSUFFICIENT_IP_OR_ENI,
+    INVALID_POD,
+    SUBNET_MISMATCH,
+    NodeCapacity,
+    PodNeeds,
+    SubnetInfo,
+    reason,
+)
+
+SCORE_EXISTING_ENI = 10
+"""An attached ENI of the pod's subnet has room: no cloud call beyond one IP assignment."""
+SCORE_NEW_ENI = 5
+"""The node must create and attach an ENI first: slower and uses up an ENI."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """A node's fitness for a pod: a score when it fits, else the failure message."""
+
+    score: int = 0
+    failure: str = ""
+    unresolvable: bool = False
+
+    @property
+    def fits(self) -> bool:
+        return not self.failure
+
+
+FITS_EXISTING_ENI = Assessment(score=SCORE_EXISTING_ENI)
+FITS_NEW_ENI = Assessment(score=SCORE_NEW_ENI)
+NOT_CONFIGURED = Assessment(failure=reason(INSUFFICIENT_IP_OR_ENI, "the node has no NodeENIConfig"),
+                            unresolvable=True)
+
+
+def assess(
+    needs: PodNeeds,
+    node: NodeCapacity | None,
+    *,
+    subnets: Mapping[str, SubnetInfo],
+    reserved: frozenset[str] = frozenset(),
+) -> Assessment:
+    """How ``node`` can serve a pod with ``needs``, given subnets' free IPs and the reserved subnets."""
+    if needs.invalid:
+        return Assessment(failure=reason(INVALID_POD, needs.invalid), unresolvable=True)
+    if node is None or not node.configured:
+        return NOT_CONFIGURED
+    if needs.subnets is None:
+        eni_subnets: Iterable[str] = [s for s in node.eni_free_slots if s not in reserved]
+        new_eni_subnets: Iterable[str] = [s for s in node.subnets if s not in reserved]
+        if not eni_subnets and not new_eni_subnets:
+            detail = "all of the node's subnets are reserved for pods that nominate them" if (
+                node.usable_subnets) else "the node has no subnet for ENIs"
+            return Assessment(failure=reason(INSUFFICIENT_IP_OR_ENI, detail), unresolvable=True)
+        addresses = 1
+    else:
+        in_zone = [s for s in needs.subnets if _in_zone(s, node, subnets)]
+        if not in_zone:
+            return _mismatch(needs, node, subnets)
+        eni_subnets = new_eni_subnets = in_zone
+        addresses = 0 if needs.retained_ip else 1
+    slots = node.eni_free_slots
+    for subnet in eni_subnets:
+        if slots.get(subnet, 0) > 0 and _has_free(subnets, subnet, addresses):
+            return FITS_EXISTING_ENI
+    if node.can_attach_eni:
+        for subnet in new_eni_subnets:
+            if _has_free(subnets, subnet, addresses + 1):
+                return FITS_NEW_ENI
+    return _shortage(node, sorted(set(eni_subnets) | set(new_eni_subnets)), addresses, subnets)
+
+
+class Judge:
+    """``assess`` for one request, judging each node shape once (see ``NodeCapacity.shape``)."""
+
+    __slots__ = ("_needs", "_subnets", "_reserved", "_by_shape")
+
+    def __init__(self, needs: PodNeeds, *, subnets: Mapping[str, SubnetInfo], reserved: frozenset[str]) -> None:
+        self._needs, self._subnets, self._reserved = needs, subnets, reserved
+        self._by_shape: dict[int, Assessment] = {}
+
+    def __call__(self, node: NodeCapacity | None) -> Assessment:
+        if node is None:
+            return assess(self._needs, None, subnets=self._subnets, reserved=self._reserved)
+        verdict = self._by_shape.get(node.shape)
+        if verdict is None:
+            verdict = assess(self._needs, node, subnets=self._subnets, reserved=self._reserved)
+            self._by_shape[node.shape] = verdict
+        return verdict
+
+
+def _has_free(subnets: Mapping[str, SubnetInfo], subnet: str, count: int) -> bool:
+    if count <= 0:
+        return True
+    info = subnets.get(subnet)
+    return info is None or info.free_ips is None or info.free_ips >= count
+
+
+def _in_zone(subnet: str, node: NodeCapacity, subnets: Mapping[str, SubnetInfo]) -> bool:
+    info = subnets.get(subnet)
+    if info is not None and info.zone and node.zone:
+        return info.zone == node.zone
+    # Zone unknown on either side: only the node's own subnets are safe.
+    return subnet in node.subnets or subnet in node.eni_free_slots
+
+
+def _mismatch(needs: PodNeeds, node: NodeCapacity, subnets: Mapping[str, SubnetInfo]) -> Assessment:
+    wanted = sorted(needs.subnets or ())
+    zones = sorted({info.zone for s in wanted if (info := subnets.get(s)) is not None and info.zone})
+    where = f" (zone {', '.join(zones)})" if zones else ""
+    node_zone = f"zone {node.zone}" if node.zone else "a zone that cannot use them"
+    what = f"retained IP {needs.retained_ip} is in subnet" if needs.retained_ip else "nominated subnets"
+    detail = f"{what} {', '.join(wanted)}{where}; the node is in {node_zone}"
+    return Assessment(failure=reason(SUBNET_MISMATCH, detail), unresolvable=True)
+
+
+def _shortage(node: NodeCapacity, candidates: list[str], addresses: int,
+              subnets: Mapping[str, SubnetInfo]) -> Assessment:
+    with_ips = [s for s in candidates if _has_free(subnets, s, max(addresses, 1))]
+    if not node.can_attach_eni and (with_ips or addresses == 0):
+        detail = (f"no ENI in {', '.join(with_ips or candidates)} has a free IP slot and the node has "
+                  f"{node.eni_count} of {node.max_eni} ENIs attached")
+        return Assessment(failure=reason(ENI_LIMIT_EXCEED, detail))
+    if with_ips:
+        detail = f"{', '.join(with_ips)} cannot hold a new ENI's primary IP and the pod's IP"
+    else:
+        detail = f"{', '.join(candidates)} {'has' if len(candidates) == 1 else 'have'} no free IP"
+    return Assessment(failure=reason(INSUFFICIENT_IP_OR_ENI, detail))

@@ -1,0 +1,68 @@
+"""Extender: a filter or prioritize request in, its JSON answer out, over the index and subnet capacity.
+
+It works out the pod's needs once per request (the pod, its claim, its annotations), takes one subnet
+snapshot, then runs the pure filter or prioritize function over the precomputed node records. Pods that do
+not request ``tke.cloud.tencent.com/eni-ip`` pass untouched. Until the cache handlers have seen their
+initial lists the extender refuses to judge (``NotReady``) rather than fail nodes on missing data.
+It never calls the cloud or the API server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from eni.scheduler.filter import filter_nodes
+from eni.scheduler.index import ClusterIndex
+from eni.scheduler.model import PodNeeds, SubnetCapacity, SubnetInfo
+from eni.scheduler.podneeds import pod_needs, requests_eni_ip
+from eni.scheduler.prioritize import score_nodes
+from eni.scheduler.wire import ExtenderArgs, filter_result, host_priorities, passthrough_result
+
+
+class NotReady(RuntimeError):
+    """The caches have not synced: answering now would judge nodes on missing data."""
+
+
+class Extender:
+    """Judges candidate nodes for pods that request an ENI IP."""
+
+    def __init__(self, index: ClusterIndex, subnets: SubnetCapacity, *, only_nominated_subnets: bool = False) -> None:
+        self.index = index
+        self.subnets = subnets
+        self.only_nominated_subnets = only_nominated_subnets
+
+    def ready(self) -> bool:
+        return self.index.has_synced()
+
+    def needs(self, pod: Mapping[str, Any], subnets: Mapping[str, SubnetInfo]) -> PodNeeds:
+        metadata = pod.get("metadata") or {}
+        namespace, name = str(metadata.get("namespace") or "default"), str(metadata.get("name") or "")
+        return pod_needs(pod, claim=self.index.claim(namespace, name), subnet_of_ip=self.index.subnet_of_ip,
+                         subnets=subnets)
+
+    def _reserved(self, needs: PodNeeds) -> frozenset[str]:
+        return self.index.reserved_subnets if self.only_nominated_subnets and not needs.constrained else frozenset()
+
+    def filter(self, args: ExtenderArgs) -> dict[str, Any]:
+        """The ExtenderFilterResult for ``args``; raises NotReady before the caches synced."""
+        if not requests_eni_ip(args.pod):
+            return passthrough_result(args)
+        if not self.ready():
+            raise NotReady("the extender's caches have not synced yet")
+        subnets = self.subnets.snapshot()
+        needs = self.needs(args.pod, subnets)
+        outcome = filter_nodes(needs, args.candidates, nodes=self.index.nodes, subnets=subnets,
+                               reserved=self._reserved(needs))
+        return filter_result(args, outcome)
+
+    def prioritize(self, args: ExtenderArgs) -> list[dict[str, Any]]:
+        """The HostPriorityList for ``args``: zeros for pods without ENI IPs; raises NotReady before sync."""
+        if not requests_eni_ip(args.pod):
+            return host_priorities([(name, 0) for name in args.candidates])
+        if not self.ready():
+            raise NotReady("the extender's caches have not synced yet")
+        subnets = self.subnets.snapshot()
+        needs = self.needs(args.pod, subnets)
+        return host_priorities(score_nodes(needs, args.candidates, nodes=self.index.nodes, subnets=subnets,
+                                           reserved=self._reserved(needs)))

@@ -1,0 +1,59 @@
+"""Which pods the extender judges, and which subnets may serve them."""
+
+import pytest
+
+from eni.scheduler import PodNeeds, SubnetInfo
+from eni.scheduler.facts import ClaimFacts
+from eni.scheduler.podneeds import pod_needs, requests_eni_ip
+from eni.scheduler.testing import pod
+
+SUBNETS = {"subnet-a": SubnetInfo("subnet-a", zone="z1", cidr="10.0.1.0/24"),
+           "subnet-b": SubnetInfo("subnet-b", zone="z2", cidr="10.0.2.0/24")}
+
+
+def held(ip="10.0.1.7", subnet="subnet-a", *, nominated=(), deleting=False):
+    return ClaimFacts(namespace="default", name="p", ip=ip, subnet_id=subnet, nominated_subnets=tuple(nominated),
+                      deleting=deleting)
+
+
+def needs(p, claim=None, vips=None):
+    return pod_needs(p, claim=claim, subnet_of_ip=lambda ip: (vips or {}).get(ip, ""), subnets=SUBNETS)
+
+
+def test_only_pods_requesting_eni_ip_are_managed():
+    assert requests_eni_ip(pod("p"))
+    assert not requests_eni_ip(pod("p", eni_ip=False))
+    limits_only = pod("p", eni_ip=False)
+    limits_only["spec"]["initContainers"] = [{"name": "i", "resources": {"limits": {"tke.cloud.tencent.com/eni-ip":
+                                                                                    "1"}}}]
+    assert requests_eni_ip(limits_only)
+    assert not requests_eni_ip({"spec": {"containers": "junk"}}) and not requests_eni_ip({})
+
+
+def test_a_held_claim_pins_the_pod_to_its_ips_subnet():
+    assert needs(pod("p"), held()) == PodNeeds(subnets=frozenset({"subnet-a"}), retained_ip="10.0.1.7")
+    # the subnet may come from the VpcIP when the claim's status lacks it
+    assert needs(pod("p"), held(subnet=""), {"10.0.1.7": "subnet-b"}).subnets == {"subnet-b"}
+
+
+def test_a_claim_being_deleted_or_without_ip_does_not_pin():
+    assert needs(pod("p"), held(deleting=True)) == PodNeeds()
+    assert needs(pod("p"), held(ip="", nominated=["subnet-b"])).subnets == {"subnet-b"}
+
+
+def test_nominated_subnets_and_ip():
+    assert needs(pod("p", nominated_subnets=["subnet-a", "subnet-b"])).subnets == {"subnet-a", "subnet-b"}
+    assert needs(pod("p", nominated_ip="10.0.2.9")).subnets == {"subnet-b"}
+    assert needs(pod("p", nominated_ip="192.168.0.1")) == PodNeeds()  # no known subnet holds it
+    mismatch = needs(pod("p", nominated_ip="10.0.2.9", nominated_subnets=["subnet-a"]))
+    assert "nominated-vpc-ip 10.0.2.9 is in subnet-b" in mismatch.invalid
+
+
+@pytest.mark.parametrize("annotations", [
+    {"tke.cloud.tencent.com/nominated-eni-subnets": "subnet-a,,"},
+    {"tke.cloud.tencent.com/nominated-eni-subnets": "vpc-1"},
+    {"tke.cloud.tencent.com/nominated-vpc-ip": "10.0.0.300"},
+])
+def test_bad_annotations_make_invalid_needs(annotations):
+    result = needs(pod("p", annotations=annotations))
+    assert result.invalid.startswith("tke.cloud.tencent.com/nominated-")
