@@ -17,6 +17,7 @@ from eni.controllers.gc.collector import LeakCollector
 from eni.controllers.metrics import IpamdMetrics
 from eni.controllers.nodepool.config import PoolConfig
 from eni.controllers.nodepool.reconciler import NodeReconciler
+from eni.controllers.predicates import NEC_PREDICATE, NODE_PREDICATE, POD_PREDICATE
 from eni.runtime.builder import ControllerBuilder
 from eni.runtime.cache.reader import CacheReader
 from eni.runtime.controller import Controller
@@ -60,9 +61,10 @@ def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) ->
     recorder = EventRecorder(manager.client, component=COMPONENT, clock=manager.clock)
     reconciler = NodeReconciler(client=manager.client, reader=CacheReader(manager.cache), vpc=vpc,
                                 config=config.pool, recorder=recorder, metrics=metrics, clock=manager.clock)
-    controller = (ControllerBuilder(manager).for_(NODE).watches(NODE_ENI_CONFIG, enqueue_request_for_object())
-                  .watches(POD, enqueue_mapped(_node_of_pod)).named("nodepool").with_workers(config.workers)
-                  .complete(reconciler))
+    controller = (ControllerBuilder(manager).for_(NODE, predicates=[NODE_PREDICATE])
+                  .watches(NODE_ENI_CONFIG, enqueue_request_for_object(), predicates=[NEC_PREDICATE])
+                  .watches(POD, enqueue_mapped(_node_of_pod), predicates=[POD_PREDICATE])
+                  .named("nodepool").with_workers(config.workers).complete(reconciler))
     collector = LeakCollector(vpc=vpc, records=Records(manager.client), cluster_tags=config.cluster_tags,
                               interval=config.gc_interval, grace=config.gc_grace, metrics=metrics,
                               clock=manager.clock)

@@ -8,6 +8,7 @@ the NEC's metadata and spec; the status belongs to the reconciler (and status.ag
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,22 +19,29 @@ from eni.cloud.types import InstanceId, Subnet, SubnetId
 from eni.controllers.metrics import CloudCalls
 from eni.runtime.client.errors import AlreadyExistsError, NotFoundError
 from eni.runtime.client.interfaces import Client
+from eni.runtime.clock import REAL_CLOCK, Clock
 from eni.runtime.meta import ObjectKey
 
 from .limits import NodeLimits
 from .providerid import NodeInstance
+
+SUBNETS_TTL = 2.0
+"""Seconds one DescribeSubnets answer is reused for choosing where new ENIs go."""
 
 
 class NecKeeper:
     """Get-or-create of NECs and their spec updates."""
 
     def __init__(self, client: Client, vpc: VpcApi, calls: CloudCalls, *, subnet_ids: Sequence[str],
-                 security_group_ids: Sequence[str]) -> None:
+                 security_group_ids: Sequence[str], clock: Clock = REAL_CLOCK) -> None:
         self._client = client
         self._vpc = vpc
         self._calls = calls
         self._subnet_ids = tuple(subnet_ids)
         self._security_group_ids = tuple(security_group_ids)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._subnets: tuple[float, tuple[Subnet, ...]] | None = None
 
     def get(self, node: str) -> tuple[NodeENIConfig, dict[str, Any]] | None:
         """The NEC (decoded, and raw for its annotations), read live; None when there is none."""
@@ -67,10 +75,18 @@ class NecKeeper:
         return found
 
     def zone_subnets(self, zone: str) -> list[Subnet]:
-        """The configured subnets that lie in ``zone``, with their current free-IP counts."""
-        subnets = self._calls.call("DescribeSubnets", lambda: self._vpc.describe_subnets(
-            [SubnetId(s) for s in self._subnet_ids]))
-        return [s for s in subnets if s.zone == zone]
+        """The configured subnets that lie in ``zone``, with free-IP counts at most ``SUBNETS_TTL`` old.
+
+        One describe serves every node for that long: with many nodes starting at once the counts
+        would otherwise cost a call per node, and a subnet that runs out is caught by its error anyway.
+        """
+        with self._lock:
+            now = self._clock.monotonic()
+            if self._subnets is None or now - self._subnets[0] >= SUBNETS_TTL:
+                subnets = self._calls.call("DescribeSubnets", lambda: self._vpc.describe_subnets(
+                    [SubnetId(s) for s in self._subnet_ids]))
+                self._subnets = (now, subnets)
+            return [s for s in self._subnets[1] if s.zone == zone]
 
     def update_limits(self, nec: NodeENIConfig, limits: NodeLimits) -> None:
         spec = nec.spec

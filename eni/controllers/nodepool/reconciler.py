@@ -99,7 +99,7 @@ class NodeReconciler:
         self._enis = EniLifecycle(vpc, self._records, self._calls)
         self._ips = IpLifecycle(vpc, self._records, self._calls)
         self._necs = NecKeeper(client, vpc, self._calls, subnet_ids=config.subnet_ids,
-                               security_group_ids=config.security_group_ids)
+                               security_group_ids=config.security_group_ids, clock=clock)
         self._sgs = SecurityGroupSync(vpc, self._calls, enabled=config.security_groups_enabled)
         self._memory: dict[str, _NodeMemory] = {}
         self._subnets: dict[str, Subnet] = {}
