@@ -97,10 +97,36 @@ def test_invalid_cloud_settings_are_refused(started, capsys, monkeypatch, args, 
     assert message in capsys.readouterr().err and started == []
 
 
-def test_the_program_says_it_is_not_implemented_yet_and_exits_2():
-    done = subprocess.run([sys.executable, "-c", "from tke_eni_ip_scheduler.main import run; run()"],
-                          env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60,
+def run_program(*args, env=None):
+    return subprocess.run([sys.executable, "-c", "from tke_eni_ip_scheduler.main import run; run()", *args],
+                          env=env or {"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).parent)
-    assert done.returncode == 2 and done.stdout == ""
-    assert "tke-eni-ip-scheduler: settings are valid, but the scheduler extender" in done.stderr
-    assert "not implemented in this build yet" in done.stderr
+
+
+def test_an_unreadable_kubeconfig_ends_with_the_reason_and_exit_1(tmp_path):
+    done = run_program("--kubeconfig", str(tmp_path / "missing"))
+    assert done.returncode == 1 and done.stdout == ""
+    assert "tke-eni-ip-scheduler: cannot start:" in done.stderr and "missing" in done.stderr
+
+
+def test_outside_a_cluster_without_kubeconfig_it_says_so_and_exits_1():
+    done = run_program()
+    assert done.returncode == 1
+    assert "tke-eni-ip-scheduler: cannot start:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_build_wires_the_cluster_derived_subnets_without_cloud_flags(tmp_path, started):
+    from eni.runtime.testing.apiserver import FakeApiServer
+    from eni.scheduler import ClusterSubnets
+
+    server = FakeApiServer()
+    server.start()
+    try:
+        server.write_kubeconfig(str(tmp_path / "kubeconfig"))
+        assert scheduler.main(["--kubeconfig", str(tmp_path / "kubeconfig"), "--metrics-bind-address", "0"]) == 0
+        program = wiring.build(started[-1])
+        assert isinstance(program.server.extender.subnets, ClusterSubnets)
+        assert program.metrics_server is None and not program.server.extender.only_nominated_subnets
+    finally:
+        server.stop()
