@@ -69,7 +69,8 @@ def build(settings: IpamdSettings) -> Any:
         pool=PoolConfig(subnet_ids=pool.subnet_ids, ip_warm=pool.ip_warm, quick_release=pool.quick_release,
                         release_interval=pool.release_interval.total_seconds(),
                         security_groups_enabled=settings.security_groups.enabled,
-                        security_group_ids=settings.security_groups.group_ids),
+                        security_group_ids=settings.security_groups.group_ids,
+                        node_condition=settings.node_report.enable_condition),
         cluster_tags={cloud.cluster_tag_key: cloud.cluster_id},
         gc_interval=settings.gc.interval.total_seconds(), gc_grace=settings.gc.grace.total_seconds(),
     ))

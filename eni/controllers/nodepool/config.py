@@ -20,6 +20,8 @@ class PoolConfig:
     security_groups_enabled: bool = False
     security_group_ids: tuple[str, ...] = ()
     """Ordered groups for every node; empty: inherit the instance's primary ENI groups."""
+    node_condition: bool = False
+    """Also report ENILimitReached as a condition on the Node."""
     resync_interval: float = 30.0
     """Seconds after which a settled node is looked at again (cloud drift, agent reports)."""
     subnet_exhausted_backoff: float = 60.0

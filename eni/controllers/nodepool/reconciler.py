@@ -64,6 +64,7 @@ from eni.runtime.reconcile import Request, Result, TerminalError
 from .config import PoolConfig
 from .growth import GrowthMemory, PoolGrowth
 from .model import WorkingEni, render_status, working_eni
+from .nodecondition import report_node_condition
 from .planner import choose_releases, removable_enis
 from .pods import count_ip_pods
 from .sizing import PoolFigures, pool_change
@@ -202,6 +203,9 @@ class NodeReconciler:
                                      kind=NODE_ENI_CONFIG)
                 work.pop(eni_id)
         self._sgs.sync(nec, node, [w.eni for w in work.values()], recorder=self._recorder, raw_nec=raw)
+        if self._config.node_condition:
+            report_node_condition(self._client, node, limited=bool(conditions),
+                                  message=conditions[0].message if conditions else "", now=self._clock.now())
         self._write_status(nec, work, conditions)
         self._export(name, work, used)
         if change.surplus_waiting:

@@ -63,3 +63,20 @@ def test_eni_limit_is_also_an_event_on_the_node(make_cluster):
     cluster.agents["node-3"].want_pods = 0
     cluster.converge()
     assert cluster.nec("node-3").status.conditions == ()
+
+
+def test_node_condition_is_set_and_cleared_when_enabled(make_cluster):
+    cluster = make_cluster(node_condition=True)
+    cluster.add_node("node-3")
+    cluster.agents["node-3"].want_pods = 8
+    cluster.converge()
+
+    def condition():
+        node = cluster.client.get(NODE, ObjectKey(namespace="", name="node-3"))
+        found = [c for c in (node.get("status") or {}).get("conditions") or () if c["type"] == "ENILimitReached"]
+        return found[0] if found else None
+
+    assert condition()["status"] == "True" and "cap of 5" in condition()["message"]
+    cluster.agents["node-3"].want_pods = 0
+    cluster.converge()
+    assert condition()["status"] == "False"
