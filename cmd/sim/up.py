@@ -24,13 +24,18 @@ from .common import state_dir_option
 @click.option("--world", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML world for the emulator (see `tke-eni-sim cloud --help`); its instances are not nodes.")
 @click.option("--ready-timeout", default=90.0, show_default=True, type=click.FloatRange(5, 900))
+@click.option("--program", "programs", multiple=True, metavar="NAME=PATH",
+              help="Run PATH instead of the installed program NAME (e.g. tke-eni-agent=./build/agent).")
 def command(state_dir: Path, nodes: int, zones: int, mode: str, instance_type: str, world: Path | None,
-            ready_timeout: float) -> None:
+            ready_timeout: float, programs: tuple[str, ...]) -> None:
     """Start a local cluster: API server, cloud emulator, VPC router and node namespaces, ipamd, agents,
     kubelet and scheduler stand-ins. Returns once every node is Ready; writes DIR/state.json."""
     try:
+        overrides = tuple(tuple(p.split("=", 1)) for p in programs)
+        if any(len(o) != 2 or not o[1] for o in overrides):
+            raise ValueError("--program takes NAME=PATH")
         cfg = UpConfig(nodes=nodes, zones=zones, mode=mode, instance_type=instance_type, world=world,
-                       ready_timeout=ready_timeout)
+                       ready_timeout=ready_timeout, programs=tuple((o[0], o[1]) for o in overrides))
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     state = StateDir(state_dir)

@@ -32,6 +32,7 @@ from eni.sim.ui import Progress
 CLUSTER_ID = "cls-tkeenisim"
 DEFAULT_INSTANCE_TYPE = "S5.MEDIUM4"
 START_TIMEOUT = 30.0
+PROGRAMS = ("tke-eni-ipamd", "tke-eni-agent", "tke-eni-ip-scheduler", "tke-eni-sim")
 
 
 class UpError(RuntimeError):
@@ -50,6 +51,8 @@ class UpConfig:
     max_warm: int = 6
     task_delay: float = 0.05
     ready_timeout: float = 90.0
+    programs: tuple[tuple[str, str], ...] = ()
+    """(console script name, path) pairs that replace the installed programs, e.g. a locally built agent."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.nodes <= 20:
@@ -60,6 +63,12 @@ class UpConfig:
             raise ValueError("--mode must be non-static or static")
         if not 0 <= self.min_warm <= self.max_warm:
             raise ValueError("warm targets must satisfy 0 <= min <= max")
+        for name, _ in self.programs:
+            if name not in PROGRAMS:
+                raise ValueError(f"unknown program {name!r}; one of {', '.join(PROGRAMS)}")
+
+    def program(self, name: str) -> str:
+        return dict(self.programs).get(name) or program(name)
 
 
 def free_port() -> int:
@@ -96,7 +105,7 @@ class ClusterBuilder:
 
     def __init__(self, state: StateDir, cfg: UpConfig, progress: Progress) -> None:
         self.state, self.cfg, self.progress = state, cfg, progress
-        self.sim = program("tke-eni-sim")
+        self.sim = cfg.program("tke-eni-sim")
 
     def _died(self, *names: str) -> str | None:
         for record in self.state.processes():
@@ -211,7 +220,7 @@ class ClusterBuilder:
         subnets = ",".join(s["id"] for s in cloud["subnets"])
         for i in range(self.cfg.ipamd_replicas):
             spawn(self.state, f"ipamd-{i}", [
-                program("tke-eni-ipamd"), "--kubeconfig", kube, "--region", cloud["region"], "--vpc-id",
+                self.cfg.program("tke-eni-ipamd"), "--kubeconfig", kube, "--region", cloud["region"], "--vpc-id",
                 cloud["vpc_id"], "--cluster-id", cluster["cluster_id"], *cloud_args,
                 "--mode", self.cfg.mode, "--subnets", subnets, "--ip-min-warm-target", str(self.cfg.min_warm),
                 "--ip-max-warm-target", str(self.cfg.max_warm), "--release-interval", "10s",
@@ -220,7 +229,8 @@ class ClusterBuilder:
             ])
         for node in cluster["nodes"]:
             spawn(self.state, f"agent-{node['name']}", [
-                program("tke-eni-agent"), "--node-name", node["name"], "--netns", node["netns"], "--kubeconfig", kube,
+                self.cfg.program("tke-eni-agent"), "--node-name", node["name"], "--netns", node["netns"],
+                "--kubeconfig", kube,
                 "--cni-bin-dir", node["cni_bin_dir"], "--cni-conf-dir", node["cni_conf_dir"],
                 "--plugin-interpreter", f"{sys.executable} -IS", "--grpc-socket", node["agent_socket"],
                 "--json-socket", node["json_socket"], "--state-dir", node["agent_state_dir"],
@@ -234,7 +244,7 @@ class ClusterBuilder:
             port = free_port()
             extender = f"http://127.0.0.1:{port}"
             spawn(self.state, "ip-scheduler", [
-                program("tke-eni-ip-scheduler"), "--listen", f"127.0.0.1:{port}", "--kubeconfig", kube,
+                self.cfg.program("tke-eni-ip-scheduler"), "--listen", f"127.0.0.1:{port}", "--kubeconfig", kube,
                 "--region", cloud["region"], "--cluster-id", cluster["cluster_id"], *cloud_args, *common,
             ])
         spawn(self.state, "scheduler", [self.sim, "scheduler", "--state-dir", str(self.state.path),

@@ -37,6 +37,7 @@ class DemoConfig:
     pods_timeout: float = 60.0
     keep: bool = False
     state_dir: Path | None = None
+    programs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -69,7 +70,8 @@ class Demo:
             self.progress.step("bringing up 3 nodes in 2 zones (API server, cloud emulator, VPC router, ipamd x2, "
                                "agents, kubelets, scheduler)")
             try:
-                ClusterBuilder(state, UpConfig(nodes=3, zones=2, mode=self.cfg.mode), self.progress).up()
+                ClusterBuilder(state, UpConfig(nodes=3, zones=2, mode=self.cfg.mode,
+                                                     programs=self.cfg.programs), self.progress).up()
             except (UpError, OSError, ValueError) as e:
                 self._check(False, f"cluster up: {e}")
                 return self.outcome
