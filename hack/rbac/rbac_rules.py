@@ -1,0 +1,88 @@
+"""Compares what each program's RBAC grants with what its code calls.
+
+What: ``granted(rules)`` expands RBAC rules into (apiGroup, resource, verb) triples; ``compare`` puts them
+next to the calls ``rbac_scan`` found and returns what is missing (the code would get 403) and what is
+unused (more privilege than the code needs). ``AHEAD_OF_CODE`` lists grants made on purpose for a program
+whose API loops are not wired yet, each with its reason; such a grant must not be used by the code yet
+(then it belongs to the derived set and the entry must go).
+
+Must never: accept a wildcard (``*``) verb, resource or group: least privilege is spelled out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rbac_scan import ApiCall
+
+Rule = Mapping[str, Any]
+
+
+class WildcardError(ValueError):
+    """A rule grants ``*``."""
+
+
+def granted(rules: Iterable[Rule]) -> set[ApiCall]:
+    """Every (group, resource, verb) the rules grant; resourceNames narrow a rule but still grant the verb."""
+    triples: set[ApiCall] = set()
+    for rule in rules:
+        groups, resources, verbs = rule.get("apiGroups") or [], rule.get("resources") or [], rule.get("verbs") or []
+        if "*" in groups or "*" in resources or "*" in verbs or rule.get("nonResourceURLs"):
+            raise WildcardError(f"rule {dict(rule)} grants a wildcard or non-resource URLs")
+        triples.update(ApiCall(g, r, v) for g in groups for r in resources for v in verbs)
+    return triples
+
+
+@dataclass(frozen=True, slots=True)
+class AheadOfCode:
+    """A grant a program needs once its daemon is wired, made before its code makes the call."""
+
+    call: ApiCall
+    reason: str
+
+
+AGENT_LOOPS = "the agent daemon's Kubernetes loops are not wired into tke-eni-agent yet (cmd/agent/wiring.py)"
+NEC_GROUP = "networking.tke.cloud.tencent.com"
+AHEAD_OF_CODE: dict[str, tuple[AheadOfCode, ...]] = {
+    "tke-eni-agent": (
+        AheadOfCode(ApiCall("", "pods", "list"), f"GC compares allocations with the node's pods; {AGENT_LOOPS}"),
+        AheadOfCode(ApiCall("", "pods", "watch"), f"GC compares allocations with the node's pods; {AGENT_LOOPS}"),
+        AheadOfCode(ApiCall(NEC_GROUP, "nodeeniconfigs", "get"), f"reads its node's NodeENIConfig; {AGENT_LOOPS}"),
+        AheadOfCode(ApiCall(NEC_GROUP, "nodeeniconfigs", "list"), f"watches its NodeENIConfig; {AGENT_LOOPS}"),
+        AheadOfCode(ApiCall(NEC_GROUP, "nodeeniconfigs", "watch"), f"watches its NodeENIConfig; {AGENT_LOOPS}"),
+        AheadOfCode(ApiCall(NEC_GROUP, "nodeeniconfigs/status", "patch"),
+                    f"publishes status.agent (agent_status_patch); {AGENT_LOOPS}"),
+        AheadOfCode(ApiCall("", "events", "create"), f"records events about its node; {AGENT_LOOPS}"),
+        AheadOfCode(ApiCall("", "events", "patch"), f"aggregates repeated events; {AGENT_LOOPS}"),
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The outcome for one program."""
+
+    program: str
+    missing: tuple[ApiCall, ...]
+    """Called by the code, not granted: the program would be denied."""
+    unused: tuple[ApiCall, ...]
+    """Granted, never called and not listed in AHEAD_OF_CODE: more privilege than needed."""
+    stale_ahead: tuple[ApiCall, ...]
+    """Listed in AHEAD_OF_CODE but already called by the code: the entry must be removed."""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unused or self.stale_ahead)
+
+
+def compare(program: str, *, used: Iterable[ApiCall], rules: Iterable[Rule]) -> Comparison:
+    used_set, granted_set = set(used), granted(rules)
+    ahead = {entry.call for entry in AHEAD_OF_CODE.get(program, ())}
+    return Comparison(
+        program=program,
+        missing=tuple(sorted(used_set - granted_set)),
+        unused=tuple(sorted(granted_set - used_set - ahead)),
+        stale_ahead=tuple(sorted(ahead & used_set)),
+    )
