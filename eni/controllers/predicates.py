@@ -44,8 +44,8 @@ def pod_changed(old: Obj, new: Obj) -> bool:
             or _meta(old).get("deletionTimestamp") != _meta(new).get("deletionTimestamp"))
 
 
-NEC_PREDICATE: Predicate = Funcs(create=lambda obj: False, update=nec_changed_by_others)
-"""NEC creations need no reconcile of their own: ipamd creates NECs, and a NEC made by anyone else
-belongs to a Node whose own add event (also at every restart's initial list) reconciles it."""
+NEC_PREDICATE: Predicate = Funcs(update=nec_changed_by_others)
+"""NEC creations pass: at a restart the initial list is how a NEC whose Node vanished meanwhile gets
+its teardown (no Node event will ever come for it)."""
 NODE_PREDICATE: Predicate = Funcs(update=node_changed)
 POD_PREDICATE: Predicate = Funcs(update=pod_changed)

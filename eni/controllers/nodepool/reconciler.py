@@ -42,6 +42,7 @@ from eni.api.v1 import (
     ipamd_status_patch,
 )
 from eni.api.v1.constants import WarmTargets
+from eni.api.v1.errors import DecodeError
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import Eni, EniId, InstanceId, Subnet
 from eni.controllers import events
@@ -135,7 +136,11 @@ class NodeReconciler:
             self._recorder.event(node, reason=events.INVALID_PROVIDER_ID, message=str(e), type="Warning",
                                  kind=NODE)
             raise TerminalError(e) from e
-        found = self._necs.get(name) or self._necs.create(name, where)
+        try:
+            found = self._necs.get(name) or self._necs.create(name, where)
+        except DecodeError as e:  # a hand-edited NEC ipamd cannot read: say so, do not retry in a loop
+            self._recorder.event(node, reason=events.INVALID_NEC, message=str(e), type="Warning", kind=NODE)
+            raise TerminalError(e) from e
         nec, raw = found
         memory = self._node_memory(name)
         return self._reconcile_pool(name, node, nec, raw, memory)

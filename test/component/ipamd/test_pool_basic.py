@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from eni.api.v1 import IPState
 
 
@@ -18,3 +20,30 @@ def test_new_node_gets_nec_and_warm_pool(make_cluster):
     assert len(nec.status.ips_in_state(IPState.BOUND)) == 5
     assert len(nec.status.enis) == 1
     cluster.assert_consistent("node-1")
+
+
+def test_metrics_follow_the_pool(make_cluster):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    cluster.agents["node-1"].want_pods = 3
+    cluster.converge()
+    sample = cluster.registry.get_sample_value
+    assert sample("tke_eni_node_bound_ips", {"node": "node-1"}) == 8
+    assert sample("tke_eni_node_used_ips", {"node": "node-1"}) == 3
+    assert sample("tke_eni_node_idle_ips", {"node": "node-1"}) == 5
+    assert sample("tke_eni_node_enis", {"node": "node-1"}) == 1
+    assert sample("tke_eni_ipamd_cloud_calls_total", {"action": "CreateNetworkInterface", "outcome": "ok"}) == 1
+    assert sample("tke_eni_node_reconcile_seconds_count") >= 2
+
+
+def test_a_node_without_a_qcloud_provider_id_is_refused_with_an_event(make_cluster):
+    from eni.runtime.meta import NODE
+    from eni.runtime.reconcile import TerminalError
+
+    cluster = make_cluster()
+    cluster.client.create(NODE, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "odd"},
+                                 "spec": {"providerID": "aws:///us-east-1a/i-0abc"}})
+    with pytest.raises(TerminalError):
+        cluster.reconcile("odd")
+    assert [e["involvedObject"]["name"] for e in cluster.events("InvalidProviderID")] == ["odd"]
+    assert cluster.emulator.calls.count() == 0
