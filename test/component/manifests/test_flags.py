@@ -17,6 +17,7 @@ from typing import Any
 import click
 import manifests
 import pytest
+import yaml
 
 from eni.api.v1.constants import RESOURCE_ENI_IP
 from eni.scheduler.wire import decode_args
@@ -158,9 +159,8 @@ def test_kube_scheduler_reaches_the_extender_through_its_service(rendered):
     named = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert named[port["targetPort"]] == listen_port
 
-    import yaml
-
-    config = yaml.safe_load(r.named("ConfigMap", "tke-eni-scheduler-config")["data"]["scheduler-config.yaml"])
+    config_map = r.named("ConfigMap", "tke-eni-kube-scheduler-config")
+    config = yaml.safe_load(config_map["data"]["kube-scheduler-config.yaml"])
     assert config["apiVersion"] == "kubescheduler.config.k8s.io/v1"
     assert config["kind"] == "KubeSchedulerConfiguration"
     (extender,) = config["extenders"]

@@ -26,7 +26,7 @@ BASE_OBJECTS = {
 EXTENDER_OBJECTS = {
     ("ServiceAccount", "tke-eni-ip-scheduler"), ("ClusterRole", "tke-eni-ip-scheduler"),
     ("ClusterRoleBinding", "tke-eni-ip-scheduler"), ("Deployment", "tke-eni-ip-scheduler"),
-    ("Service", "tke-eni-ip-scheduler"), ("ConfigMap", "tke-eni-scheduler-config"),
+    ("Service", "tke-eni-ip-scheduler"), ("ConfigMap", "tke-eni-kube-scheduler-config"),
 }
 SAMPLES = manifests.CONFIG / "samples"
 
