@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -77,6 +78,24 @@ def build(settings: IpamdSettings) -> Any:
     return manager
 
 
+def serve_metrics(settings: IpamdSettings, registry: Any) -> Callable[[], None]:
+    """Serve /metrics on --metrics-bind-address when it is set and differs from the health address
+    (which serves /metrics as well); returns the function that stops it."""
+    from prometheus_client import start_http_server
+
+    metrics, health = settings.serving.metrics, settings.serving.health
+    if metrics is None or metrics == health:
+        return lambda: None
+    server, thread = start_http_server(metrics.port, addr=metrics.host or "0.0.0.0", registry=registry)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(5.0)
+
+    return stop
+
+
 def start(settings: IpamdSettings, *, stop: threading.Event | None = None) -> int:
     """Run until stopped; returns the process exit status."""
     if settings.pool.mode is PoolMode.STATIC:
@@ -96,5 +115,13 @@ def start(settings: IpamdSettings, *, stop: threading.Event | None = None) -> in
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-    status: int = manager.start(stop)
+    try:
+        stop_metrics = serve_metrics(settings, manager.metrics.registry)
+    except OSError as e:
+        print(f"tke-eni-ipamd: cannot serve metrics on {settings.serving.metrics}: {e}", file=sys.stderr)
+        return FAILED_STATUS
+    try:
+        status: int = manager.start(stop)
+    finally:
+        stop_metrics()
     return status

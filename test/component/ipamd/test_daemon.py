@@ -4,8 +4,10 @@ it runs, builds pools, and with two replicas only the leader writes; failover wi
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -124,10 +126,22 @@ def test_two_replicas_only_the_leader_writes_and_failover_is_within_the_lease(wo
             assert second.halt() == 0
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def test_losing_the_lease_exits_non_zero(world, kubeconfig, monkeypatch):
-    replica = Replica(settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "replica-a"))
+    port = free_port()
+    replica = Replica(settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "replica-a",
+                                   "--metrics-bind-address", f"127.0.0.1:{port}"))
     try:
         wait_for(lambda: holder(world.client) == "replica-a")
+        wait_for(lambda: bound_ips(world.client, "node-1") == 5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+            text = reply.read().decode()
+        assert 'tke_eni_node_bound_ips{node="node-1"} 5.0' in text
         lease = world.client.get(LEASE, ObjectKey(namespace="kube-system", name="tke-eni-ipamd"))
         lease["spec"]["holderIdentity"] = "intruder"
         lease["spec"]["leaseDurationSeconds"] = 60

@@ -49,3 +49,20 @@ def test_without_the_flag_groups_are_left_alone(make_cluster):
                          {"spec": {"securityGroupIds": ["sg-emu00002"]}})
     cluster.converge()
     assert cluster.emulator.calls.count("ModifyNetworkInterfaceAttribute") == 0
+
+
+def test_a_failed_sync_is_a_warning_on_nec_and_node_and_the_pool_still_grows(make_cluster):
+    cluster = make_cluster(security_groups_enabled=True, security_group_ids=("sg-emu00002",))
+    cluster.add_node("node-1")
+    cluster.converge()
+    cluster.emulator.faults.internal_error("ModifyNetworkInterfaceAttribute", probability=1.0)
+    cluster.client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name="node-1"),
+                         {"spec": {"securityGroupIds": ["sg-emu00001"]}})
+    cluster.agents["node-1"].want_pods = 6
+    cluster.converge()
+    assert len(cluster.nec("node-1").status.enis) == 2  # growth did not wait for the groups
+    kinds = {e["involvedObject"]["kind"] for e in cluster.events("SecurityGroupSyncFailed")}
+    assert kinds == {"NodeENIConfig", "Node"}
+    cluster.emulator.faults.clear()
+    cluster.converge()
+    assert groups_of_enis(cluster, "node-1") == {("sg-emu00001",)}
