@@ -19,14 +19,16 @@ from .common import running_cluster, state_dir_option
 @state_dir_option
 @click.option("--gc-grace", default=DEFAULT_GC_GRACE, show_default=True, type=click.FloatRange(0),
               help="Seconds an allocation of a gone pod may linger before it counts as stale.")
-def command(state_dir: Path, gc_grace: float) -> None:
+@click.option("--wait", default=0.0, show_default=True, type=click.FloatRange(0, 600),
+              help="Repeat the check until it passes or this many seconds passed (lets in-flight work settle).")
+def command(state_dir: Path, gc_grace: float, wait: float) -> None:
     """Exit 0 only if no IP is held twice, every Running pod's IP is on its node's ENI in the cloud, the
     cloud holds no ENI or IP the CRDs don't know, and no agent holds an IP for a long-gone pod."""
     state, cluster = running_cluster(state_dir)
     endpoint = read_json(state.path / "cloud.json")["endpoint"]
     api = KubeApi(state.kubeconfig)
     try:
-        report = run_check(endpoint=endpoint, api=api, nodes=cluster["nodes"], gc_grace=gc_grace)
+        report = run_check(endpoint=endpoint, api=api, nodes=cluster["nodes"], gc_grace=gc_grace, wait=wait)
     finally:
         api.close()
     click.echo(table(("IP", "CLOUD ENI@INSTANCE", "CRD", "AGENT LEDGER", "POD"), report.rows))

@@ -184,7 +184,7 @@ class Demo:
         self._check(dist.count > 0, f"{dist.count} CNI ADDs measured")
 
     def _ledger_check(self, endpoint: str, api: KubeApi, nodes: list[dict[str, Any]]) -> None:
-        report = run_check(endpoint=endpoint, api=api, nodes=nodes)
+        report = run_check(endpoint=endpoint, api=api, nodes=nodes, wait=20.0)
         self.out.write(table(("IP", "CLOUD ENI@INSTANCE", "CRD", "AGENT LEDGER", "POD"), report.rows) + "\n\n")
         for problem in report.problems:
             self.out.write(f"  {problem.kind}: {problem.subject}: {problem.detail}\n")

@@ -214,5 +214,14 @@ def collect(*, endpoint: str, api: KubeApi, nodes: list[dict[str, Any]]) -> View
 
 
 def run_check(*, endpoint: str, api: KubeApi, nodes: list[dict[str, Any]],
-              gc_grace: float = DEFAULT_GC_GRACE) -> CheckReport:
-    return evaluate(collect(endpoint=endpoint, api=api, nodes=nodes), now=time.time(), gc_grace=gc_grace)
+              gc_grace: float = DEFAULT_GC_GRACE, wait: float = 0.0, interval: float = 1.0) -> CheckReport:
+    """One check, or (``wait`` > 0) checks repeated until one passes or ``wait`` seconds passed.
+
+    Waiting lets in-flight work settle: ipamd assigns an IP in the cloud a moment before its CRDs say so.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        report = evaluate(collect(endpoint=endpoint, api=api, nodes=nodes), now=time.time(), gc_grace=gc_grace)
+        if report.ok or time.monotonic() >= deadline:
+            return report
+        time.sleep(interval)

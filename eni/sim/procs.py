@@ -147,3 +147,9 @@ def restart(state: StateDir, name: str) -> int:
     if is_ours(record, state):
         stop_processes([record], state)
     return spawn(state, name, record.argv)
+
+
+def reap_children() -> None:
+    """Collect children of this process that have exited (after a ``down`` run elsewhere stopped them)."""
+    for pid in list(_CHILDREN):
+        _reap(pid)

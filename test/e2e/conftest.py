@@ -2,7 +2,8 @@
 down with ``tke-eni-sim down``, which must leave no namespace behind — also when a test failed.
 
 One cluster per test module (``sim_cluster(mode)``) keeps the suite within a few minutes on 2 cores.
-Tests need root (namespaces); they are marked ``netns`` automatically.
+Tests need root (namespaces); they are marked ``netns`` automatically. ``TKE_ENI_SIM_PROGRAMS``
+(``NAME=PATH,...``) is passed to ``up --program`` to try a locally built program.
 """
 
 from __future__ import annotations
@@ -26,10 +27,16 @@ from eni.sim.kube import KubeApi
 from eni.sim.names import SimNames
 from eni.sim.podops import create_pod, delete_pod, pod_manifest, pods_by_name, wait_gone, wait_running
 from eni.sim.probe import ping_until
+from eni.sim.procs import reap_children
 from eni.sim.statedir import StateDir, read_json
 
 _HERE = Path(__file__).parent
 SIM = str(Path(sys.executable).parent / "tke-eni-sim")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered by pytest-xdist when it is active; declared here too so `-p no:xdist` runs accept it.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -64,7 +71,7 @@ class SimCluster:
                               capture_output=True, text=True, timeout=timeout, check=False)
 
     def check(self) -> subprocess.CompletedProcess[str]:
-        return self.sim("check")
+        return self.sim("check", "--wait", "30")
 
     def create(self, name: str, **kwargs: Any) -> None:
         create_pod(self.api, pod_manifest(name, **kwargs))
@@ -103,8 +110,9 @@ def sim_cluster() -> Iterator[Callable[..., SimCluster]]:
     def make(*, mode: str = "non-static", nodes: int = 3) -> SimCluster:
         state = StateDir(Path(tempfile.mkdtemp(prefix="tke-eni-e2e-")))
         made.append((state, None))
+        programs = [f"--program={p}" for p in os.environ.get("TKE_ENI_SIM_PROGRAMS", "").split(",") if p]
         result = subprocess.run([SIM, "up", "--state-dir", str(state.path), "--nodes", str(nodes), "--zones", "2",
-                                 "--mode", mode, "--ready-timeout", "90"],
+                                 "--mode", mode, "--ready-timeout", "90", *programs],
                                 capture_output=True, text=True, timeout=180, check=False)
         if result.returncode != 0:
             logs = "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted(state.logs.glob("*.log")))
@@ -122,6 +130,7 @@ def sim_cluster() -> Iterator[Callable[..., SimCluster]]:
             prefix = str(state.cluster().get("prefix") or "")
             subprocess.run([SIM, "down", "--state-dir", str(state.path)], capture_output=True, timeout=120,
                            check=False)
+            reap_children()  # components restarted by a test are children of this process
             left = [ns for ns in list_netns() if prefix and ns.startswith(prefix + "-")]
             shutil.rmtree(state.path, ignore_errors=True)
             assert left == [], f"down left namespaces behind: {left}"

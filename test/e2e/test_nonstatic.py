@@ -39,7 +39,8 @@ def test_pods_across_nodes_reach_each_other_and_the_nodes(cluster):
         assert cluster.ping(first, node["primary_ip"]), f"pod -> node {node['name']}"
     exec_ping = cluster.sim("exec", names[0], "--", "ping", "-c", "1", pods[names[1]]["status"]["podIP"])
     assert exec_ping.returncode == 0, exec_ping.stdout + exec_ping.stderr
-    assert cluster.check().returncode == 0, cluster.check().stdout
+    result = cluster.check()
+    assert result.returncode == 0, result.stdout
     for name in names:
         cluster.delete(name)
     cluster.gone(names)
