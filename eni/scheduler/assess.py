@@ -88,7 +88,8 @@ def assess(
         for subnet in new_eni_subnets:
             if _has_free(subnets, subnet, addresses + 1):
                 return FITS_NEW_ENI
-    return _shortage(node, sorted(set(eni_subnets) | set(new_eni_subnets)), addresses, subnets)
+    return _shortage(node, candidates=sorted(set(eni_subnets) | set(new_eni_subnets)), addresses=addresses,
+                     subnets=subnets)
 
 
 class Judge:
@@ -135,7 +136,7 @@ def _mismatch(needs: PodNeeds, node: NodeCapacity, subnets: Mapping[str, SubnetI
     return Assessment(failure=reason(SUBNET_MISMATCH, detail), unresolvable=True)
 
 
-def _shortage(node: NodeCapacity, candidates: list[str], addresses: int,
+def _shortage(node: NodeCapacity, *, candidates: list[str], addresses: int,
               subnets: Mapping[str, SubnetInfo]) -> Assessment:
     with_ips = [s for s in candidates if _has_free(subnets, s, max(addresses, 1))]
     if not node.can_attach_eni and (with_ips or addresses == 0):

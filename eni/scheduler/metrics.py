@@ -32,7 +32,7 @@ class ExtenderMetrics:
         self.duration = {verb: duration.labels(verb) for verb in VERBS}
         self.nodes = {(verb, outcome): nodes.labels(verb, outcome) for verb in VERBS for outcome in OUTCOMES}
 
-    def request(self, verb: str, result: str, seconds: float) -> None:
+    def request(self, verb: str, *, result: str, seconds: float) -> None:
         self.requests[(verb, result)].inc()
         self.duration[verb].observe(seconds)
 

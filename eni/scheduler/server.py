@@ -104,7 +104,7 @@ class ExtenderServer:
         status, result, answer = 200, "ok", self._call(verb, body)
         if isinstance(answer, _Failure):
             status, result, answer = answer.status, answer.result, answer.body
-        self.metrics.request(verb, result, time.perf_counter() - started)
+        self.metrics.request(verb, result=result, seconds=time.perf_counter() - started)
         if status == 200 and isinstance(answer, dict):
             names = answer.get("NodeNames")
             passed = len(names) if isinstance(names, list) else len((answer.get("Nodes") or {}).get("items") or ())
@@ -152,6 +152,7 @@ def _handler_for(server: ExtenderServer) -> type[BaseHTTPRequestHandler]:
             try:
                 verb = verbs.get(self.path.split("?", 1)[0])
                 if verb is None:
+                    self.close_connection = True  # its body is left unread
                     self._send(404 if self.path.split("?", 1)[0] not in gets else 405, {"Error": "not found"})
                     return
                 body = self._body()
