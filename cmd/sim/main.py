@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "down": "tke_eni_sim.down:command",
     "check": "tke_eni_sim.check:command",
     "exec": "tke_eni_sim.exec:command",
+    "cni-check": "tke_eni_sim.cnicheck:command",
     "demo": "tke_eni_sim.demo:command",
     "vpc": "tke_eni_sim.vpc:command",
     "kubelet": "tke_eni_sim.kubelet:command",

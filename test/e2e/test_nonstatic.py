@@ -39,6 +39,8 @@ def test_pods_across_nodes_reach_each_other_and_the_nodes(cluster):
         assert cluster.ping(first, node["primary_ip"]), f"pod -> node {node['name']}"
     exec_ping = cluster.sim("exec", names[0], "--", "ping", "-c", "1", pods[names[1]]["status"]["podIP"])
     assert exec_ping.returncode == 0, exec_ping.stdout + exec_ping.stderr
+    cni_check = cluster.sim("cni-check", names[0])
+    assert cni_check.returncode == 0, cni_check.stdout + cni_check.stderr
     result = cluster.check()
     assert result.returncode == 0, result.stdout
     for name in names:
