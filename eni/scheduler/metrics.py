@@ -24,7 +24,7 @@ class ExtenderMetrics:
         requests = Counter("eni_scheduler_extender_requests", "Extender requests by verb and result.",
                            ["verb", "result"], registry=self.registry)
         duration = Histogram("eni_scheduler_extender_request_duration_seconds",
-                             "Seconds from a request's body being read to its answer being encoded.", ["verb"],
+                             "Seconds from a request's body being read to its answer being built.", ["verb"],
                              buckets=_BUCKETS, registry=self.registry)
         nodes = Counter("eni_scheduler_extender_nodes", "Candidate nodes judged, by verb and outcome.",
                         ["verb", "outcome"], registry=self.registry)

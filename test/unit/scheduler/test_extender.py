@@ -78,3 +78,44 @@ def test_a_bad_annotation_fails_every_node_with_its_reason(extender):
     assert result["NodeNames"] == [] and len(result["FailedAndUnresolvableNodes"]) == len(NAMES)
     reasons = result["FailedAndUnresolvableNodes"].values()
     assert all("InvalidPodAnnotation" in m and "listed twice" in m for m in reasons)
+
+
+def test_answers_stay_whole_while_the_index_changes_underneath(cluster, extender):
+    import threading
+
+    from eni.scheduler.testing import EniLayout as Layout
+
+    stop, errors = threading.Event(), []
+
+    def churn():
+        i = 0
+        while not stop.is_set():
+            ip = f"10.1.1.{100 + i % 100}"
+            cluster.index.upsert_vip(vip(ip, subnet_id="subnet-b1", eni_id="eni-b1", node_name="node-b1"))
+            cluster.index.upsert_nec(nec("node-b1", zone="ap-guangzhou-4", subnets=["subnet-b1"], max_eni=1 + i % 2,
+                                         enis=[Layout("eni-b1", "subnet-b1", "10.1.1.0/24")]))
+            cluster.index.upsert_claim(claim("default", f"c-{i % 7}", nominated_subnets=["subnet-b1"]))
+            cluster.index.remove_vip(vip(ip, subnet_id="subnet-b1"))
+            i += 1
+
+    def ask():
+        try:
+            for _ in range(30):
+                result = extender.filter(names_args(pod("app-1")))
+                judged = set(result["NodeNames"]) | set(result["FailedNodes"]) | set(
+                    result["FailedAndUnresolvableNodes"])
+                assert judged == set(NAMES) and "node-a1" in result["NodeNames"]
+                assert len(extender.prioritize(names_args(pod("web-0")))) == len(NAMES)
+        except Exception as e:  # reported by the assertion below
+            errors.append(e)
+
+    writer = threading.Thread(target=churn)
+    readers = [threading.Thread(target=ask) for _ in range(3)]
+    writer.start()
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout=60)
+    stop.set()
+    writer.join(timeout=10)
+    assert errors == []
