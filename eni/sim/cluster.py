@@ -110,8 +110,16 @@ class ClusterBuilder:
     def _died(self, *names: str) -> str | None:
         for record in self.state.processes():
             if (not names or record.name in names) and not alive(record, self.state):
-                return f"{record.name} exited; see {self.state.logs / (record.name + '.log')}"
+                return self._exited(record.name)
         return None
+
+    def _exited(self, name: str) -> str:
+        log_file = self.state.logs / f"{name}.log"
+        try:
+            last = [line for line in log_file.read_text(errors="replace").splitlines() if line.strip()][-1:]
+        except OSError:
+            last = []
+        return f"{name} exited" + (f" ({last[0][:300]})" if last else "") + f"; see {log_file}"
 
     def up(self) -> dict[str, Any]:
         if any(alive(p, self.state) for p in self.state.processes()) or self.state.cluster():
@@ -291,7 +299,7 @@ class ClusterBuilder:
     def _ipamd_gone(self) -> str | None:
         replicas = [p for p in self.state.processes() if p.name.startswith("ipamd-")]
         if replicas and not any(alive(p, self.state) for p in replicas):
-            return f"every ipamd replica exited; see {self.state.logs}/ipamd-0.log"
+            return "every ipamd replica exited: " + self._exited(replicas[0].name)
         return None
 
 
