@@ -25,7 +25,14 @@ from typing import Any
 from eni.sim.kube import KubeApi, Obj
 from eni.sim.kubelet.cni_exec import CniError
 from eni.sim.kubelet.device_manager import FakeDeviceManager, ResourceCounts
-from eni.sim.kubelet.objects import NodeSpec, node_object, node_status, running_status, sandbox_failed_event
+from eni.sim.kubelet.objects import (
+    NodeSpec,
+    node_object,
+    node_status,
+    rfc3339,
+    running_status,
+    sandbox_failed_event,
+)
 from eni.sim.kubelet.sandbox import SandboxRecord, SandboxRuntime
 
 log = logging.getLogger(__name__)
@@ -66,6 +73,7 @@ class SimKubelet:
         self._backoff: dict[str, tuple[float, float]] = {}  # uid -> (next attempt monotonic, current delay)
         self._reported: dict[str, str] = {}  # uid -> pod IP last written to the pod status
         self._resource_version = ""
+        self._started_at = now()
 
     # ---- node ----------------------------------------------------------------------------------------
 
@@ -93,7 +101,10 @@ class SimKubelet:
         if self.devices is not None:
             for resource, counts in self.devices.resources().items():
                 extended[resource] = (counts.capacity, counts.allocatable)
-        self.api.patch_node_status(self.spec.name, node_status(self.spec, extended, now=self._now()))
+        status = node_status(self.spec, extended, now=self._now())
+        for condition in status["conditions"]:  # nothing has transitioned since this kubelet started
+            condition["lastTransitionTime"] = rfc3339(self._started_at)
+        self.api.patch_node_status(self.spec.name, status)
 
     # ---- pods ------------------------------------------------------------------------------------------
 
