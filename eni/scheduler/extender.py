@@ -39,7 +39,11 @@ class Extender:
         metadata = pod.get("metadata") or {}
         namespace, name = str(metadata.get("namespace") or "default"), str(metadata.get("name") or "")
         return pod_needs(pod, claim=self.index.claim(namespace, name), subnet_of_ip=self.index.subnet_of_ip,
-                         subnets=subnets)
+                         subnets=subnets, holder_of_ip=self._holder_of_ip)
+
+    def _holder_of_ip(self, ip: str) -> str | None:
+        held = self.index.vip(ip)
+        return None if held is None else held.claim
 
     def _reserved(self, needs: PodNeeds) -> frozenset[str]:
         return self.index.reserved_subnets if self.only_nominated_subnets and not needs.constrained else frozenset()

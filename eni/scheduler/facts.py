@@ -51,6 +51,8 @@ class VipFacts:
     subnet_id: str
     eni_id: str
     node: str
+    claim: str = ""
+    """``namespace/name`` of the VpcIPClaim holding the IP (static mode); empty for pool IPs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +126,10 @@ def vip_facts(vip: Mapping[str, Any]) -> VipFacts | None:
     subnet = _text(spec.get("subnetId"))
     if not subnet or _text(_map(vip.get("status")).get("phase")) == VpcIPPhase.RELEASED.value:
         return None
+    ref = _map(spec.get("claimRef"))
+    holder = f"{_text(ref.get('namespace'))}/{_text(ref.get('name'))}" if _text(ref.get("name")) else ""
     return VipFacts(ip=name_of(vip), subnet_id=subnet, eni_id=_text(spec.get("eniId")),
-                    node=_text(spec.get("nodeName")))
+                    node=_text(spec.get("nodeName")), claim=holder)
 
 
 def claim_facts(claim: Mapping[str, Any]) -> ClaimFacts:

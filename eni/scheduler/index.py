@@ -79,6 +79,10 @@ class ClusterIndex:
     def claim(self, namespace: str, name: str) -> ClaimFacts | None:
         return self._claims.get((namespace, name))
 
+    def vip(self, ip: str) -> VipFacts | None:
+        """The VpcIP of ``ip`` while the cluster holds it."""
+        return self._vips.get(ip)
+
     def subnet_of_ip(self, ip: str) -> str:
         """The subnet of a VpcIP the cluster holds; empty when it holds no such IP."""
         facts = self._vips.get(ip)

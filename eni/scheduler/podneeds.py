@@ -4,7 +4,8 @@ A pod is the extender's business only when a container (or init container) reque
 ``tke.cloud.tencent.com/eni-ip``, like kube-scheduler's managedResources check; every other pod passes
 through untouched. For a managed pod, in order of precedence:
 1. its VpcIPClaim holds an IP (Bound or Retained, not being deleted): only that IP's subnet;
-2. ``nominated-vpc-ip``: the subnet containing that address, when a known subnet does;
+2. ``nominated-vpc-ip``: the subnet containing that address, when a known subnet does (an address another
+   claim or a node already holds serves no node);
 3. ``nominated-eni-subnets`` (or the claim's nominated subnets): only those subnets;
 4. otherwise any subnet the node can use.
 Bad annotations yield needs that no node meets, with the annotation's own error. Pure; never raises.
@@ -44,8 +45,13 @@ def pod_needs(
     claim: ClaimFacts | None,
     subnet_of_ip: Callable[[str], str],
     subnets: Mapping[str, SubnetInfo],
+    holder_of_ip: Callable[[str], str | None] = lambda ip: None,
 ) -> PodNeeds:
-    """The needs of a pod that requests an ENI IP; ``subnet_of_ip`` names the subnet of a VpcIP the cluster holds."""
+    """The needs of a pod that requests an ENI IP.
+
+    ``subnet_of_ip`` names the subnet of a VpcIP the cluster holds; ``holder_of_ip`` says who holds one
+    (``namespace/name`` of its claim, "" for an IP of no claim, None when the cluster does not hold it).
+    """
     annotations = _map(_map(pod.get("metadata")).get("annotations"))
     text = {key: value for key, value in annotations.items() if isinstance(value, str)}
     try:
@@ -60,6 +66,12 @@ def pod_needs(
                 return PodNeeds(subnets=frozenset({subnet}), retained_ip=claim.ip)
         nominated = nominated or claim.nominated_subnets
     if nominated_ip is not None:
+        holder = holder_of_ip(nominated_ip)
+        metadata = _map(pod.get("metadata"))
+        own = f"{metadata.get('namespace') or 'default'}/{metadata.get('name') or ''}"
+        if holder is not None and holder != own:
+            return PodNeeds(invalid=f"nominated-vpc-ip {nominated_ip} is already held by "
+                                    f"{holder or 'a node (not by a claim)'}")
         subnet = subnet_of_ip(nominated_ip) or _containing(nominated_ip, subnets)
         if subnet and nominated and subnet not in nominated:
             return PodNeeds(invalid=f"nominated-vpc-ip {nominated_ip} is in {subnet}, "

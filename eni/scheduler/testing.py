@@ -23,6 +23,7 @@ from eni.api.v1 import (
     NodeENIConfigSpec,
     NodeENIConfigStatus,
     ObjectMeta,
+    ObjectReference,
     VpcIP,
     VpcIPClaim,
     VpcIPClaimSpec,
@@ -85,10 +86,11 @@ def _mac(eni_id: str) -> str:
 
 def vip(ip: str, *, subnet_id: str, eni_id: str = "", node_name: str = "",
         phase: VpcIPPhase = VpcIPPhase.ASSIGNED, pod: tuple[str, str] | None = None) -> Obj:
-    """A VpcIP named by its address."""
+    """A VpcIP named by its address; ``pod`` (namespace, name) makes it the IP of that pod's claim."""
     labels = {"tke.cloud.tencent.com/node-name": node_name} if node_name else {}
     spec = VpcIPSpec(subnet_id=subnet_id, eni_id=eni_id, node_name=node_name,
-                     type=VpcIPType.POD if pod else VpcIPType.POOL)
+                     type=VpcIPType.POD if pod else VpcIPType.POOL,
+                     claim_ref=ObjectReference(namespace=pod[0], name=pod[1]) if pod else None)
     return VpcIP(metadata=ObjectMeta(name=ip, labels=labels), spec=spec, status=VpcIPStatus(phase=phase)).to_dict()
 
 

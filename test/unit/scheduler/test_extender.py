@@ -119,3 +119,14 @@ def test_answers_stay_whole_while_the_index_changes_underneath(cluster, extender
     stop.set()
     writer.join(timeout=10)
     assert errors == []
+
+
+def test_a_nominated_ip_another_claim_holds_fails_everywhere(cluster, extender):
+    held = vip("10.1.1.77", subnet_id="subnet-b1", pod=("default", "other"))
+    cluster.change(VPC_IP, held, action="create", until=lambda: cluster.index.vip("10.1.1.77") is not None)
+    result = extender.filter(names_args(pod("mine", nominated_ip="10.1.1.77")))
+    assert result["NodeNames"] == []
+    assert set(result["FailedAndUnresolvableNodes"].values()) == {
+        "[ip-scheduler] InvalidPodAnnotation: nominated-vpc-ip 10.1.1.77 is already held by default/other"}
+    free = extender.filter(names_args(pod("mine", nominated_ip="10.1.1.78")))
+    assert free["NodeNames"] == ["node-b1"]  # the subnet found by CIDR; only its zone's node with room

@@ -57,3 +57,16 @@ def test_nominated_subnets_and_ip():
 def test_bad_annotations_make_invalid_needs(annotations):
     result = needs(pod("p", annotations=annotations))
     assert result.invalid.startswith("tke.cloud.tencent.com/nominated-")
+
+
+def test_a_nominated_ip_held_by_another_claim_or_a_node_serves_no_node():
+    holders = {"10.0.2.9": "default/other", "10.0.2.10": "", "10.0.2.11": "default/p"}
+
+    def with_holders(p):
+        return pod_needs(p, claim=None, subnet_of_ip=lambda ip: "subnet-b" if ip in holders else "",
+                         subnets=SUBNETS, holder_of_ip=holders.get)
+
+    assert with_holders(pod("p", nominated_ip="10.0.2.9")).invalid == (
+        "nominated-vpc-ip 10.0.2.9 is already held by default/other")
+    assert "held by a node" in with_holders(pod("p", nominated_ip="10.0.2.10")).invalid
+    assert with_holders(pod("p", nominated_ip="10.0.2.11")) == PodNeeds(subnets=frozenset({"subnet-b"}))
