@@ -45,4 +45,7 @@ def command(state_dir: Path, nodes: int, zones: int, mode: str, instance_type: s
         click.echo(f"tke-eni-sim up failed: {e}\n(the cluster is left as it is for inspection; "
                    f"`tke-eni-sim down --state-dir {state_dir}` removes it)", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted; `tke-eni-sim down --state-dir {state_dir}` removes what was started", err=True)
+        sys.exit(130)
     click.echo(json.dumps({"state": str(state.path / "state.json"), "kubeconfig": summary["kubeconfig"]}))

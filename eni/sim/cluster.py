@@ -11,6 +11,7 @@ after a crash here. Servers listen on 127.0.0.1 only; no address, route or link 
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import sys
@@ -287,8 +288,12 @@ class ClusterBuilder:
                 no_plugin = [n for n in names if ENI_IP_RESOURCE not in
                              ((nodes[n].get("status") or {}).get("capacity") or {})]
             if no_plugin:
-                return (f"agents registered {ENI_IP_RESOURCE}: {len(names) - len(no_plugin)}/{len(names)}"
-                        + (" (warm pools)" if self.cfg.mode == "non-static" else ""))
+                return f"agents registered {ENI_IP_RESOURCE}: {len(names) - len(no_plugin)}/{len(names)}"
+            if self.cfg.mode == "non-static":
+                pools = warm_pools(api)
+                cold = [n for n in names if pools.get(n, 0) < self.cfg.min_warm]
+                if cold:
+                    return f"warm pools of {self.cfg.min_warm}+ bound IPs: {len(names) - len(cold)}/{len(names)}"
             return None
 
         crashed = [f"agent-{n}" for n in names] + ["vpc", "apiserver", "scheduler"]
@@ -303,9 +308,24 @@ class ClusterBuilder:
         return None
 
 
-def _post_json(url: str, body: object) -> dict[str, Any]:
-    import json
+def warm_pools(api: KubeApi) -> dict[str, int]:
+    """Node name -> Bound secondary IPs its NodeENIConfig status lists."""
+    from kubernetes.client import CustomObjectsApi
 
+    from eni.api.v1.constants import GROUP, VERSION
+
+    custom: Any = CustomObjectsApi(api.client)
+    reply = custom.list_cluster_custom_object(GROUP, VERSION, "nodeeniconfigs", _preload_content=False,
+                                              _request_timeout=api.timeout)
+    pools: dict[str, int] = {}
+    for nec in json.loads(reply.data).get("items") or []:
+        enis = (nec.get("status") or {}).get("enis") or []
+        pools[nec["metadata"]["name"]] = sum(1 for e in enis for ip in e.get("ips") or []
+                                             if ip.get("state", "Bound") == "Bound")
+    return pools
+
+
+def _post_json(url: str, body: object) -> dict[str, Any]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the loopback emulator
