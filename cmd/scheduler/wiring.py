@@ -121,7 +121,7 @@ def cloud_subnets(settings: SchedulerSettings, index: ClusterIndex, registry: An
         TencentSettings(region=cloud.region, cluster_id=cloud.cluster_id, endpoint=cloud.endpoint, qps=cloud.qps,
                         burst=max(1, int(cloud.qps))),
         cloud.credentials, registry=registry)
-    return CloudSubnets(vpc, index, interval=cloud.subnet_refresh_interval.total_seconds())
+    return CloudSubnets(vpc, index, interval=cloud.subnet_refresh_interval.total_seconds(), registry=registry)
 
 
 def freeze_after_sync(index: ClusterIndex, stop: threading.Event) -> None:

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
 from eni.cloud.errors import CloudError
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import Subnet, SubnetId
@@ -75,7 +77,8 @@ class _Described:
 class CloudSubnets:
     """Subnet capacity from periodic ``describe_subnets`` calls, adjusted by the cluster's use since."""
 
-    def __init__(self, vpc: VpcApi, index: ClusterIndex, *, interval: float = 30.0, clock: Clock = REAL_CLOCK) -> None:
+    def __init__(self, vpc: VpcApi, index: ClusterIndex, *, interval: float = 30.0, clock: Clock = REAL_CLOCK,
+                 registry: CollectorRegistry | None = None) -> None:
         if interval <= 0:
             raise ValueError("the refresh interval must be positive")
         self._vpc = vpc
@@ -86,6 +89,18 @@ class CloudSubnets:
         self.last_success: float | None = None
         """Monotonic time of the last successful refresh; None before the first."""
         self.last_error: str = ""
+        if registry is not None:
+            Gauge("eni_scheduler_subnets_refresh_age_seconds",
+                  "Seconds since subnets' free IPs were last read from the cloud (-1: never).",
+                  registry=registry).set_function(self.age)
+            self._failures: Counter | None = Counter("eni_scheduler_subnets_refresh_failures",
+                                                     "Subnet refreshes the cloud failed.", registry=registry)
+        else:
+            self._failures = None
+
+    def age(self) -> float:
+        """Seconds since the last successful refresh; -1 before the first."""
+        return -1.0 if self.last_success is None else self._clock.monotonic() - self.last_success
 
     def snapshot(self) -> Mapping[str, SubnetInfo]:
         described = self._described
@@ -110,6 +125,8 @@ class CloudSubnets:
             subnets = self._vpc.describe_subnets([SubnetId(subnet) for subnet in ids])
         except CloudError as e:
             self.last_error = f"{type(e).__name__}: {e}"
+            if self._failures is not None:
+                self._failures.inc()
             log.warning("Could not refresh subnets' free IPs", extra={"kv": {"error": self.last_error}})
             return False
         fresh = dict(self._described)

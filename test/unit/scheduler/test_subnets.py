@@ -2,6 +2,8 @@
 
 import threading
 
+from prometheus_client import CollectorRegistry
+
 from eni.api.v1 import VPC_IP
 from eni.cloud.errors import CloudUnavailable
 from eni.cloud.fake import FakeVpc
@@ -46,7 +48,9 @@ def test_cloud_counts_win_and_are_lowered_by_what_the_cluster_took_since(cluster
     # something outside the cluster uses 150 addresses of subnet-b1
     for i in range(150):
         vpc.create_eni(intent=f"outsider-{i}", subnet_id=SubnetId("subnet-b1"), name="outsider")
-    subnets = CloudSubnets(vpc, cluster.index, interval=30)
+    registry = CollectorRegistry()
+    subnets = CloudSubnets(vpc, cluster.index, interval=30, registry=registry)
+    assert registry.get_sample_value("eni_scheduler_subnets_refresh_age_seconds") == -1
     assert subnets.snapshot()["subnet-b1"].free_ips == 253 - 4  # not refreshed yet: the cluster's view
     assert subnets.refresh()
     cloud_free = vpc.describe_subnets([SubnetId("subnet-b1")])[0].available_ip_count
@@ -57,6 +61,8 @@ def test_cloud_counts_win_and_are_lowered_by_what_the_cluster_took_since(cluster
                    until=lambda: subnets.snapshot()["subnet-b1"].free_ips == cloud_free - 1)
     vpc.fail = True
     assert not subnets.refresh() and "CloudUnavailable" in subnets.last_error
+    assert registry.get_sample_value("eni_scheduler_subnets_refresh_failures_total") == 1.0
+    assert registry.get_sample_value("eni_scheduler_subnets_refresh_age_seconds") >= 0
     assert subnets.snapshot()["subnet-b1"].free_ips == cloud_free - 1  # the last counts are kept
 
 
