@@ -27,6 +27,7 @@ __all__ = ["GcResult", "IpGarbageCollector", "DEFAULT_GRACE"]
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = 60.0
+_REAP_WAIT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,9 @@ class IpGarbageCollector:
                 log.warning("IP GC could not release an allocation", exc_info=True,
                             extra={"ip": str(alloc.ip), "container": alloc.key.container_id})
                 failed.append(alloc)
+        if released:
+            # NB: DEL leaves veths to a background worker; GC is not latency-bound, so its result includes them.
+            self._service.reaper.wait_idle(_REAP_WAIT)
         with self._service.exclusive():
             removed = self._node.remove_stale(keep_pod_ips=self._service.ledger.in_use(),
                                               keep_tables=self._service.tables())
@@ -79,7 +83,9 @@ class IpGarbageCollector:
 
     def _orphans(self, live: set[PodRef]) -> list[Allocation]:
         now = self._clock()
-        return [
-            a for a in self._service.ledger.allocations()
-            if a.pod.name and a.pod not in live and now - a.allocated_at >= self._grace
-        ]
+        uids = {p.uid for p in live if p.uid}
+        names = {(p.namespace, p.name) for p in live}
+        # NB: by UID when the runtime gave one (a pod re-created under the same name is another pod), else by name.
+        return [a for a in self._service.ledger.allocations()
+                if a.pod.name and now - a.allocated_at >= self._grace
+                and not (a.pod.uid in uids if a.pod.uid else (a.pod.namespace, a.pod.name) in names)]

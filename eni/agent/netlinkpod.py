@@ -7,19 +7,25 @@ Must never: catch errors (the service maps them), or import a concrete netlink i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from ipaddress import IPv4Address
+from typing import Protocol
 
 from eni.agent.podnet import PodInterfaces, PodSetup
-from eni.netlink.interfaces import PodNetwork
+from eni.netlink.interfaces import NodeNetwork, PodNetwork
 from eni.netlink.types import PodNetSpec
 
-__all__ = ["NetlinkPodNetworker"]
+__all__ = ["NetlinkPodNetworker", "NodeAndPodNetwork"]
+
+
+class NodeAndPodNetwork(PodNetwork, NodeNetwork, Protocol):
+    """What the adapter needs: pod plumbing plus the node's per-pod rules (for veths of other plugins)."""
 
 
 class NetlinkPodNetworker:
-    """``PodNetworker`` over any ``eni.netlink.interfaces.PodNetwork`` (PyrouteNetwork, FakeNetwork)."""
+    """``PodNetworker`` over the netlink layer: PyrouteNetwork or FakeNetwork (both protocols in one object)."""
 
-    def __init__(self, network: PodNetwork) -> None:
+    def __init__(self, network: NodeAndPodNetwork) -> None:
         self._network = network
 
     def setup(self, spec: PodSetup) -> PodInterfaces:
@@ -29,6 +35,15 @@ class NetlinkPodNetworker:
 
     def teardown(self, *, host_ifname: str, ip: IPv4Address, netns_path: str) -> None:
         self._network.teardown_pod(host_ifname=host_ifname, ip=ip, netns_path=netns_path or None)
+
+    def remove_routes(self, *, ip: IPv4Address) -> None:
+        self._network.remove_pod_routes(ip=ip)
+
+    def delete_link(self, *, host_ifname: str) -> None:
+        self._network.delete_host_veth(host_ifname=host_ifname)
+
+    def ensure_rules(self, rules: Sequence[tuple[IPv4Address, int]]) -> None:
+        self._network.ensure_pod_rules(rules)
 
     def check(self, spec: PodSetup) -> list[str]:
         return self._network.check_pod(_spec(spec))

@@ -54,8 +54,18 @@ class NodeSync:
         states = self._node.sync_enis([EniSpec(mac=e.mac, primary_ip=e.primary_ip, subnet=e.subnet,
                                                gateway=e.gateway) for e in shared])
         self._node.enforce_sysctls([s.ifname for s in states])
-        self._service.update_pool(pool, {s.mac: s.table for s in states})
+        tables = {s.mac: s.table for s in states}
+        self._service.update_pool(pool, tables)
+        self._repair_pod_rules(tables)
         return self._report(pool)
+
+    def _repair_pod_rules(self, tables: Mapping[str, int]) -> None:
+        """Re-adds missing policy rules of every allocated IP (drift repair; present ones are kept)."""
+        # NB: exclusive, so that a DEL cannot remove an IP's rules between our read and our add.
+        with self._service.exclusive():
+            rules = [(a.ip, tables[a.eni_mac]) for a in self._service.ledger.allocations() if a.eni_mac in tables]
+            if rules:
+                self._node.ensure_pod_rules(rules)
 
     def _report(self, pool: PoolView) -> AgentStatus:
         ledger = self._service.ledger

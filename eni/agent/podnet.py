@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Protocol
@@ -53,6 +54,15 @@ class PodNetworker(Protocol):
     def teardown(self, *, host_ifname: str, ip: IPv4Address, netns_path: str) -> None:
         """Removes what ``setup`` made; succeeds when the namespace or the veth is already gone."""
 
+    def remove_routes(self, *, ip: IPv4Address) -> None:
+        """Removes the IP's host route and policy rules only (the veth stays); idempotent."""
+
+    def delete_link(self, *, host_ifname: str) -> None:
+        """Deletes the host veth (and so its pod end) if it exists; idempotent."""
+
+    def ensure_rules(self, rules: Sequence[tuple[IPv4Address, int]]) -> None:
+        """Adds the policy rules of each (pod IP, ENI table) that are missing; for veths of another plugin."""
+
     def check(self, spec: PodSetup) -> list[str]:
         """Differences between the kernel and ``spec``; empty when the pod is as set up."""
 
@@ -72,6 +82,11 @@ class FakePodNetworker:
     """In-memory ``PodNetworker``: remembers each set-up pod and lets tests break it or make it fail."""
 
     pods: dict[str, PodSetup] = field(default_factory=dict)
+    """Set-up pods by host veth name, while their routes exist."""
+    links: set[str] = field(default_factory=set)
+    """Host veths that exist (they outlive ``remove_routes`` until ``delete_link``)."""
+    rules: dict[IPv4Address, int] = field(default_factory=dict)
+    """Policy rules by pod IP: their ENI table."""
     broken: set[str] = field(default_factory=set)
     fail_setup: Exception | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -81,6 +96,8 @@ class FakePodNetworker:
             if self.fail_setup is not None:
                 raise self.fail_setup
             self.pods[spec.host_ifname] = spec
+            self.links.add(spec.host_ifname)
+            self.rules[spec.ip] = spec.eni_table
             self.broken.discard(spec.host_ifname)
         return PodInterfaces(
             host_ifname=spec.host_ifname,
@@ -92,12 +109,29 @@ class FakePodNetworker:
     def teardown(self, *, host_ifname: str, ip: IPv4Address, netns_path: str) -> None:
         with self._lock:
             self.pods.pop(host_ifname, None)
+            self.links.discard(host_ifname)
+            self.rules.pop(ip, None)
             self.broken.discard(host_ifname)
+
+    def remove_routes(self, *, ip: IPv4Address) -> None:
+        with self._lock:
+            self.rules.pop(ip, None)
+            for name in [n for n, spec in self.pods.items() if spec.ip == ip]:
+                del self.pods[name]
+
+    def delete_link(self, *, host_ifname: str) -> None:
+        with self._lock:
+            self.pods.pop(host_ifname, None)
+            self.links.discard(host_ifname)
+
+    def ensure_rules(self, rules: Sequence[tuple[IPv4Address, int]]) -> None:
+        with self._lock:
+            self.rules.update(rules)
 
     def check(self, spec: PodSetup) -> list[str]:
         with self._lock:
             have = self.pods.get(spec.host_ifname)
-            if have is None:
+            if have is None or spec.host_ifname not in self.links:
                 return [f"veth {spec.host_ifname} does not exist"]
             problems = []
             if have != spec:

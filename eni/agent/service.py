@@ -27,6 +27,7 @@ from eni.agent.errors import (
 from eni.agent.ledger import Allocation, AttachmentKey, Ledger, PodRef
 from eni.agent.podnet import LINK_LOCAL_GATEWAY, PodInterfaces, PodNetworker, PodSetup, host_ifname_for
 from eni.agent.pool import PoolView
+from eni.agent.reaper import VethReaper
 
 __all__ = ["AddResult", "AgentService", "IpamResult", "PodRequest", "ServiceSettings", "DEFAULT_ROUTE"]
 
@@ -90,6 +91,17 @@ class AgentService:
         self._snapshot = _PoolSnapshot()
         # Calls for one attachment are serialised by the stripe its key hashes to.
         self._key_locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
+        self._reaper = VethReaper(lambda name: self._network.delete_link(host_ifname=name),
+                                  lock_for=lambda key: self._key_locks[hash(key) % _LOCK_STRIPES])
+
+    @property
+    def reaper(self) -> VethReaper:
+        """Host veths of deleted pods waiting for deletion in the background."""
+        return self._reaper
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Deletes the veths still pending (within ``timeout``) and stops the background worker."""
+        self._reaper.close(timeout)
 
     @property
     def ledger(self) -> Ledger:
@@ -124,6 +136,14 @@ class AgentService:
             alloc = self._ledger.assign(key, pod, _ready(snapshot))
             eni = snapshot.pool.eni_of(alloc.ip)
             log.info("Assigned IP", extra={"ip": str(alloc.ip), "container": key.container_id})
+            table = snapshot.tables.get(alloc.eni_mac)
+            if table is not None:
+                # NB: the main plugin (e.g. ptp) makes the veth and the host route; the ENI's rules are ours.
+                try:
+                    self._network.ensure_rules([(alloc.ip, table)])
+                except Exception as e:
+                    self._undo_allocate(key, alloc)
+                    raise NetworkSetupError(f"adding the policy rules of {alloc.ip} failed: {e}") from e
             if eni is None:
                 return IpamResult(allocation=alloc, address=IPv4Interface(f"{alloc.ip}/32"),
                                   gateway=self._settings.gateway)
@@ -136,6 +156,13 @@ class AgentService:
         """Frees the attachment's IP into cooldown; None when it held none."""
         _validate_key(key)
         with self._lock_for(key):
+            alloc = self._ledger.get(key)
+            if alloc is None:
+                return None
+            try:
+                self._network.remove_routes(ip=alloc.ip)
+            except Exception as e:
+                raise NetworkSetupError(f"removing the policy rules of {alloc.ip} failed: {e}") from e
             return self._released(self._ledger.release(key))
 
     # --- pod network ---------------------------------------------------------------------------------
@@ -148,6 +175,8 @@ class AgentService:
             snapshot = self._snapshot
             alloc = self._ledger.assign(request.key, request.pod, _ready(snapshot))
             spec = self._spec(request, alloc, snapshot, mtu=mtu)
+            # NB: a veth of this attachment still waiting for deletion would collide with the new one.
+            self._reaper.flush(spec.host_ifname)
             try:
                 interfaces = self._network.setup(spec)
             except Exception as e:
@@ -157,7 +186,11 @@ class AgentService:
                              address=IPv4Interface(f"{alloc.ip}/32"), gateway=spec.gateway)
 
     def delete(self, request: PodRequest) -> Allocation | None:
-        """Tears the attachment down and releases its IP; succeeds when there is nothing left to do."""
+        """Tears the attachment down and releases its IP; succeeds when there is nothing left to do.
+
+        Returns once the pod's route and rules are gone and the release is durable; the host veth is deleted
+        in the background (``reaper``): nothing routes to it any more, and its IP cools down before reuse.
+        """
         _validate_key(request.key)
         with self._lock_for(request.key):
             alloc = self._ledger.get(request.key)
@@ -165,11 +198,13 @@ class AgentService:
                 return None
             host_ifname = host_ifname_for(request.key.network_name, request.key.container_id, request.key.ifname)
             try:
-                self._network.teardown(host_ifname=host_ifname, ip=alloc.ip, netns_path=request.netns)
+                self._network.remove_routes(ip=alloc.ip)
             except Exception as e:
                 # NB: the IP stays allocated so that nothing else gets it while its routes may remain.
                 raise NetworkSetupError(f"tearing down the pod network of {alloc.ip} failed: {e}") from e
-            return self._released(self._ledger.release(request.key))
+            released = self._released(self._ledger.release(request.key))
+            self._reaper.schedule(host_ifname, request.key)
+            return released
 
     def check(self, request: PodRequest) -> Allocation:
         _validate_key(request.key)
@@ -218,6 +253,14 @@ class AgentService:
         except Exception:
             # The runtime follows a failed ADD with DEL, which retries this clean-up.
             log.warning("Clean-up after a failed ADD failed", exc_info=True)
+
+    def _undo_allocate(self, key: AttachmentKey, alloc: Allocation) -> None:
+        try:
+            self._network.remove_routes(ip=alloc.ip)
+            self._ledger.release(key)
+        except Exception:
+            # The runtime follows a failed ADD with DEL, which retries this clean-up.
+            log.warning("Clean-up after a failed allocation failed", exc_info=True)
 
     def _mtu(self, requested: int) -> int:
         mtu = requested or self._settings.default_mtu

@@ -32,6 +32,7 @@ from eni.netlink.types import (
     eni_table,
     validate_ifname,
     validate_mac,
+    validate_pod_rules,
 )
 
 __all__ = ["FakeLink", "FakeNamespace", "FakeNetwork", "FakeRoute", "FakeRule", "MAIN_TABLE"]
@@ -229,6 +230,24 @@ class FakeNetwork:
             if host is not None and host.kind == "veth":
                 self.node.delete_link(host_ifname)
 
+    def remove_pod_routes(self, *, ip: IPv4Address) -> None:
+        """See `PodNetwork.remove_pod_routes`."""
+        if not isinstance(ip, IPv4Address):
+            raise ValueError(f"pod ip must be an IPv4Address, got {ip!r}")
+        with self._lock:
+            self._enter("remove_pod_routes")
+            self.node.rules = [r for r in self.node.rules if not _is_pod_rule(r, ip)]
+            self.node.routes = {r for r in self.node.routes if not _is_pod_route(r, ip)}
+
+    def delete_host_veth(self, *, host_ifname: str) -> None:
+        """See `PodNetwork.delete_host_veth`."""
+        validate_ifname(host_ifname, what="host interface name")
+        with self._lock:
+            self._enter("delete_host_veth")
+            host = self.node.links.get(host_ifname)
+            if host is not None and host.kind == "veth":
+                self.node.delete_link(host_ifname)
+
     def check_pod(self, spec: PodNetSpec) -> list[str]:
         """See `PodNetwork.check_pod` (same sentences as the kernel implementation)."""
         with self._lock:
@@ -305,6 +324,15 @@ class FakeNetwork:
                     self.node.sysctls[f"conf/{name}/rp_filter"] = "0"
             if missing:
                 raise LinkNotFound("sysctl -w", message=f"no such interface for rp_filter: {', '.join(missing)}")
+
+    def ensure_pod_rules(self, rules: Sequence[tuple[IPv4Address, int]]) -> None:
+        """See `NodeNetwork.ensure_pod_rules`."""
+        checked = validate_pod_rules(rules)
+        with self._lock:
+            self._enter("ensure_pod_rules")
+            for ip, table in checked:
+                self.node.add_rule(FakeRule(TO_POD_RULE_PRIORITY, MAIN_TABLE, dst=ip, protocol=ROUTE_PROTOCOL))
+                self.node.add_rule(FakeRule(FROM_POD_RULE_PRIORITY, table, src=ip, protocol=ROUTE_PROTOCOL))
 
     def list_pod_rules(self) -> list[tuple[IPv4Address, int]]:
         """See `NodeNetwork.list_pod_rules`."""

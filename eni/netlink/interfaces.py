@@ -54,6 +54,18 @@ class PodNetwork(Protocol):
         """
         ...
 
+    def remove_pod_routes(self, *, ip: IPv4Address) -> None:
+        """The first half of `teardown_pod`: the pod's two rules and its /32 route (proto 177); idempotent.
+
+        Once it returns, no traffic is routed to or from `ip` by what we set up; the veth may stay (see
+        `delete_host_veth`).
+        """
+        ...
+
+    def delete_host_veth(self, *, host_ifname: str) -> None:
+        """The second half of `teardown_pod`: ``ip link del <host_ifname>`` if it is a veth; idempotent."""
+        ...
+
     def check_pod(self, spec: PodNetSpec) -> list[str]:
         """Compare the pod's network with `spec`: human-readable problems, [] when healthy. Changes nothing."""
         ...
@@ -81,6 +93,17 @@ class NodeNetwork(Protocol):
         """``sysctl -w net.ipv4.ip_forward=1 net.ipv4.conf.{all,default,<ifname>...}.rp_filter=0`` in the node ns.
 
         Raises LinkNotFound (after writing the rest) when an interface named in `ifnames` does not exist.
+        """
+        ...
+
+    def ensure_pod_rules(self, rules: Sequence[tuple[IPv4Address, int]]) -> None:
+        """For each (pod ip, ENI table): the pod's two policy rules, added when missing (no veth of ours)::
+
+            ip rule add to <ip> lookup main priority 512 protocol 177
+            ip rule add from <ip> lookup <table> priority 1536 protocol 177
+
+        Used for pods whose veth another main plugin made (``tke-eni-ipamc`` under ``ptp``) and to repair drift.
+        Removal is `PodNetwork.remove_pod_routes`. Invalid pairs raise ValueError before anything changes.
         """
         ...
 

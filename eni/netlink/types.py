@@ -8,6 +8,7 @@ types without loading pyroute2. It must never hold state or talk to the kernel.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
@@ -25,6 +26,7 @@ __all__ = [
     "PodNetSpec",
     "eni_table",
     "validate_ifname",
+    "validate_pod_rules",
     "validate_mac",
 ]
 
@@ -71,6 +73,21 @@ def validate_ifname(name: str, *, what: str = "interface name") -> str:
     if not _IFNAME.match(name) or name in (".", ".."):
         raise ValueError(f"invalid {what} {name!r}: 1-15 characters of [A-Za-z0-9_.-@:]")
     return name
+
+
+def validate_pod_rules(rules: Sequence[tuple[IPv4Address, int]]) -> list[tuple[IPv4Address, int]]:
+    """Return `rules` as a list if each is (IPv4Address, ENI table above ENI_TABLE_OFFSET), else raise ValueError.
+
+    >>> validate_pod_rules([(IPv4Address("10.0.0.5"), 2003)])
+    [(IPv4Address('10.0.0.5'), 2003)]
+    """
+    checked = list(rules)
+    for ip, table in checked:
+        if not isinstance(ip, IPv4Address):
+            raise ValueError(f"pod ip must be an IPv4Address, got {ip!r}")
+        if not isinstance(table, int) or not ENI_TABLE_OFFSET < table < 2**32:
+            raise ValueError(f"invalid ENI route table {table!r} for {ip}")
+    return checked
 
 
 def validate_mac(mac: str) -> str:

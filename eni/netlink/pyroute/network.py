@@ -22,7 +22,7 @@ from eni.netlink.pyroute import check, node, pod
 from eni.netlink.pyroute.executor import NodeExecutor
 from eni.netlink.pyroute.rtnl import RtnlPool
 from eni.netlink.sysctl import forwarding_sysctls, write_sysctls
-from eni.netlink.types import EniSpec, EniState, PodNetResult, PodNetSpec, validate_ifname
+from eni.netlink.types import EniSpec, EniState, PodNetResult, PodNetSpec, validate_ifname, validate_pod_rules
 
 __all__ = ["PyrouteNetwork"]
 
@@ -88,6 +88,17 @@ class PyrouteNetwork:
             raise ValueError(f"pod ip must be an IPv4Address, got {ip!r}")
         pod.teardown_pod(self._pool, host_ifname=host_ifname, ip=ip)
 
+    def remove_pod_routes(self, *, ip: IPv4Address) -> None:
+        """See `PodNetwork.remove_pod_routes`."""
+        if not isinstance(ip, IPv4Address):
+            raise ValueError(f"pod ip must be an IPv4Address, got {ip!r}")
+        pod.remove_pod_routes(self._pool, ip=ip)
+
+    def delete_host_veth(self, *, host_ifname: str) -> None:
+        """See `PodNetwork.delete_host_veth`."""
+        validate_ifname(host_ifname, what="host interface name")
+        pod.delete_host_veth(self._pool, host_ifname=host_ifname)
+
     def check_pod(self, spec: PodNetSpec) -> list[str]:
         """See `PodNetwork.check_pod`."""
         try:
@@ -111,6 +122,10 @@ class PyrouteNetwork:
         changed = write_sysctls(forwarding_sysctls(ifnames), netns_fd=self._node_fd)
         if changed:
             log.info("Set forwarding sysctls", extra={"changed": changed})
+
+    def ensure_pod_rules(self, rules: Sequence[tuple[IPv4Address, int]]) -> None:
+        """See `NodeNetwork.ensure_pod_rules`."""
+        pod.ensure_pod_rules(self._pool, validate_pod_rules(rules))
 
     def list_pod_rules(self) -> list[tuple[IPv4Address, int]]:
         """See `NodeNetwork.list_pod_rules`."""

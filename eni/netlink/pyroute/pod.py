@@ -15,6 +15,7 @@ import errno
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from ipaddress import IPv4Address
 
 from pyroute2.netlink import NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE
@@ -49,7 +50,7 @@ from eni.netlink.pyroute.kernel import (
 from eni.netlink.pyroute.rtnl import HostLink, Request, RtnlPool, RtnlSocket, get_link_request, host_link
 from eni.netlink.types import FROM_POD_RULE_PRIORITY, ROUTE_PROTOCOL, TO_POD_RULE_PRIORITY, PodNetResult, PodNetSpec
 
-__all__ = ["random_mac", "setup_pod", "teardown_pod"]
+__all__ = ["delete_host_veth", "ensure_pod_rules", "random_mac", "remove_pod_routes", "setup_pod", "teardown_pod"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ _ADD = NLM_F_CREATE | NLM_F_EXCL
 _GONE = frozenset({errno.ENOENT, errno.ESRCH, errno.ENODEV})
 _MAX_ATTEMPTS = 2  # create, and once more after removing a stale host veth of the same name
 _MAX_DUPLICATE_RULE_ROUNDS = 8
+_RULES_PER_BATCH = 128
 
 
 def random_mac() -> str:
@@ -165,8 +167,7 @@ def _pod_side(spec: PodNetSpec, *, peer_index: int, host_mac: str) -> list[Reque
 
 def _host_side(spec: PodNetSpec, *, host_index: int, container_mac: str) -> list[Request]:
     """On the node: permanent neighbour for the pod, the /32 route to the veth, the two policy rules."""
-    ip, dev, table = str(spec.ip), spec.host_ifname, spec.eni_table
-    exists = frozenset({errno.EEXIST})
+    ip, dev = str(spec.ip), spec.host_ifname
     return [
         Request(f"ip neigh replace {ip} lladdr {container_mac} dev {dev} nud permanent", ndmsg, RTM_NEWNEIGH,
                 _REPLACE, fields={"family": socket.AF_INET, "ifindex": host_index, "state": NUD_PERMANENT},
@@ -175,6 +176,14 @@ def _host_side(spec: PodNetSpec, *, host_index: int, container_mac: str) -> list
                 _REPLACE, fields={"family": socket.AF_INET, "dst_len": 32, "table": RT_TABLE_MAIN,
                                   "proto": ROUTE_PROTOCOL, "scope": RT_SCOPE_LINK, "type": RTN_UNICAST},
                 attrs=[("RTA_DST", ip), ("RTA_OIF", host_index)]),
+        *_pod_rules(spec.ip, spec.eni_table),
+    ]
+
+
+def _pod_rules(pod_ip: IPv4Address, table: int) -> list[Request]:
+    """The pod's two policy rules: replies and node-local traffic via main, its own traffic via its ENI."""
+    ip, exists = str(pod_ip), frozenset({errno.EEXIST})
+    return [
         Request(f"ip rule add to {ip} lookup main priority {TO_POD_RULE_PRIORITY}", fibmsg, RTM_NEWRULE, _ADD,
                 fields={"family": socket.AF_INET, "dst_len": 32, "table": RT_TABLE_MAIN, "action": FR_ACT_TO_TBL},
                 attrs=[("FRA_DST", ip), ("FRA_PRIORITY", TO_POD_RULE_PRIORITY), ("FRA_PROTOCOL", ROUTE_PROTOCOL),
@@ -195,7 +204,13 @@ def _delete_rule(ip: IPv4Address, *, outgoing: bool) -> Request:
 
 
 def teardown_pod(pool: RtnlPool, *, host_ifname: str, ip: IPv4Address) -> None:
-    """Remove the rules, the /32 route and the veth pair of one pod; anything already gone is fine.
+    """Remove the rules, the /32 route and the veth pair of one pod; anything already gone is fine."""
+    remove_pod_routes(pool, ip=ip)
+    delete_host_veth(pool, host_ifname=host_ifname)
+
+
+def remove_pod_routes(pool: RtnlPool, *, ip: IPv4Address) -> None:
+    """Remove the pod's two rules and its /32 route (proto 177); the veth, if any, stays.
 
     Rules are deleted twice per round (the second normally answers ENOENT) so duplicates left by an earlier
     crash go too, in a bounded number of rounds.
@@ -207,11 +222,17 @@ def teardown_pod(pool: RtnlPool, *, host_ifname: str, ip: IPv4Address) -> None:
     rules = [_delete_rule(ip, outgoing=True), _delete_rule(ip, outgoing=True),
              _delete_rule(ip, outgoing=False), _delete_rule(ip, outgoing=False)]
     with pool.lease() as node:
-        *deleted, _, got = node.run(*rules, route_del, get_link_request(ifname=host_ifname))
+        *deleted, _ = node.run(*rules, route_del)
         for _ in range(_MAX_DUPLICATE_RULE_ROUNDS):
             if deleted[1].errno and deleted[3].errno:
                 break
             deleted = node.run(*rules)
+
+
+def delete_host_veth(pool: RtnlPool, *, host_ifname: str) -> None:
+    """``ip link del <host_ifname>`` when it is a veth (its pod end goes with it); gone already is fine."""
+    with pool.lease() as node:
+        (got,) = node.run(get_link_request(ifname=host_ifname))
         if got.message is None:
             return
         host = host_link(got.message)
@@ -219,3 +240,11 @@ def teardown_pod(pool: RtnlPool, *, host_ifname: str, ip: IPv4Address) -> None:
             log.warning("Not deleting a link that is not a veth", extra={"ifname": host_ifname, "kind": host.kind})
             return
         node.run(Request(f"ip link del {host_ifname}", ifinfmsg, RTM_DELLINK, fields={"index": host.index}, ok=_GONE))
+
+
+def ensure_pod_rules(pool: RtnlPool, rules: Sequence[tuple[IPv4Address, int]]) -> None:
+    """``ip rule add to <ip> lookup main`` and ``from <ip> lookup <table>`` for each pair; present ones are kept."""
+    requests = [r for ip, table in rules for r in _pod_rules(ip, table)]
+    for start in range(0, len(requests), _RULES_PER_BATCH):
+        with pool.lease() as node:
+            node.run(*requests[start:start + _RULES_PER_BATCH])

@@ -60,8 +60,41 @@ def test_add_check_del_on_the_fake_kernel(world):
     with pytest.raises(CheckFailedError, match="missing from the main table"):
         service.check(request)
     assert service.delete(request).ip == ip
+    assert not [r for r in net.node.rules if r.src == ip or r.dst == ip]  # gone before DEL returns
+    assert service.reaper.wait_idle(5.0)
     assert result.interfaces.host_ifname not in net.node.links
     assert service.delete(request) is None
+
+
+def test_re_add_flushes_the_veth_still_waiting_for_deletion(world):
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    net.add_namespace(NETNS)
+    request = PodRequest(key=KEY, netns=NETNS)
+    first = service.add(request)
+    with service.reaper.paused():  # the deletion stays pending, deterministically
+        service.delete(request)
+        assert service.reaper.pending() == 1
+        assert first.interfaces.host_ifname in net.node.links
+        second = service.add(request)  # the same attachment again: its old veth must not get in the way
+        assert service.reaper.pending() == 0
+    assert second.interfaces.host_ifname == first.interfaces.host_ifname
+    assert second.interfaces.host_mac != first.interfaces.host_mac
+    assert service.check(request) == service.ledger.get(KEY)
+
+
+def test_ipam_allocate_adds_the_pod_rules_and_release_removes_them(world):
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    result = service.allocate(KEY, PodRef("default", "web-0"))
+    ip = result.allocation.ip
+    table = service.tables()
+    assert [(r.priority, r.table) for r in net.node.rules if r.src == ip or r.dst == ip] \
+        == [(512, MAIN_TABLE), (1536, next(iter(table)))]
+    assert service.allocate(KEY, PodRef("default", "web-0")).allocation == result.allocation
+    assert service.release(KEY) == result.allocation
+    assert not [r for r in net.node.rules if r.src == ip or r.dst == ip]
+    assert service.release(KEY) is None
 
 
 def test_del_after_the_namespace_is_gone(world):
