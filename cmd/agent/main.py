@@ -38,6 +38,8 @@ SUBCOMMAND_SETTINGS = {key: value for key, value in CONTEXT_SETTINGS.items() if 
         help="This node's name (the Node and its NodeENIConfig). Required to run the daemon.")
 @option("--netns", group=NODE, default="", show_default=False, metavar="NAME|PATH",
         help="The node's network namespace. Default: the one the agent runs in.")
+@option("--sync-interval", group=NODE, type=DURATION, default="10s",
+        help="How often node set-up (CNI files, ENIs, rules, sysctls) is re-checked and drift repaired.")
 @option("--kubeconfig", group=KUBE, default="", show_default=False, metavar="PATH",
         help="Kubeconfig file. Default: the in-cluster service account.")
 @option("--kube-client-qps", group=KUBE, type=click.FloatRange(min=0, min_open=True), default=5.0,

@@ -76,8 +76,12 @@ class NodeSettings:
     """The Kubernetes Node (and NodeENIConfig) name."""
     netns: str
     """The node's network namespace: a name under /var/run/netns, a path, or empty for the agent's own."""
+    sync_interval: timedelta = timedelta(seconds=10)
+    """How often node set-up (CNI files, ENIs, rules, sysctls) is re-checked and drift repaired."""
 
     def __post_init__(self) -> None:
+        if self.sync_interval <= timedelta(0):
+            raise SettingsError("--sync-interval", "must be longer than 0s")
         if not self.node_name:
             raise SettingsError("--node-name", "is required (or set NODE_NAME)")
         if len(self.node_name) > 253 or not _DNS_SUBDOMAIN.match(self.node_name):
@@ -215,7 +219,8 @@ def from_flags(flags: Mapping[str, Any]) -> AgentSettings:
     """Build and validate the settings from click's parsed flags (by parameter name)."""
     kubeconfig = flags["kubeconfig"]
     return AgentSettings(
-        node=NodeSettings(node_name=flags["node_name"] or "", netns=flags["netns"]),
+        node=NodeSettings(node_name=flags["node_name"] or "", netns=flags["netns"],
+                          sync_interval=flags.get("sync_interval") or timedelta(seconds=10)),
         kube=KubeClientSettings(kubeconfig=Path(kubeconfig) if kubeconfig else None, qps=flags["kube_client_qps"],
                                 burst=flags["kube_client_burst"]),
         cni=CniSettings(bin_dir=flags["cni_bin_dir"], conf_dir=flags["cni_conf_dir"],

@@ -1,24 +1,152 @@
 """Builds tke-eni-agent's concrete parts from validated settings and runs them.
 
-The node daemon's loops (CNI install, ENI and policy-routing set-up, the API servers, IP GC,
-device plugins) are not wired into this program yet, so ``start`` says so plainly and returns 2
-instead of pretending to run.
+``start`` opens the node's network namespace (``--netns``; every kernel operation goes there, never to the
+agent's own namespace unless that is the node's), connects to the API server, starts the agent API sockets
+at once (DEL works while the API server is unreachable), then runs a Manager with two field-selected
+informers (this node's NodeENIConfig and its pods), the node loop and the eni-ip device plugin until
+SIGTERM/SIGINT (exit 0) or a failure (exit 1). Stopping removes the sockets and leaves every pod's network
+in place. This module only assembles; it decides nothing.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any
 
+from .logs import configure_logging
 from .settings import AgentSettings
 
-NOT_IMPLEMENTED_STATUS = 2
+FAILED_STATUS = 1
+NETWORK_NAME = "tke-eni"
 
 
-def start(settings: AgentSettings) -> int:
-    """Run until stopped; returns the process exit status."""
-    print(
-        "tke-eni-agent: settings are valid, but the node daemon (CNI install, ENI set-up, pod IP API, IP GC, "
-        "device plugins) is not implemented in this build yet; nothing was started.",
-        file=sys.stderr,
+def kube_api_client(settings: AgentSettings) -> Any:
+    """A kubernetes ApiClient from --kubeconfig, or the in-cluster service account."""
+    import kubernetes.client
+    import kubernetes.config
+
+    if settings.kube.kubeconfig is not None:
+        return kubernetes.config.new_client_from_config(config_file=str(settings.kube.kubeconfig))  # type: ignore[no-untyped-call]
+    kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+    return kubernetes.client.ApiClient()
+
+
+def plugin_files(settings: AgentSettings) -> dict[str, bytes]:
+    """The plugin executables, their ``#!`` line resolved to the interpreter's path (one exec less per start)."""
+    from eni.cni.bundle import ENTRY_POINTS, build_plugin, resolve_interpreter
+
+    interpreter = resolve_interpreter(settings.cni.plugin_interpreter)
+    return {name: build_plugin(name, interpreter=interpreter) for name in ENTRY_POINTS}
+
+
+def build(settings: AgentSettings, network: Any) -> tuple[Any, Any]:
+    """The Manager (not started) and the AgentDaemon over ``network`` (the node namespace's PyrouteNetwork)."""
+    from prometheus_client import CollectorRegistry
+
+    from eni.agent.daemon import AgentDaemon, AgentDaemonSettings
+    from eni.agent.deviceplugin import DevicePluginSettings
+    from eni.agent.install import CniInstallSettings, install
+    from eni.agent.nodeview import NodeView
+    from eni.agent.server import ServerSettings
+    from eni.api.v1.nodeeniconfig import NODE_ENI_CONFIG
+    from eni.runtime.healthz import HealthServer
+    from eni.runtime.manager import Manager, ManagerSettings
+    from eni.runtime.meta import POD, ObjectKey
+
+    registry = CollectorRegistry()
+    serving = settings.serving
+    # NB: one HTTP server serves /healthz, /readyz and /metrics; a separate metrics address gets a second one.
+    primary = serving.health or serving.metrics
+    manager = Manager.for_api_client(
+        kube_api_client(settings),
+        settings=ManagerSettings(health_host=(primary.host or "0.0.0.0") if primary else "127.0.0.1",
+                                 health_port=primary.port if primary else None),
+        qps=settings.kube.qps, burst=settings.kube.burst, registry=registry,
     )
-    return NOT_IMPLEMENTED_STATUS
+    node = settings.node.node_name
+    view = NodeView(node,
+                    nec=manager.cache.informer_for(NODE_ENI_CONFIG, field_selector=f"metadata.name={node}"),
+                    pods=manager.cache.informer_for(POD, field_selector=f"spec.nodeName={node}"))
+    client = manager.client
+    assert client is not None
+
+    def patch_status(body: Mapping[str, Any]) -> object:
+        return client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name=node), body, subresource="status")
+
+    plugins = plugin_files(settings)
+    cni = CniInstallSettings(agent_socket=settings.api.json_socket, cni_bin_dir=settings.cni.bin_dir,
+                             cni_conf_dir=settings.cni.conf_dir, network_name=NETWORK_NAME,
+                             port_mapping=settings.cni.port_mapping)
+    ipam = settings.ipam
+    daemon = AgentDaemon(
+        AgentDaemonSettings(
+            state_dir=ipam.state_dir,
+            servers=ServerSettings(grpc_socket=settings.api.grpc_socket, json_socket=settings.api.json_socket),
+            ip_cooldown=ipam.ip_cooldown.total_seconds(), gc_interval=ipam.gc_interval.total_seconds(),
+            gc_grace=ipam.gc_grace.total_seconds(), resync_interval=settings.node.sync_interval.total_seconds(),
+            device_plugins=DevicePluginSettings(plugin_dir=settings.device_plugin.plugin_dir),
+        ),
+        network=network, view=view, patch_status=patch_status, install=lambda: install(cni, plugins),
+        registry=registry,
+    )
+    for runnable in daemon.runnables():
+        manager.add(runnable)
+    manager.add_readyz_check("node", daemon.ready)
+    if serving.health and serving.metrics and serving.metrics != serving.health:
+        metrics = HealthServer(registry, host=serving.metrics.host or "0.0.0.0", port=serving.metrics.port)
+        manager.add(_MetricsServer(metrics))
+    return manager, daemon
+
+
+class _MetricsServer:
+    """The second HTTP server when --metrics-bind-address differs from --health-probe-bind-address."""
+
+    def __init__(self, server: Any) -> None:
+        self._server = server
+
+    def start(self, stop: threading.Event) -> None:
+        self._server.start()
+        try:
+            stop.wait()
+        finally:
+            self._server.stop()
+
+    def need_leader_election(self) -> bool:
+        return False
+
+
+def start(settings: AgentSettings, *, stop: threading.Event | None = None) -> int:
+    """Run until stopped; returns the process exit status."""
+    configure_logging(level=settings.logging.level, fmt=settings.logging.format)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    try:
+        from eni.netlink.pyroute import PyrouteNetwork
+
+        network = PyrouteNetwork(settings.node.netns or None)
+    except Exception as e:
+        print(f"tke-eni-agent: cannot open the node's network namespace: {type(e).__name__}: {e}", file=sys.stderr)
+        return FAILED_STATUS
+    try:
+        try:
+            manager, daemon = build(settings, network)
+            daemon.start_servers()
+        except Exception as e:  # a bad kubeconfig, a corrupt ledger or a taken socket: a message, not a trace
+            print(f"tke-eni-agent: cannot start: {type(e).__name__}: {e}", file=sys.stderr)
+            return FAILED_STATUS
+        try:
+            status: int = manager.start(stop)
+        finally:
+            daemon.close()
+        return status
+    finally:
+        network.close()

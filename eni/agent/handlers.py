@@ -9,6 +9,8 @@ Must never: decide anything about IPs or networks (the service does); catch erro
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +23,7 @@ from eni.agent.pool import IpState
 from eni.agent.service import AgentService, PodRequest
 from eni.rpc import agent_pb2 as pb
 
-__all__ = ["AgentHandlers", "ErrorInfo", "Method", "error_info", "CNI_TRY_AGAIN_LATER"]
+__all__ = ["AgentHandlers", "ErrorInfo", "Method", "Observer", "error_info", "CNI_TRY_AGAIN_LATER"]
 
 PACKAGE = "tke.eni.agent.v1"
 CNI_TRY_AGAIN_LATER = 11
@@ -77,23 +79,27 @@ class Method:
         return f"/{PACKAGE}.{self.service}/{self.name}"
 
 
-class AgentHandlers:
-    """The agent API over ``AgentService``."""
+Observer = Callable[[str, float, str], None]
+"""Told of every call: (method name, seconds, error reason or "" on success); e.g. the agent's metrics."""
 
-    def __init__(self, service: AgentService) -> None:
+
+class AgentHandlers:
+    """The agent API over ``AgentService``; ``observe`` (optional) times every call."""
+
+    def __init__(self, service: AgentService, *, observe: Observer | None = None) -> None:
         self._service = service
-        self.methods: dict[str, Method] = {
-            m.path: m
-            for m in (
-                Method("Ipam", "Allocate", pb.AllocateRequest, self.allocate),
-                Method("Ipam", "Release", pb.ReleaseRequest, self.release),
-                Method("PodNetwork", "Add", pb.PodNetworkRequest, self.add),
-                Method("PodNetwork", "Del", pb.PodNetworkRequest, self.delete),
-                Method("PodNetwork", "Check", pb.PodNetworkRequest, self.check),
-                Method("Introspection", "ListAllocations", pb.ListAllocationsRequest, self.list_allocations),
-                Method("Introspection", "GetPool", pb.GetPoolRequest, self.get_pool),
-            )
-        }
+        methods: tuple[Method, ...] = (
+            Method("Ipam", "Allocate", pb.AllocateRequest, self.allocate),
+            Method("Ipam", "Release", pb.ReleaseRequest, self.release),
+            Method("PodNetwork", "Add", pb.PodNetworkRequest, self.add),
+            Method("PodNetwork", "Del", pb.PodNetworkRequest, self.delete),
+            Method("PodNetwork", "Check", pb.PodNetworkRequest, self.check),
+            Method("Introspection", "ListAllocations", pb.ListAllocationsRequest, self.list_allocations),
+            Method("Introspection", "GetPool", pb.GetPoolRequest, self.get_pool),
+        )
+        if observe is not None:
+            methods = tuple(dataclasses.replace(m, handler=_observed(m, observe)) for m in methods)
+        self.methods: dict[str, Method] = {m.path: m for m in methods}
 
     def allocate(self, request: pb.AllocateRequest) -> pb.AllocateReply:
         result = self._service.allocate(_key(request.key), _pod(request.pod))
@@ -147,12 +153,28 @@ class AgentHandlers:
         return reply
 
 
+def _observed(method: Method, observe: Observer) -> Callable[[Any], Message]:
+    inner, name = method.handler, method.name
+
+    def handler(request: Any) -> Message:
+        started = time.perf_counter()
+        try:
+            reply = inner(request)
+        except Exception as e:
+            observe(name, time.perf_counter() - started, error_info(e).reason)
+            raise
+        observe(name, time.perf_counter() - started, "")
+        return reply
+
+    return handler
+
+
 def _key(key: pb.AttachmentKey) -> AttachmentKey:
     return AttachmentKey(network_name=key.network_name, container_id=key.container_id, ifname=key.ifname)
 
 
 def _pod(pod: pb.PodRef) -> PodRef:
-    return PodRef(namespace=pod.namespace, name=pod.name)
+    return PodRef(namespace=pod.namespace, name=pod.name, uid=pod.uid)
 
 
 def _pod_request(request: pb.PodNetworkRequest, *, netns_required: bool = True) -> PodRequest:
@@ -164,7 +186,7 @@ def _pod_request(request: pb.PodNetworkRequest, *, netns_required: bool = True) 
 def _allocation(a: Allocation) -> pb.Allocation:
     return pb.Allocation(
         key=pb.AttachmentKey(network_name=a.key.network_name, container_id=a.key.container_id, ifname=a.key.ifname),
-        pod=pb.PodRef(namespace=a.pod.namespace, name=a.pod.name),
+        pod=pb.PodRef(namespace=a.pod.namespace, name=a.pod.name, uid=a.pod.uid),
         ip=str(a.ip),
         eni_mac=a.eni_mac,
         eni_id=a.eni_id,

@@ -47,8 +47,11 @@ class AttachmentKey:
 
 @dataclass(frozen=True, slots=True)
 class PodRef:
+    """The pod of an attachment as the runtime named it; ``uid`` tells it from a later pod of the same name."""
+
     namespace: str = ""
     name: str = ""
+    uid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +230,7 @@ def _alloc_to_json(a: Allocation) -> dict[str, Any]:
         "ifname": a.key.ifname,
         "podNamespace": a.pod.namespace,
         "podName": a.pod.name,
+        "podUid": a.pod.uid,
         "ip": str(a.ip),
         "eniId": a.eni_id,
         "eniMac": a.eni_mac,
@@ -238,7 +242,8 @@ def _alloc_from_json(raw: Mapping[str, Any]) -> Allocation:
     return Allocation(
         key=AttachmentKey(network_name=str(raw["network"]), container_id=str(raw["containerId"]),
                           ifname=str(raw["ifname"])),
-        pod=PodRef(namespace=str(raw.get("podNamespace", "")), name=str(raw.get("podName", ""))),
+        pod=PodRef(namespace=str(raw.get("podNamespace", "")), name=str(raw.get("podName", "")),
+                   uid=str(raw.get("podUid", ""))),
         ip=IPv4Address(str(raw["ip"])),
         eni_id=str(raw.get("eniId", "")),
         eni_mac=str(raw.get("eniMac", "")),

@@ -73,6 +73,8 @@ class NodeLoop:
         while not stop.is_set():
             self.step()
             deadline = self._clock() + self._settings.resync_interval
+            if self._gc is not None and self._last_gc is not None:
+                deadline = min(deadline, self._last_gc + self._settings.gc_interval)
             while not stop.is_set() and not self._wake.is_set() and self._clock() < deadline:
                 self._wake.wait(min(_WAIT_SLICE, max(0.0, deadline - self._clock())))
             self._wake.clear()

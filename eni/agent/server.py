@@ -23,7 +23,7 @@ import grpc
 from google.protobuf.message import Message
 
 from eni.agent.errors import AgentError
-from eni.agent.handlers import AgentHandlers, Method, error_info, error_message
+from eni.agent.handlers import AgentHandlers, Method, Observer, error_info, error_message
 from eni.agent.jsonserver import JsonServerSettings, JsonSocketServer
 from eni.agent.service import AgentService
 
@@ -51,9 +51,9 @@ class ServerSettings:
 class AgentServers:
     """Both servers over one ``AgentService``; ``start`` binds, ``stop`` closes and removes the sockets."""
 
-    def __init__(self, service: AgentService, settings: ServerSettings) -> None:
+    def __init__(self, service: AgentService, settings: ServerSettings, *, observe: Observer | None = None) -> None:
         self._settings = settings
-        self._handlers = AgentHandlers(service)
+        self._handlers = AgentHandlers(service, observe=observe)
         self._grpc: grpc.Server | None = None
         self._json: JsonSocketServer | None = None
 

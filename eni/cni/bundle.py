@@ -12,13 +12,14 @@ import __future__
 
 import binascii
 import marshal
+import shutil
 import sys
 import zlib
 from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Dict, List, Tuple
+    from typing import Callable, Dict, List, Optional, Tuple
 
 DEFAULT_INTERPRETER = "/usr/bin/env -S python3 -IS"
 PACKAGE = "tke_cni"
@@ -66,6 +67,31 @@ def _load():
 
 
 '''
+
+
+def resolve_interpreter(command_line: str, *, which: Callable[[str], Optional[str]] = shutil.which) -> str:
+    """``command_line`` with a leading ``/usr/bin/env [-S] PROGRAM`` replaced by PROGRAM's absolute path.
+
+    The kernel then execs the interpreter directly: ``env`` costs one more exec on every plugin start. The
+    program is looked up with ``which`` (the installing process's PATH); unchanged when it is not found.
+
+    >>> resolve_interpreter("/usr/bin/env -S python3 -IS", which=lambda p: "/usr/bin/" + p)
+    '/usr/bin/python3 -IS'
+    >>> resolve_interpreter("/opt/py/bin/python3 -I", which=lambda p: None)
+    '/opt/py/bin/python3 -I'
+    """
+    words = command_line.split()
+    if not words or words[0] not in ("/usr/bin/env", "/bin/env"):
+        return command_line
+    rest = words[1:]
+    if rest and rest[0] == "-S":
+        rest = rest[1:]
+    if not rest or rest[0].startswith("-") or "=" in rest[0]:
+        return command_line
+    found = which(rest[0])
+    if not found or not found.startswith("/"):
+        return command_line
+    return " ".join([found, *rest[1:]])
 
 
 def build_plugin(name: str, *, interpreter: str = DEFAULT_INTERPRETER) -> bytes:

@@ -31,16 +31,17 @@ DEFAULT_TIMEOUT = 10.0
 class CniEnv:
     """The CNI_* environment of one invocation."""
 
-    __slots__ = ("command", "container_id", "netns", "ifname", "pod_namespace", "pod_name")
+    __slots__ = ("command", "container_id", "netns", "ifname", "pod_namespace", "pod_name", "pod_uid")
 
     def __init__(self, command: str, container_id: str = "", netns: str = "", ifname: str = "",
-                 pod_namespace: str = "", pod_name: str = "") -> None:
+                 pod_namespace: str = "", pod_name: str = "", pod_uid: str = "") -> None:
         self.command = command
         self.container_id = container_id
         self.netns = netns
         self.ifname = ifname
         self.pod_namespace = pod_namespace
         self.pod_name = pod_name
+        self.pod_uid = pod_uid
 
 
 class NetConf:
@@ -82,6 +83,7 @@ def read_env(environ: Mapping[str, str]) -> CniEnv:
         ifname=environ["CNI_IFNAME"],
         pod_namespace=args.get("K8S_POD_NAMESPACE", ""),
         pod_name=args.get("K8S_POD_NAME", ""),
+        pod_uid=args.get("K8S_POD_UID", ""),
     )
 
 

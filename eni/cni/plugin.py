@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # NB: typing costs milliseconds of every plugin start; annota
 def _request(env: CniEnv, conf: NetConf) -> Dict[str, Any]:
     return {
         "key": {"networkName": conf.name, "containerId": env.container_id, "ifname": env.ifname},
-        "pod": {"namespace": env.pod_namespace, "name": env.pod_name},
+        "pod": {"namespace": env.pod_namespace, "name": env.pod_name, "uid": env.pod_uid},
     }
 
 

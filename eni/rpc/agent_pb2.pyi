@@ -49,12 +49,14 @@ class AttachmentKey(_message.Message):
     def __init__(self, network_name: _Optional[str] = ..., container_id: _Optional[str] = ..., ifname: _Optional[str] = ...) -> None: ...
 
 class PodRef(_message.Message):
-    __slots__ = ("namespace", "name")
+    __slots__ = ("namespace", "name", "uid")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     name: str
-    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    uid: str
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., uid: _Optional[str] = ...) -> None: ...
 
 class Route(_message.Message):
     __slots__ = ("dst", "gw")

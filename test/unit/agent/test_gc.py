@@ -92,3 +92,19 @@ def test_gc_clean_up_holds_off_adds(world):
         assert not done.wait(0.2)
     worker.join(10)
     assert done.is_set()
+
+
+def test_pods_are_matched_by_uid_when_the_runtime_gave_one(world, clock):
+    net, service, gc, live = world
+    for name, uid in (("web-0", "uid-old"), ("web-1", "")):
+        netns = f"/var/run/netns/{name}"
+        net.add_namespace(netns)
+        service.add(PodRequest(key=AttachmentKey("tke-eni", name, "eth0"), pod=PodRef("default", name, uid),
+                               netns=netns))
+    clock.step(61)
+    # web-0 was deleted and re-created under the same name (a StatefulSet); web-1 has no uid: matched by name.
+    live["pods"] = {PodRef("default", "web-0", "uid-new"), PodRef("default", "web-1", "uid-x")}
+    assert [a.pod.uid for a in gc.collect().released] == ["uid-old"]
+    assert [a.pod.name for a in service.ledger.allocations()] == ["web-1"]
+    live["pods"] = {PodRef("default", "web-0", "uid-new")}
+    assert [a.pod.name for a in gc.collect().released] == ["web-1"]

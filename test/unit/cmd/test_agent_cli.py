@@ -20,7 +20,8 @@ from tke_eni_agent import main as agent
 from tke_eni_agent import uninstall as uninstaller
 from tke_eni_agent import wiring
 
-FLAGS = ["--node-name", "--netns", "--kubeconfig", "--kube-client-qps", "--kube-client-burst", "--cni-bin-dir",
+FLAGS = ["--node-name", "--netns", "--sync-interval", "--kubeconfig", "--kube-client-qps", "--kube-client-burst",
+         "--cni-bin-dir",
          "--cni-conf-dir", "--plugin-interpreter", "--port-mapping", "--grpc-socket", "--json-socket",
          "--state-dir", "--ip-cooldown", "--gc-interval", "--gc-grace", "--enable-quick-release",
          "--device-plugin-dir", "--metrics-bind-address", "--health-probe-bind-address", "--log-level",
@@ -107,9 +108,19 @@ def test_invalid_settings_are_refused(started, capsys, args, message):
     assert started == []
 
 
-def test_the_daemon_says_it_is_not_implemented_yet(capsys):
-    assert agent.main(["--node-name", "n"]) == 2
-    assert "tke-eni-agent: settings are valid, but the node daemon" in capsys.readouterr().err
+def test_the_daemon_without_its_node_namespace_exits_1_with_the_reason(capsys, short_dir):
+    assert agent.main(["--node-name", "n", "--netns", "tke-eni-no-such-ns-4a1", "--log-format", "text",
+                       "--state-dir", str(short_dir)]) == 1
+    assert "cannot open the node's network namespace" in capsys.readouterr().err
+    assert list(short_dir.iterdir()) == []
+
+
+def test_the_daemon_without_a_cluster_exits_1_with_the_reason(capsys, short_dir):
+    assert agent.main(["--node-name", "n", "--kubeconfig", str(short_dir / "missing"), "--log-format", "text",
+                       "--state-dir", str(short_dir / "state"), "--json-socket", str(short_dir / "j.sock"),
+                       "--grpc-socket", str(short_dir / "g.sock")]) == 1
+    assert "tke-eni-agent: cannot start:" in capsys.readouterr().err
+    assert list(short_dir.iterdir()) == []  # nothing served, nothing written
 
 
 def test_subcommands_do_not_need_the_daemon_flags(started, short_dir, capsys):

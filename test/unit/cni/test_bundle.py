@@ -16,7 +16,7 @@ from eni.cni.bundle import ENTRY_POINTS, MODULES, build_plugin
 
 CNI_DIR = Path(eni.cni.__file__).parent
 STDLIB_IMPORTS = {"__future__", "_json", "_socket", "binascii", "errno", "json", "marshal", "pathlib", "posix",
-                  "sys", "time", "typing", "zlib"}
+                  "shutil", "sys", "time", "typing", "zlib"}
 
 
 def test_every_module_of_the_package_is_bundled():
@@ -106,3 +106,14 @@ def test_the_executable_runs_under_python_3_8(tmp_path):
     bad = subprocess.run([str(exe)], input=b"{bad", capture_output=True, timeout=30,
                          env={"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x"})
     assert bad.returncode == 1 and json.loads(bad.stdout)["code"] == 6 and bad.stderr == b""
+
+
+def test_the_interpreter_is_resolved_so_the_kernel_execs_python_directly():
+    from eni.cni.bundle import resolve_interpreter
+
+    found = {"python3": "/opt/py/bin/python3"}
+    assert resolve_interpreter("/usr/bin/env -S python3 -IS", which=found.get) == "/opt/py/bin/python3 -IS"
+    assert resolve_interpreter("/usr/bin/env python3", which=found.get) == "/opt/py/bin/python3"
+    assert resolve_interpreter("/usr/bin/env -S python9 -I", which=found.get) == "/usr/bin/env -S python9 -I"
+    assert resolve_interpreter("/usr/bin/env -S -i python3", which=found.get) == "/usr/bin/env -S -i python3"
+    assert resolve_interpreter("/usr/local/bin/python3 -I", which=found.get) == "/usr/local/bin/python3 -I"

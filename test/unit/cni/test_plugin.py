@@ -11,7 +11,7 @@ from eni.cni import client, plugin
 from eni.cni.errors import CniError
 
 ENV = {"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "abc", "CNI_NETNS": "/var/run/netns/p", "CNI_IFNAME": "eth0",
-       "CNI_ARGS": "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0"}
+       "CNI_ARGS": "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_UID=u-1"}
 ADD_REPLY = {
     "allocation": {"ip": "10.0.1.20"},
     "host": {"name": "eni0123456789a", "mac": "02:00:00:00:00:01"},
@@ -66,7 +66,8 @@ def test_add_result_shape(agent, version):
     method, request = calls[0]
     assert method == "PodNetwork/Add"
     assert request == {"key": {"networkName": "tke-eni", "containerId": "abc", "ifname": "eth0"},
-                       "pod": {"namespace": "default", "name": "web-0"}, "netns": "/var/run/netns/p", "mtu": 1450}
+                       "pod": {"namespace": "default", "name": "web-0", "uid": "u-1"}, "netns": "/var/run/netns/p",
+                       "mtu": 1450}
 
 
 def test_del_and_check_print_nothing_on_success(agent):

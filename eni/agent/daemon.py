@@ -1,0 +1,140 @@
+"""The running node agent: its parts assembled over a node network, the cluster view and the API client.
+
+What runs (``AgentDaemon``):
+- the API servers (gRPC and JSON unix sockets), started first and stopped last: DEL and the ledger work
+  even while the API server is unreachable;
+- the node loop (``NodeLoop``): CNI install when changed, ENIs by MAC, sysctls, pod-rule drift repair, the
+  NEC status applied to the pool, ``status.agent`` published when changed or due (``StatusPublisher``), the
+  device plugin's counts updated, and the IP GC every ``gc_interval``; woken by every NEC change;
+- the eni-ip device plugin (capacity = max bindable IPs of the NEC spec, healthy = IPs bound).
+Readiness (``ready``): the NEC is known and the CNI plugins are installed.
+
+Must never: build concrete infrastructure (``cmd`` passes the network, the informers and the patch callable);
+leave pods without networking when stopped (stopping removes only the sockets; veths, routes and rules stay).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from eni.agent.checkpoint import JsonFileCheckpointer
+from eni.agent.deviceplugin import ENI_IP, DevicePluginServer, DevicePluginSettings
+from eni.agent.gc import IpGarbageCollector
+from eni.agent.ledger import Ledger
+from eni.agent.metrics import AgentMetrics
+from eni.agent.netlinkpod import NetlinkPodNetworker, NodeAndPodNetwork
+from eni.agent.nodeloop import NodeLoop, NodeLoopSettings
+from eni.agent.nodesync import AgentStatus, NodeSync
+from eni.agent.nodeview import NodeView, bound_pod_ips, eni_ip_counts
+from eni.agent.server import AgentServers, ServerSettings
+from eni.agent.service import AgentService
+from eni.agent.statuspub import DEFAULT_HEARTBEAT, StatusPublisher
+from eni.runtime.manager import RunnableFunc
+
+__all__ = ["AgentDaemon", "AgentDaemonSettings", "LEDGER_FILE"]
+
+log = logging.getLogger(__name__)
+
+LEDGER_FILE = "ledger.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentDaemonSettings:
+    state_dir: Path
+    """Holds the ledger (``ledger.json``)."""
+    servers: ServerSettings
+    ip_cooldown: float = 30.0
+    gc_interval: float = 60.0
+    gc_grace: float = 60.0
+    resync_interval: float = 10.0
+    """Seconds between node loop steps without NEC changes: the drift-repair period."""
+    heartbeat: float = DEFAULT_HEARTBEAT
+    """``status.agent`` is written at least this often even when nothing changed."""
+    device_plugins: DevicePluginSettings | None = None
+    """Where the kubelet's device-plugin folder is; None: no device plugin."""
+
+
+class AgentDaemon:
+    """Builds the agent's parts; ``run(stop)`` serves until ``stop`` is set (``start``/``stop`` for a Manager)."""
+
+    def __init__(
+        self,
+        settings: AgentDaemonSettings,
+        *,
+        network: NodeAndPodNetwork,
+        view: NodeView,
+        patch_status: Callable[[Mapping[str, Any]], object],
+        install: Callable[[], object],
+        registry: CollectorRegistry,
+    ) -> None:
+        self._settings = settings
+        self._view = view
+        self._install = install
+        self._installed = threading.Event()
+        self.ledger = Ledger(JsonFileCheckpointer.at(settings.state_dir / LEDGER_FILE), cooldown=settings.ip_cooldown)
+        self.service = AgentService(self.ledger, NetlinkPodNetworker(network))
+        self.metrics = AgentMetrics(registry, allocations=lambda: len(self.ledger.in_use()),
+                                    pool_ips=lambda: bound_pod_ips(self.service.pool()))
+        self.publisher = StatusPublisher(self._counted(patch_status), current=view.nec_status,
+                                         heartbeat=settings.heartbeat)
+        self.device_plugin = (DevicePluginServer(ENI_IP, settings.device_plugins)
+                              if settings.device_plugins is not None else None)
+        self.gc = IpGarbageCollector(self.service, network, view.live_pods, grace=settings.gc_grace)
+        self.loop = NodeLoop(NodeSync(self.service, network), status=view.nec_status, publish=self._publish,
+                             gc=self.gc, install=self._install_once,
+                             settings=NodeLoopSettings(resync_interval=settings.resync_interval,
+                                                       gc_interval=settings.gc_interval))
+        self.servers = AgentServers(self.service, settings.servers, observe=self.metrics.observe)
+        view.on_nec_change(self.loop.wake)
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    def start_servers(self) -> None:
+        """Serves the agent API (call before the informers sync: DEL must work without the API server)."""
+        self.servers.start()
+
+    def close(self, grace: float = 2.0) -> None:
+        """Stops the API servers and the background veth deletions; pods keep their networking."""
+        self.servers.stop(grace)
+        self.service.close(timeout=grace)
+
+    def runnables(self) -> list[Any]:
+        """What a Manager runs once the informers synced: the node loop and the device plugin."""
+        parts: list[Any] = [RunnableFunc(self.loop.run, need_leader_election=False)]
+        if self.device_plugin is not None:
+            parts.append(self.device_plugin)
+        return parts
+
+    def ready(self) -> None:
+        """Readiness check: raises while the NEC is unknown or the CNI plugins are not installed."""
+        if not self._view.nec_synced():
+            raise RuntimeError("the node's NodeENIConfig is not known yet")
+        if not self._installed.is_set():
+            raise RuntimeError("the CNI plugins are not installed yet")
+
+    # --- node loop hooks -------------------------------------------------------------------------------
+
+    def _install_once(self) -> None:
+        self._install()
+        self._installed.set()
+
+    def _publish(self, status: AgentStatus) -> None:
+        if self.device_plugin is not None:
+            counts = eni_ip_counts(self._view.nec_spec(), self.service.pool())
+            self.device_plugin.update(capacity=counts.capacity, healthy=counts.healthy)
+        self.publisher.publish(status)
+
+    def _counted(self, patch: Callable[[Mapping[str, Any]], object]) -> Callable[[Mapping[str, Any]], object]:
+        def counted(body: Mapping[str, Any]) -> object:
+            result = patch(body)
+            self.metrics.status_patches.inc()
+            return result
+
+        return counted

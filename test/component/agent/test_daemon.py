@@ -1,0 +1,259 @@
+"""The wired tke-eni-agent (cmd/agent wiring: Manager, informers, node loop, servers, device plugin) against the
+fake API server, the simulated kubelet and FakeNetwork standing in for the node's kernel. The test writes the
+NodeENIConfig status as ipamd would and runs the installed plugin exactly as a runtime does."""
+
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from eni.agent.deviceplugin import ENI_IP
+from eni.api.v1 import NODE_ENI_CONFIG, EniIP, IPState, NodeENI, NodeENIConfig, crdgen, ipamd_status_patch
+from eni.netlink.fake import FakeNetwork
+from eni.runtime.client.kube import KubeClient
+from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, POD, ObjectKey
+from eni.runtime.testing.apiserver import FakeApiServer
+from eni.sim.kubelet import FakeDeviceManager
+from tke_eni_agent import wiring
+from tke_eni_agent.settings import (
+    AgentSettings,
+    ApiSettings,
+    BindAddress,
+    CniSettings,
+    DevicePluginSettings,
+    IpamSettings,
+    KubeClientSettings,
+    LoggingSettings,
+    NodeSettings,
+    ServingSettings,
+)
+
+NODE = "node-1"
+ENI_MAC = "02:00:00:00:00:0a"
+WAIT = 15.0
+
+
+def wait_for(predicate, what, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def nec_status(ips, *, releasing=()):
+    eni = NodeENI(eni_id="eni-a", mac=ENI_MAC, primary_ip="10.0.1.10", subnet_id="subnet-a",
+                  subnet_cidr="10.0.1.0/24", gateway="10.0.1.1", route_table_id="rtb-1",
+                  ips=tuple(EniIP(ip=ip, state=IPState.RELEASING if ip in releasing else IPState.BOUND)
+                            for ip in ips))
+    return ipamd_status_patch(enis=[eni], conditions=[])
+
+
+class World:
+    def __init__(self, root, server, client, net, kubelet):
+        self.root, self.server, self.client, self.net, self.kubelet = root, server, client, net, kubelet
+        self.stop = threading.Event()
+        self.exit_code = None
+        self.thread = None
+        self.manager = self.daemon = None
+        self.gc_grace = 60.0
+
+    def settings(self):
+        return AgentSettings(
+            node=NodeSettings(node_name=NODE, netns="", sync_interval=timedelta(seconds=0.3)),
+            kube=KubeClientSettings(kubeconfig=self.root / "kubeconfig", qps=50, burst=100),
+            cni=CniSettings(bin_dir=self.root / "bin", conf_dir=self.root / "net.d",
+                            plugin_interpreter="/usr/bin/env -S python3 -IS", port_mapping=False),
+            api=ApiSettings(grpc_socket=self.root / "run" / "a.sock", json_socket=self.root / "run" / "j.sock"),
+            ipam=IpamSettings(state_dir=self.root / "state", ip_cooldown=timedelta(seconds=30),
+                              gc_interval=timedelta(seconds=0.3), gc_grace=timedelta(seconds=self.gc_grace),
+                              quick_release=False),
+            device_plugin=DevicePluginSettings(plugin_dir=self.root / "dp"),
+            serving=ServingSettings(metrics=BindAddress("127.0.0.1", 0), health=BindAddress("127.0.0.1", 0)),
+            logging=LoggingSettings(level="info", format="text"),
+        )
+
+    def start(self):
+        self.manager, self.daemon = wiring.build(self.settings(), self.net)
+        self.daemon.start_servers()
+
+        def run():
+            try:
+                self.exit_code = self.manager.start(self.stop)
+            finally:
+                self.daemon.close(grace=0.5)
+
+        self.thread = threading.Thread(target=run, name="agent-under-test")
+        self.thread.start()
+
+    def shutdown(self):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(WAIT)
+            assert not self.thread.is_alive()
+
+    def nec(self):
+        return self.client.get(NODE_ENI_CONFIG, ObjectKey("", NODE))
+
+    def agent_status(self):
+        return (self.nec().get("status") or {}).get("agent") or {}
+
+    def set_status(self, ips, *, releasing=()):
+        self.client.patch(NODE_ENI_CONFIG, ObjectKey("", NODE), nec_status(ips, releasing=releasing),
+                          subresource="status")
+
+    def http(self, path):
+        try:
+            host, port = self.manager.health.address
+        except RuntimeError:
+            return 0, "not serving yet"
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=5) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def cni(self, command, container, *, pod="", uid=""):
+        netns = f"/var/run/netns/{container}"
+        if command == "ADD" and netns not in self.net.namespaces:
+            self.net.add_namespace(netns)
+        env = {"CNI_COMMAND": command, "CNI_CONTAINERID": container, "CNI_IFNAME": "eth0", "CNI_NETNS": netns,
+               "CNI_PATH": str(self.root / "bin"), "PATH": os.environ.get("PATH", ""),
+               "CNI_ARGS": f"IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={pod or container};"
+                           f"K8S_POD_UID={uid}"}
+        conf = json.loads((self.root / "net.d" / "10-tke-eni.conflist").read_text())
+        net = {"cniVersion": conf["cniVersion"], "name": conf["name"], **conf["plugins"][0]}
+        proc = subprocess.run([str(self.root / "bin" / "tke-route-eni")], input=json.dumps(net).encode(), env=env,
+                              capture_output=True, timeout=30)
+        out = proc.stdout.decode().strip()
+        return proc.returncode, (json.loads(out) if out else None)
+
+
+@pytest.fixture
+def world(short_dir):
+    server = FakeApiServer()
+    server.start()
+    server.write_kubeconfig(str(short_dir / "kubeconfig"))
+    client = KubeClient.from_api_client(server.api_client())
+    client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(NodeENIConfig))
+    wait_for(lambda: _listable(client), "the NodeENIConfig CRD")
+    client.create(NODE_ENI_CONFIG, {"metadata": {"name": NODE}, "spec": {"instanceId": "ins-1", "maxENI": 2,
+                                                                         "maxIPPerENI": 5}})
+    net = FakeNetwork()
+    net.add_eni(ENI_MAC)
+    kubelet = FakeDeviceManager(short_dir / "dp", call_timeout=5.0)
+    kubelet.start()
+    w = World(short_dir, server, client, net, kubelet)
+    try:
+        yield w
+    finally:
+        w.shutdown()
+        kubelet.stop()
+        server.stop()
+
+
+def _listable(client):
+    try:
+        client.list(NODE_ENI_CONFIG)
+        return True
+    except Exception:
+        return False
+
+
+IPS = [f"10.0.1.{20 + i}" for i in range(4)]
+
+
+def test_the_wired_agent_serves_pods_from_the_nec_pool_and_reports_back(world):
+    world.start()
+    assert wait_for(lambda: world.http("/healthz")[0] == 200, "healthz")
+    wait_for(lambda: world.http("/readyz")[0] == 200, "ready: NEC known and plugins installed")
+    plugin = (world.root / "bin" / "tke-route-eni").read_bytes()
+    assert not plugin.startswith(b"#!/usr/bin/env")  # the installer resolved the interpreter: one exec less
+    code, error = world.cni("ADD", "c-early")
+    assert code == 1 and error["code"] == 11 and "no IP free yet" in error["msg"]
+
+    world.set_status(IPS)
+    wait_for(lambda: world.kubelet.counts(ENI_IP.name).allocatable == 4, "eni-ip devices: 4 bound")
+    assert world.kubelet.counts(ENI_IP.name).capacity == 10  # maxENI x maxIPPerENI
+    code, result = world.cni("ADD", "c-web", uid="uid-web")
+    assert code == 0, result
+    ip = result["ips"][0]["address"].split("/")[0]
+    wait_for(lambda: world.agent_status().get("inUseIPs") == [ip], "status.agent.inUseIPs")
+    assert world.agent_status()["heartbeatTime"]
+
+    # The handshake: ipamd wants the in-use IP and a free one back; only the free one is promised.
+    free = next(i for i in IPS if i != ip)
+    world.set_status(IPS, releasing=(ip, free))
+    wait_for(lambda: world.agent_status().get("releasedIPs") == [free], "status.agent.releasedIPs")
+    assert world.agent_status()["inUseIPs"] == [ip]
+    assert world.kubelet.counts(ENI_IP.name).allocatable == 2
+
+    # Pool growth reaches the kubelet through ListAndWatch.
+    world.set_status([*IPS, "10.0.1.40", "10.0.1.41"], releasing=(ip, free))
+    wait_for(lambda: world.kubelet.counts(ENI_IP.name).allocatable == 4, "eni-ip devices after growth")
+
+    code, _ = world.cni("DEL", "c-web")
+    assert code == 0
+    wait_for(lambda: world.agent_status().get("inUseIPs") == [], "status.agent after DEL")
+    status, metrics = world.http("/metrics")
+    assert status == 200
+    assert 'tke_eni_agent_request_duration_seconds_count{method="Add"} 2.0' in metrics
+    assert 'tke_eni_agent_request_errors_total{method="Add",reason="POOL_EXHAUSTED"} 1.0' in metrics
+    assert "tke_eni_agent_pool_ips 4.0" in metrics
+
+
+def test_gc_frees_the_ip_of_a_pod_deleted_behind_the_agents_back(world):
+    world.set_status(IPS)
+    pods = {}
+    for name in ("kept", "gone"):
+        pods[name] = world.client.create(POD, {"metadata": {"name": name, "namespace": "default"},
+                                               "spec": {"nodeName": NODE, "containers": [{"name": "c",
+                                                                                          "image": "i"}]}})
+    world.client.create(POD, {"metadata": {"name": "elsewhere", "namespace": "default"},
+                              "spec": {"nodeName": "node-2", "containers": [{"name": "c", "image": "i"}]}})
+    world.gc_grace = 1.0
+    world.start()
+    wait_for(lambda: world.http("/readyz")[0] == 200, "ready")
+    wait_for(lambda: world.daemon.service.pool().enis, "the pool")
+    ips = {}
+    for name in ("kept", "gone"):
+        code, result = world.cni("ADD", f"c-{name}", pod=name, uid=pods[name]["metadata"]["uid"])
+        assert code == 0, result
+        ips[name] = result["ips"][0]["address"].split("/")[0]
+    wait_for(lambda: len(world.agent_status().get("inUseIPs") or []) == 2, "two IPs in use")
+
+    world.client.delete(POD, ObjectKey("default", "gone"))
+    wait_for(lambda: ips["gone"] not in (world.agent_status().get("inUseIPs") or [ips["gone"]]),
+             "GC released the deleted pod's IP")
+    in_use = set(world.agent_status()["inUseIPs"])
+    assert ips["kept"] in in_use and ips["gone"] not in in_use
+    names = {a.pod.name for a in world.daemon.ledger.allocations()}
+    assert "kept" in names and "gone" not in names
+
+
+def test_sigterm_style_stop_keeps_pods_and_a_restart_picks_the_ledger_up(world):
+    world.set_status(IPS)
+    world.start()
+    wait_for(lambda: world.http("/readyz")[0] == 200, "ready")
+    wait_for(lambda: world.daemon.service.pool().enis, "the pool")
+    code, result = world.cni("ADD", "c-a")
+    assert code == 0
+    host = result["interfaces"][0]["name"]
+    world.shutdown()
+    assert world.exit_code == 0
+    assert host in world.net.node.links  # stopping the agent leaves pods' networking alone
+    assert not Path(world.settings().api.json_socket).exists()
+
+    world.stop = threading.Event()
+    world.start()
+    wait_for(lambda: world.daemon.service.pool().enis, "the pool after restart")
+    code, again = world.cni("ADD", "c-a")
+    assert code == 0 and again["ips"] == result["ips"]
