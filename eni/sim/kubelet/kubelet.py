@@ -25,8 +25,10 @@ from typing import Any
 from eni.sim.kube import KubeApi, Obj
 from eni.sim.kubelet.cni_exec import CniError
 from eni.sim.kubelet.device_manager import FakeDeviceManager, ResourceCounts
+from eni.sim.kubelet.devices import AdmissionError, DeviceAssigner
 from eni.sim.kubelet.objects import (
     NodeSpec,
+    extended_requests,
     node_object,
     node_status,
     rfc3339,
@@ -66,7 +68,8 @@ class SimKubelet:
         now: Callable[[], datetime] = _utcnow,
         on_add_latency: Callable[[float], None] | None = None,
     ) -> None:
-        self.spec, self.api, self.runtime, self.devices = spec, api, runtime, devices
+        self.spec, self.api, self.runtime = spec, api, runtime
+        self.devices = devices
         self.timings, self._now, self._on_add_latency = timings, now, on_add_latency
         self._wake = threading.Event()
         self._status_dirty = threading.Event()
@@ -76,6 +79,15 @@ class SimKubelet:
         self._started_at = now()
 
     # ---- node ----------------------------------------------------------------------------------------
+
+    @property
+    def devices(self) -> FakeDeviceManager | None:
+        return self._devices
+
+    @devices.setter
+    def devices(self, manager: FakeDeviceManager | None) -> None:
+        self._devices = manager
+        self._assigner = DeviceAssigner(manager) if manager is not None else None
 
     def on_resource_change(self, resource: str, counts: ResourceCounts) -> None:
         """``FakeDeviceManager`` callback: publish the new counts soon."""
@@ -159,14 +171,19 @@ class SimKubelet:
             return
         started = time.monotonic()
         try:
+            if self._assigner is not None:
+                self._assigner.assign(uid, extended_requests(pod))
             record = self.runtime.create(uid=uid, namespace=str(meta.get("namespace") or "default"),
                                          name=str(meta.get("name")))
-        except (CniError, ValueError, RuntimeError) as e:
+        except (AdmissionError, CniError, ValueError, RuntimeError) as e:
+            if self._assigner is not None:
+                self._assigner.release(uid)
             delay = min(self.timings.backoff_max, max(self.timings.backoff_initial, delay * 2))
             self._backoff[uid] = (time.monotonic() + delay, delay)
             log.warning("sandbox of %s/%s failed (retry in %.0fs): %s", meta.get("namespace"), meta.get("name"),
                         delay, e)
-            self._event(pod, str(e))
+            self._event(pod, str(e), reason="UnexpectedAdmissionError" if isinstance(e, AdmissionError)
+                        else "FailedCreatePodSandBox")
             return
         if self._on_add_latency is not None:
             self._on_add_latency(time.monotonic() - started)
@@ -200,15 +217,17 @@ class SimKubelet:
     def _destroy(self, record: SandboxRecord) -> None:
         try:
             self.runtime.destroy(record)
+            if self._assigner is not None:
+                self._assigner.release(record.uid)
             log.info("pod %s/%s torn down (%s)", record.namespace, record.name, record.ip)
         except (CniError, ValueError, RuntimeError) as e:
             log.warning("teardown of %s/%s failed, retried next pass: %s", record.namespace, record.name, e)
 
-    def _event(self, pod: Obj, message: str) -> None:
+    def _event(self, pod: Obj, message: str, *, reason: str) -> None:
         namespace = str(pod["metadata"].get("namespace") or "default")
         try:
             self.api.create_event(namespace, sandbox_failed_event(pod, node=self.spec.name, message=message,
-                                                                  now=self._now()))
+                                                                  now=self._now(), reason=reason))
         except Exception as e:  # an event is best effort, like the kubelet's recorder
             log.warning("cannot record event for %s: %s", pod["metadata"].get("name"), e)
 

@@ -114,8 +114,9 @@ def running_status(pod: Mapping[str, Any], *, pod_ip: str, host_ip: str, contain
     }
 
 
-def sandbox_failed_event(pod: Mapping[str, Any], *, node: str, message: str, now: datetime) -> dict[str, Any]:
-    """A Warning ``FailedCreatePodSandBox`` event on the pod, as the kubelet records a CNI ADD failure."""
+def sandbox_failed_event(pod: Mapping[str, Any], *, node: str, message: str, now: datetime,
+                         reason: str = "FailedCreatePodSandBox") -> dict[str, Any]:
+    """A Warning event on the pod, by default ``FailedCreatePodSandBox`` as the kubelet records a CNI ADD failure."""
     meta = pod.get("metadata") or {}
     stamp = rfc3339(now)
     namespace = str(meta.get("namespace") or "default")
@@ -125,8 +126,9 @@ def sandbox_failed_event(pod: Mapping[str, Any], *, node: str, message: str, now
         "metadata": {"name": f"{meta.get('name', 'pod')}.{secrets.token_hex(8)}", "namespace": namespace},
         "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": namespace, "name": meta.get("name", ""),
                            "uid": meta.get("uid", "")},
-        "reason": "FailedCreatePodSandBox",
-        "message": f"Failed to create pod sandbox: {message}"[:1024],
+        "reason": reason,
+        "message": (f"Failed to create pod sandbox: {message}" if reason == "FailedCreatePodSandBox"
+                    else message)[:1024],
         "type": "Warning",
         "source": {"component": "kubelet", "host": node},
         "reportingComponent": "kubelet",
