@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
             for call in outcome.unused:
                 print(f"  [{rendered.overlay}] UNUSED grant: {call}")
             for call in outcome.stale_ahead:
-                print(f"  [{rendered.overlay}] now used by the code, drop it from AHEAD_OF_CODE: {call}")
+                print(f"  [{rendered.overlay}] note: now used by the code, drop it from AHEAD_OF_CODE: {call}")
+            for call in outcome.ungranted_ahead:
+                print(f"  [{rendered.overlay}] listed in AHEAD_OF_CODE but NOT granted: {call}")
             failed |= not outcome.ok
     print("RBAC does not match the code" if failed else "RBAC matches the code")
     return 1 if failed else 0

@@ -3,8 +3,8 @@
 What: ``granted(rules)`` expands RBAC rules into (apiGroup, resource, verb) triples; ``compare`` puts them
 next to the calls ``rbac_scan`` found and returns what is missing (the code would get 403) and what is
 unused (more privilege than the code needs). ``AHEAD_OF_CODE`` lists grants made on purpose for a program
-whose API loops are not wired yet, each with its reason; such a grant must not be used by the code yet
-(then it belongs to the derived set and the entry must go).
+whose API loops are not wired yet, each with its reason; once the code makes such a call the entry is
+reported as stale (harmless: the grant is then derived from the code) so that it can be removed.
 
 Must never: accept a wildcard (``*``) verb, resource or group: least privilege is spelled out.
 """
@@ -70,11 +70,13 @@ class Comparison:
     unused: tuple[ApiCall, ...]
     """Granted, never called and not listed in AHEAD_OF_CODE: more privilege than needed."""
     stale_ahead: tuple[ApiCall, ...]
-    """Listed in AHEAD_OF_CODE but already called by the code: the entry must be removed."""
+    """Listed in AHEAD_OF_CODE but already called by the code: the entry can go."""
+    ungranted_ahead: tuple[ApiCall, ...]
+    """Listed in AHEAD_OF_CODE but not granted: the list and the manifests disagree."""
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.unused or self.stale_ahead)
+        return not (self.missing or self.unused or self.ungranted_ahead)
 
 
 def compare(program: str, *, used: Iterable[ApiCall], rules: Iterable[Rule]) -> Comparison:
@@ -85,4 +87,5 @@ def compare(program: str, *, used: Iterable[ApiCall], rules: Iterable[Rule]) -> 
         missing=tuple(sorted(used_set - granted_set)),
         unused=tuple(sorted(granted_set - used_set - ahead)),
         stale_ahead=tuple(sorted(ahead & used_set)),
+        ungranted_ahead=tuple(sorted(ahead - granted_set)),
     )

@@ -1,7 +1,7 @@
 """Derives the Kubernetes API calls each tke-eni program can make by reading its source.
 
-What: starting from a program's packages (its ``cmd/<program>`` package and its ``eni`` package), follow every
-import inside the project (function-local ones too) and look for calls whose first argument is a ResourceKind
+What: starting from a program's ``cmd/<program>`` package, follow every import inside the project
+(function-local ones too) and look for calls whose first argument is a ResourceKind
 constant (``client.patch(NODE_ENI_CONFIG, ..., subresource="status")``, ``builder.for_(NODE)``,
 ``cache.informer_for(kind)`` inside ``for kind in (NODE, VPC_IP)``). Each becomes an ``ApiCall``: the
 (apiGroup, resource[/subresource], verb) triple that RBAC grants.
@@ -99,11 +99,11 @@ class Program:
     roots: tuple[str, ...]
 
 
+# A program is what its cmd package imports: a controller written but not wired in needs no grant yet.
 PROGRAMS = (
-    Program(name="tke-eni-ipamd", service_account="tke-eni-ipamd", roots=("tke_eni_ipamd", "eni.controllers")),
-    Program(name="tke-eni-agent", service_account="tke-eni-agent", roots=("tke_eni_agent", "eni.agent")),
-    Program(name="tke-eni-ip-scheduler", service_account="tke-eni-ip-scheduler",
-            roots=("tke_eni_ip_scheduler", "eni.scheduler")),
+    Program(name="tke-eni-ipamd", service_account="tke-eni-ipamd", roots=("tke_eni_ipamd",)),
+    Program(name="tke-eni-agent", service_account="tke-eni-agent", roots=("tke_eni_agent",)),
+    Program(name="tke-eni-ip-scheduler", service_account="tke-eni-ip-scheduler", roots=("tke_eni_ip_scheduler",)),
 )
 
 
@@ -184,10 +184,23 @@ def closure(roots: Iterable[str]) -> list[str]:
 
 
 class _KindResolver:
-    """Maps names in one module to ResourceKind constants (its globals, ``module.CONSTANT`` and loop variables)."""
+    """Maps names in one module to ResourceKind constants: its globals, names imported inside functions,
+    ``module.CONSTANT`` and (through the caller) loop variables."""
 
-    def __init__(self, module: ModuleType) -> None:
-        self.namespace = vars(module)
+    def __init__(self, module: ModuleType, tree: ast.AST) -> None:
+        self.namespace: dict[str, object] = dict(vars(module))
+        package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                source = "." * node.level + (node.module or "")
+                try:
+                    imported = importlib.import_module(source, package=package or None)
+                except ImportError:
+                    continue
+                for alias in node.names:
+                    value = getattr(imported, alias.name, None)
+                    if isinstance(value, ResourceKind):
+                        self.namespace.setdefault(alias.asname or alias.name, value)
 
     def kinds(self, node: ast.AST) -> list[ResourceKind]:
         if isinstance(node, ast.Name):
@@ -255,7 +268,7 @@ def calls_in_module(module_name: str) -> dict[ApiCall, list[Site]]:
     path = module_file(module_name)
     assert path is not None
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    resolver = _KindResolver(importlib.import_module(module_name))
+    resolver = _KindResolver(importlib.import_module(module_name), tree)
     parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
     found: dict[ApiCall, list[Site]] = {}
     for node in ast.walk(tree):

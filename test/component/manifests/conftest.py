@@ -6,8 +6,10 @@ the tests use the same rendering and RBAC derivation as ``hack/rbac/check.py``.
 
 from __future__ import annotations
 
+import logging
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,15 @@ def pyproject() -> dict:
 @pytest.fixture(scope="session")
 def version(pyproject: dict) -> str:
     return str(pyproject["project"]["version"])
+
+
+@pytest.fixture(autouse=True)
+def keep_root_logging() -> Iterator[None]:
+    """The programs' wiring configures the root logger; give the test runner its handlers back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -39,7 +39,7 @@ def test_roles_grant_exactly_what_the_code_calls(rendered, scanned, overlay, pro
     outcome = rbac_rules.compare(program, used=scanned[program], rules=rules)
     assert outcome.missing == (), f"granted too little: {[str(c) for c in outcome.missing]}"
     assert outcome.unused == (), f"granted but unused: {[str(c) for c in outcome.unused]}"
-    assert outcome.stale_ahead == (), f"now used by the code, drop from AHEAD_OF_CODE: {outcome.stale_ahead}"
+    assert outcome.ungranted_ahead == (), f"AHEAD_OF_CODE lists grants the roles lack: {outcome.ungranted_ahead}"
 
 
 @pytest.mark.parametrize("overlay", manifests.OVERLAYS)
