@@ -128,10 +128,18 @@ def test_ipamc_under_ptp(node_agent, netns_factory):
     assert f"default via {agent.eni.primary_ip} dev eth0" in pod.ip("route", "show")
     host_veths = agent.pair.node.ip("-4", "addr", "show", "type", "veth")
     assert f"inet {agent.eni.primary_ip}/32" in host_veths  # ptp put the gateway on its host veth
-    assert agent.service.ledger.allocations()[0].ip == IPv4Address(address.split("/")[0])
+    ip = address.split("/")[0]
+    assert agent.service.ledger.allocations()[0].ip == IPv4Address(ip)
+    table = next(iter(agent.service.tables()))
+    rules = agent.pair.node.ip("rule", "show")
+    assert f"from {ip} lookup {table}" in rules and f"to {ip} lookup main" in rules  # our rules, ptp's veth
+    agent.pair.route_to_pod(ip, agent.eni)
+    assert pod.ping(agent.pair.remote_ip), "pod -> VPC peer through the ENI and back"
+    assert pod.ping(agent.eni.primary_ip), "pod -> node"
     for _ in range(2):
         assert agent.exec(f"{REFERENCE}/ptp", "DEL", conf, container="c4", netns=pod.path)[0] == 0
     assert agent.service.ledger.allocations() == []
+    assert ip not in agent.pair.node.ip("rule", "show")
 
 
 @pytest.mark.parametrize("command", ["ADD", "CHECK"])
