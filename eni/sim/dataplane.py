@@ -96,6 +96,8 @@ class VpcDataPlane:
         router, rlink = self.names.router, SimNames.router_link(eni_id)
         ip_in(router, "link", "add", rlink, "type", "veth", "peer", "name", ifname, "address", mac, "netns", netns)
         sysctl_in(router, f"net.ipv4.conf.{rlink}.proxy_arp", "1")
+        # Proxy ARP replies are delayed up to 0.8 s by default; the VPC answers at once.
+        sysctl_in(router, f"net.ipv4.neigh.{rlink}.proxy_delay", "0")
         ip_in(router, "link", "set", rlink, "up")
         ip_in(netns, "link", "set", ifname, "up")
         self._macs[eni_id] = mac.lower()
