@@ -15,6 +15,9 @@ def test_pools_converge_under_throttling_and_failed_tasks(make_cluster):
     for agent in cluster.agents.values():
         agent.want_pods = 12
     cluster.converge(rounds=200, tolerate_errors=True)
+    outcomes = {s.labels["outcome"] for m in cluster.registry.collect() if m.name == "tke_eni_ipamd_cloud_calls"
+                for s in m.samples if s.value > 0}
+    assert {"ok", "TaskFailed"} <= outcomes, outcomes  # failed tasks reached ipamd and were retried
     for agent in cluster.agents.values():
         agent.want_pods = 2
     cluster.restart(quick_release=True)

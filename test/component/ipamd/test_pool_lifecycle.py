@@ -44,12 +44,18 @@ def test_pods_up_and_down_keep_the_window_cap_and_fewest_enis(make_cluster):
     assert bound(cluster, "node-2") == 34  # slow release: one idle IP per tick
     assert bound(cluster, "node-1") == 26
     assert bound(cluster, "node-3") == 5  # already in its window
+    cluster.clock.step(cluster.config.release_interval / 2)
+    cluster.converge()
+    assert bound(cluster, "node-2") == 34  # half a tick later: still one
+    cluster.clock.step(cluster.config.release_interval / 2)
+    cluster.converge()
+    assert bound(cluster, "node-2") == 33
     for name in CAPS:
         cluster.assert_consistent(name)
 
     cluster.restart(quick_release=True)
     cluster.converge()  # a fresh process waits one interval before its first release tick
-    assert bound(cluster, "node-2") == 34
+    assert bound(cluster, "node-2") == 33
     cluster.clock.step(cluster.config.release_interval)
     cluster.converge()
     for name in CAPS:
