@@ -43,21 +43,9 @@ class AheadOfCode:
     reason: str
 
 
-AGENT_LOOPS = "the agent daemon's Kubernetes loops are not wired into tke-eni-agent yet (cmd/agent/wiring.py)"
-NEC_GROUP = "networking.tke.cloud.tencent.com"
-AHEAD_OF_CODE: dict[str, tuple[AheadOfCode, ...]] = {
-    "tke-eni-agent": (
-        AheadOfCode(ApiCall("", "pods", "list"), f"GC compares allocations with the node's pods; {AGENT_LOOPS}"),
-        AheadOfCode(ApiCall("", "pods", "watch"), f"GC compares allocations with the node's pods; {AGENT_LOOPS}"),
-        AheadOfCode(ApiCall(NEC_GROUP, "nodeeniconfigs", "get"), f"reads its node's NodeENIConfig; {AGENT_LOOPS}"),
-        AheadOfCode(ApiCall(NEC_GROUP, "nodeeniconfigs", "list"), f"watches its NodeENIConfig; {AGENT_LOOPS}"),
-        AheadOfCode(ApiCall(NEC_GROUP, "nodeeniconfigs", "watch"), f"watches its NodeENIConfig; {AGENT_LOOPS}"),
-        AheadOfCode(ApiCall(NEC_GROUP, "nodeeniconfigs/status", "patch"),
-                    f"publishes status.agent (agent_status_patch); {AGENT_LOOPS}"),
-        AheadOfCode(ApiCall("", "events", "create"), f"records events about its node; {AGENT_LOOPS}"),
-        AheadOfCode(ApiCall("", "events", "patch"), f"aggregates repeated events; {AGENT_LOOPS}"),
-    ),
-}
+# program -> grants made before its code makes the calls (each with why). Empty while every program's RBAC is
+# derived from its code alone; an entry here is the place to grant a call a program is about to make.
+AHEAD_OF_CODE: dict[str, tuple[AheadOfCode, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)

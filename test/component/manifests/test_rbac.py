@@ -56,6 +56,15 @@ def test_the_comparison_reports_a_missing_and_an_unused_grant():
     assert outcome.unused == (ApiCall("", "nodes", "get"),)
 
 
+def test_grants_ahead_of_code_are_neither_unused_nor_missing(monkeypatch):
+    soon = ApiCall("", "events", "create")
+    monkeypatch.setitem(rbac_rules.AHEAD_OF_CODE, "x", (rbac_rules.AheadOfCode(soon, "records events soon"),))
+    rules = [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}]
+    assert rbac_rules.compare("x", used=[], rules=rules).ok
+    assert rbac_rules.compare("x", used=[soon], rules=rules).stale_ahead == (soon,)
+    assert rbac_rules.compare("x", used=[], rules=[]).ungranted_ahead == (soon,)
+
+
 def test_wildcards_are_refused():
     with pytest.raises(rbac_rules.WildcardError):
         rbac_rules.granted([{"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}])

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from eni.api.v1 import ALL_KINDS, crdgen
+from eni.cni.bundle import resolve_interpreter
 
 KUBERNETES_VERSION = "1.32"  # the kubectl shipped here; our manifests must not need anything newer
 CLUSTER_SCOPED = {"CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
@@ -21,12 +22,13 @@ BASE_OBJECTS = {
     ("ClusterRole", "tke-eni-agent"), ("ClusterRoleBinding", "tke-eni-agent"),
     ("ClusterRole", "tke-eni-ipamd"), ("ClusterRoleBinding", "tke-eni-ipamd"),
     ("Role", "tke-eni-ipamd-leader-election"), ("RoleBinding", "tke-eni-ipamd-leader-election"),
-    ("DaemonSet", "tke-eni-agent"), ("Deployment", "tke-eni-ipamd"),
+    ("DaemonSet", "tke-eni-agent"), ("Deployment", "tke-eni-ipamd"), ("PodDisruptionBudget", "tke-eni-ipamd"),
 }
 EXTENDER_OBJECTS = {
     ("ServiceAccount", "tke-eni-ip-scheduler"), ("ClusterRole", "tke-eni-ip-scheduler"),
     ("ClusterRoleBinding", "tke-eni-ip-scheduler"), ("Deployment", "tke-eni-ip-scheduler"),
     ("Service", "tke-eni-ip-scheduler"), ("ConfigMap", "tke-eni-kube-scheduler-config"),
+    ("PodDisruptionBudget", "tke-eni-ip-scheduler"),
 }
 SAMPLES = manifests.CONFIG / "samples"
 
@@ -118,6 +120,9 @@ def test_the_agent_runs_privileged_on_every_node_with_its_host_folders(rendered)
             "/run/tke-eni"} <= host_paths
     mounted = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert {v["name"]: v["hostPath"]["path"] for v in pod["volumes"]} == mounted  # mounted where they are
+    interpreter = next(a.split("=", 1)[1] for a in container["args"] if a.startswith("--plugin-interpreter="))
+    # The agent writes this #! line into plugins the host runs: a host path, never rewritten from the image's PATH.
+    assert interpreter.startswith("/usr/bin/python3 ") and resolve_interpreter(interpreter) == interpreter
     node_name = next(e for e in container["env"] if e["name"] == "NODE_NAME")
     assert node_name["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
 
@@ -133,6 +138,9 @@ def test_the_control_plane_runs_as_non_root_with_two_replicas(rendered, name):
         assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     anti = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
     assert anti["labelSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    budget = rendered["static-ip"].named("PodDisruptionBudget", name)["spec"]
+    assert budget["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    assert budget["minAvailable"] == 1
 
 
 def test_ipamd_reads_the_cloud_key_pair_from_the_secret(rendered):
