@@ -144,15 +144,16 @@ class Binder:
         return claim, allocated
 
     def _allocate(self, claim: EIPClaim, pod: Obj) -> Eip | Result:
-        wait = self._d.cloud.quota_wait()
+        wait, cause = self._d.cloud.quota_wait()
         if wait > 0:
-            return self._quota_blocked(claim, pod, "the account's EIP quota was exhausted recently", wait)
+            return self._quota_blocked(claim, pod, cause, wait)
         tags = self._d.settings.cloud_tags(claim_uid=claim.metadata.uid, claim_key=str(claim.key))
         try:
             eip = self._d.cloud.allocate(intent=intent_for(claim), bandwidth=claim.spec.bandwidth,
                                          isp=claim.spec.isp.value, tags=tags)
-        except QuotaExceeded as e:
-            return self._quota_blocked(claim, pod, str(e), self._d.settings.quota_retry_interval)
+        except QuotaExceeded:
+            wait, cause = self._d.cloud.quota_wait()
+            return self._quota_blocked(claim, pod, cause, wait)
         if eip is None:
             message = "the cloud returned no EIP for this claim's allocation; delete the EIPClaim to start over"
             self._d.pod_event(pod, events.EIP_CLOUD_ERROR, message, warning=True)

@@ -30,20 +30,23 @@ class EipCloud:
         self._quota_retry_interval = quota_retry_interval
         self._lock = threading.Lock()
         self._quota_until = 0.0
+        self._quota_cause = ""
 
-    def quota_wait(self) -> float:
-        """Seconds left before the next allocation may be tried; 0 when none is held off."""
+    def quota_wait(self) -> tuple[float, str]:
+        """Seconds left before the next allocation may be tried (0 when none is held off), and the cloud's
+        refusal that started the hold-off."""
         with self._lock:
-            return max(0.0, self._quota_until - self._clock.monotonic())
+            return max(0.0, self._quota_until - self._clock.monotonic()), self._quota_cause
 
     def allocate(self, *, intent: str, bandwidth: int, isp: str, tags: Mapping[str, str]) -> Eip | None:
         """One new (or, for a replayed intent, the same) EIP; None if the cloud returned none."""
         try:
             eips = self._metrics.count("allocate", lambda: self._vpc.allocate_eips(
                 intent=intent, count=1, bandwidth=bandwidth, isp=isp, tags=tags))
-        except QuotaExceeded:
+        except QuotaExceeded as e:
             with self._lock:
                 self._quota_until = self._clock.monotonic() + self._quota_retry_interval
+                self._quota_cause = f"{e.code}: {e.message}"  # no request id: repeats aggregate into one Event
             raise
         return eips[0] if eips else None
 
