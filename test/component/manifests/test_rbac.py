@@ -182,3 +182,33 @@ def test_a_recorded_ipamd_run_stays_within_the_derived_calls_and_the_grants(apis
             ApiCall(NODE_ENI_CONFIG.group, "nodeeniconfigs", "delete")} <= recorded.keys()
     assert sorted(str(c) for c in recorded.keys() - scanned["tke-eni-ipamd"].keys()) == []
     assert sorted(str(c) for c in recorded.keys() - granted) == []
+
+
+@pytest.mark.slow
+def test_a_recorded_extender_run_makes_exactly_the_derived_calls(apiserver, kubeconfig, rendered, scanned,
+                                                                  monkeypatch):
+    """The real extender program reads through informers only: its run shows every derived call and no other."""
+    from tke_eni_ip_scheduler import main as scheduler_main
+    from tke_eni_ip_scheduler import wiring as scheduler_wiring
+
+    apiserver.seed(*(crdgen.custom_resource_definition(kind) for kind in ALL_KINDS))
+    captured = []
+    monkeypatch.setattr(scheduler_wiring, "start", lambda settings: captured.append(settings) or 0)
+    assert scheduler_main.main(["--kubeconfig", str(kubeconfig), "--listen", "127.0.0.1:0", "--metrics-bind-address",
+                                "0", "--health-probe-bind-address", "127.0.0.1:0", "--log-format", "text"]) == 0
+    monkeypatch.undo()
+    derived = set(scanned["tke-eni-ip-scheduler"])
+    stop = threading.Event()
+    status: list[int] = []
+    with RequestLog() as log:
+        thread = threading.Thread(target=lambda: status.append(scheduler_wiring.start(captured[0], stop=stop)),
+                                  daemon=True)
+        thread.start()
+        try:
+            wait_for(lambda: derived <= log.calls().keys())
+        finally:
+            stop.set()
+            thread.join(30)
+    assert status == [0]
+    rules = [rule for _, rule in rendered["static-ip"].rules_of("tke-eni-ip-scheduler", NAMESPACE)]
+    assert set(log.calls()) == derived == rbac_rules.granted(rules)
