@@ -66,8 +66,8 @@ class ClaimWriter:
         except NotFoundError:
             pass
 
-    def annotate_pod(self, pod: Obj, public_ip: str) -> None:
-        """Publish the EIP's address on the pod (tke.cloud.tencent.com/eip-public-ip)."""
+    def annotate_pod(self, pod: Obj, public_ip: str | None) -> None:
+        """Publish the EIP's address on the pod (tke.cloud.tencent.com/eip-public-ip); None removes it."""
         metadata = pod.get("metadata") or {}
         if (metadata.get("annotations") or {}).get(ANNOTATION_EIP_PUBLIC_IP) == public_ip:
             return

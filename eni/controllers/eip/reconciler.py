@@ -52,6 +52,8 @@ class EipClaimReconciler:
         key = request.key
         pod = self._pod(key)
         live = pod if pod is not None and wants_eip(pod) and is_running(pod) else None
+        if pod is not None and live is None:
+            self._d.writer.annotate_pod(pod, None)  # a pod that no longer runs or asks has no public address
         claim = self._d.writer.get(key)
         if claim is None:
             return self._create(live) if live is not None else Result()

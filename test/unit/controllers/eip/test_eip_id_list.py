@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from eni.api.v1 import EIP_CLAIM, ClaimPhase
 from eni.api.v1.constants import (
     ANNOTATION_EIP_CLAIM_DELETE_POLICY,
@@ -9,6 +11,7 @@ from eni.api.v1.constants import (
     ANNOTATION_EIP_PUBLIC_IP,
 )
 from eni.cloud.types import EipState, EniId
+from eni.controllers.eip.binding import EipTakenError
 from eni.runtime.meta import ObjectKey
 from eni.runtime.reconcile import Result
 
@@ -95,3 +98,20 @@ def test_kept_listed_eip_follows_the_next_pod(world) -> None:
 
 def _claim(name):
     return EIP_CLAIM, ObjectKey("default", name)
+
+
+def test_listed_eip_taken_between_look_and_associate_is_chosen_again(world) -> None:
+    first, second = user_eips(world, 2)
+
+    def race(method, arguments):
+        if method == "associate_eip" and arguments["eip_id"] == first:
+            world.vpc.interceptor = None
+            world.vpc.associate_eip(first, eni_id=EniId(world.eni_id), private_ip=world.ips[3])  # someone else
+
+    world.vpc.interceptor = race
+    world.pod("web", {ANNOTATION_EIP_ID_LIST: f"{first},{second}"}, ip=world.ips[0])
+    with pytest.raises(EipTakenError):
+        world.reconcile("web")
+    world.reconcile("web")
+    assert world.claim("web").status.eip_id == second
+    assert world.eips()[first].private_ip == world.ips[3]

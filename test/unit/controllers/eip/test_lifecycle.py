@@ -200,3 +200,14 @@ def _pod_key(name: str):
 
 def _claim_key(name: str):
     return EIP_CLAIM, ObjectKey("default", name)
+
+
+def test_pod_that_stops_asking_loses_its_eip_and_its_annotation(world) -> None:
+    world.pod("web", {ANNOTATION_EIP_ATTRIBUTES: "{}"}, ip=world.ips[0])
+    world.reconcile("web")
+    pod = world.client.get(*_pod_key("web"))
+    del pod["metadata"]["annotations"][ANNOTATION_EIP_ATTRIBUTES]
+    world.client.update(POD, pod)
+    world.reconcile("web")
+    assert world.claim("web") is None and world.eips() == {}
+    assert ANNOTATION_EIP_PUBLIC_IP not in world.pod_annotations("web")
