@@ -111,8 +111,8 @@ class AgentSim:
         published = bound | releasing
         self.holding &= published  # an IP that vanished from the status while held is caught by the tests
         self.released = {ip for ip in self.released if ip in releasing}
-        while len(self.holding) > self.want_pods:
-            self.holding.pop()
+        while len(self.holding) > self.want_pods:  # the newest pods go first: deterministic runs
+            self.holding.remove(max(self.holding, key=lambda ip: tuple(int(p) for p in ip.split("."))))
         free = sorted(bound - self.holding - self.released)
         while len(self.holding) < self.want_pods and free:
             self.holding.add(free.pop(0))

@@ -81,6 +81,7 @@ def test_crash_while_releasing_never_unassigns_a_held_ip(make_cluster, method):
     run_until_crash(cluster)
     cluster.restart(quick_release=True)
     cluster.converge(tick=True)
+    assert cluster.emulator.calls.count("DeleteNetworkInterface") >= 1  # emptied ENIs did go
     cluster.collect_garbage()
     cluster.converge()
     nec = cluster.nec("node-1")
