@@ -1,7 +1,7 @@
 """What the EIP reconciler's parts share: the reads, the writes, the cloud, the Event sink, the settings.
 
 ``EventSink`` is the one method of ``eni.runtime.events.EventRecorder`` the controller needs, so tests
-may pass the real recorder or any object with that method. Values and seams only; no behaviour.
+may pass the real recorder or any object with that method. Values and seams only; nothing here decides anything.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class Deps:
 
     reader: Reader
     """Pods, NodeENIConfigs and other claims (usually the informer cache)."""
-    live: Reader
-    """Reads that must not be stale (the ReplicaSet behind a pod); the API server."""
+    owners: Reader
+    """Where the ReplicaSet behind a pod is read (ipamd: the informer cache, so list/watch suffice)."""
     writer: ClaimWriter
     cloud: EipCloud
     events: EventSink

@@ -4,8 +4,8 @@ It reconciles EIPClaims and wakes them for: the claim itself (spec, deletion and
 changes; not its status, which only this controller writes), the pod of the same name (IP, node,
 phase, uid, deletion and eip-* annotation changes of pods that want an EIP), and the pod's
 NodeENIConfig when its ENIs change (a pod IP showing up on an ENI). Reads go to the shared informer
-cache, writes and the one owner lookup to the API server. Wiring only; behaviour lives in the
-reconciler and the binder.
+cache (ReplicaSets too, with --enable-ownerref; claims are re-read from the API server), writes to the
+API server. Wiring only; behaviour lives in the reconciler and the binder.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def setup(manager: Manager, *, vpc: VpcApi, settings: EipSettings) -> EipControl
     recorder = manager.event_recorder(COMPONENT)
     reader = CacheReader(manager.cache)
     cloud = EipCloud(vpc, metrics=metrics, clock=settings.clock, quota_retry_interval=settings.quota_retry_interval)
-    deps = Deps(reader=reader, live=manager.client, writer=ClaimWriter(manager.client), cloud=cloud, events=recorder,
+    deps = Deps(reader=reader, owners=reader, writer=ClaimWriter(manager.client), cloud=cloud, events=recorder,
                 settings=settings)
     reconciler = EipClaimReconciler(deps)
     controller = (ControllerBuilder(manager).for_(EIP_CLAIM, predicates=[CLAIM_PREDICATE])

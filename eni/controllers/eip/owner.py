@@ -2,8 +2,8 @@
 
 A claim outlives its pods (delete policy Never) but must go with the workload: a StatefulSet's pods
 name it directly; a ReplicaSet's pods resolve to the ReplicaSet's Deployment (a rollout replaces the
-ReplicaSet, and the claim must not go with it). Any other controller owner is used as it is. Only
-the one ReplicaSet read happens here; it never writes.
+ReplicaSet, and the claim must not go with it). Any other controller owner is used as it is. The one
+read here is of that ReplicaSet (from the informer cache in ipamd); it never writes.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ class EipClaimReconciler:
         if request is None:
             return Result()
         view = PodView.of(pod)
-        owner = workload_owner(pod, self._d.live) if self._d.settings.enable_ownerref else None
+        owner = workload_owner(pod, self._d.owners) if self._d.settings.enable_ownerref else None
         claim = EIPClaim(
             metadata=ObjectMeta(name=view.name, namespace=view.namespace, finalizers=(FINALIZER_EIP_CLAIM,),
                                 owner_references=(owner,) if owner is not None else ()),

@@ -132,7 +132,7 @@ def make_world(**settings: Any) -> World:
     metrics = EipMetrics(CollectorRegistry())
     events = RecordingEvents()
     cloud = EipCloud(vpc, metrics=metrics, clock=clock, quota_retry_interval=eip_settings.quota_retry_interval)
-    deps = Deps(reader=client, live=client, writer=ClaimWriter(client), cloud=cloud, events=events,
+    deps = Deps(reader=client, owners=client, writer=ClaimWriter(client), cloud=cloud, events=events,
                 settings=eip_settings)
     return World(client, vpc, clock, events, metrics, eip_settings, EipClaimReconciler(deps), eni.id, ips)
 
