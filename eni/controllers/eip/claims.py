@@ -55,6 +55,14 @@ class ClaimWriter:
         except NotFoundError:
             pass
 
+    def add_finalizer(self, claim: EIPClaim) -> EIPClaim:
+        """Make sure the claim cannot vanish before its EIP has been given back."""
+        if FINALIZER_EIP_CLAIM in claim.metadata.finalizers:
+            return claim
+        finalizers = [*claim.metadata.finalizers, FINALIZER_EIP_CLAIM]
+        patch = {"metadata": {"resourceVersion": claim.metadata.resource_version, "finalizers": finalizers}}
+        return EIPClaim.from_dict(self._client.patch(EIP_CLAIM, claim.key, patch))
+
     def remove_finalizer(self, claim: EIPClaim) -> None:
         """Let the API server forget the claim: its EIP has been given back."""
         if FINALIZER_EIP_CLAIM not in claim.metadata.finalizers:

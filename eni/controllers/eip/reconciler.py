@@ -109,6 +109,7 @@ class EipClaimReconciler:
         if request is None:
             return Result()  # what is bound stays bound; the user fixes the annotation
         view = PodView.of(pod)
+        claim = self._d.writer.add_finalizer(claim)  # a claim made by hand has none
         spec = self._spec(claim.spec, request, view)
         if spec != claim.spec:
             if not claim.spec.pod_uid:
@@ -165,6 +166,8 @@ class EipClaimReconciler:
                        "the claim goes when the pod does")
             self._d.claim_event(claim, events.DELETION_DEFERRED, message, warning=True)
             self._d.pod_event(live, events.DELETION_DEFERRED, message, warning=True)
+            if not claim.status.eip_id:
+                return Result()  # nothing to keep working, and a claim being deleted gets no new EIP
             return self._binder.bind(claim, live, PodView.of(live))
         return self._finalize(claim)
 

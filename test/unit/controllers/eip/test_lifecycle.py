@@ -211,3 +211,27 @@ def test_pod_that_stops_asking_loses_its_eip_and_its_annotation(world) -> None:
     world.reconcile("web")
     assert world.claim("web") is None and world.eips() == {}
     assert ANNOTATION_EIP_PUBLIC_IP not in world.pod_annotations("web")
+
+
+def test_claim_made_by_hand_gets_the_finalizer_before_any_eip(world) -> None:
+    world.client.create(EIP_CLAIM, {"metadata": {"name": "web", "namespace": "default"}, "spec": {}})
+    world.pod("web", WANTS, ip=world.ips[0])
+    world.reconcile("web")
+    claim = world.claim("web")
+    assert claim.metadata.finalizers == (FINALIZER_EIP_CLAIM,) and claim.status.phase is ClaimPhase.BOUND
+    world.client.delete(*_claim_key("web"))
+    world.delete_pod("web")
+    world.reconcile("web")
+    assert world.claim("web") is None and world.eips() == {}
+
+
+def test_claim_deleted_before_its_eip_came_gets_none(world) -> None:
+    world.pod("web", WANTS)  # no IP yet: the claim is Pending
+    world.reconcile("web")
+    world.client.delete(*_claim_key("web"))
+    pod = world.client.get(*_pod_key("web"))
+    pod["status"]["podIP"] = world.ips[0]
+    world.client.update_status(POD, pod)
+    world.reconcile("web")
+    assert world.vpc.calls == [] and world.eips() == {}
+    assert "EIPClaimDeletionDeferred" in world.events.reasons("Pod")
