@@ -61,6 +61,7 @@ class EipCluster:
     parts: EipController
     eni_id: str
     ips: list[str]
+    settings: EipSettings
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -73,6 +74,10 @@ class EipCluster:
         self.client.create(POD, {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
         status = {"phase": "Running", **({"podIP": ip} if ip else {})}
         return self.client.patch(POD, ObjectKey("default", name), {"status": status}, subresource="status")
+
+    def new_adapter(self) -> TencentVpc:
+        """Another adapter on the same emulator: what a restarted ipamd process would build."""
+        return adapter_for(self.emulator)
 
     def delete_pod(self, name: str) -> None:
         self.client.delete(POD, ObjectKey("default", name))
@@ -174,8 +179,9 @@ def eip_cluster(apiserver: FakeApiServer) -> Iterator[Callable[..., EipCluster]]
         manager = Manager(cache=InformerCache.over(transport), client=client, clock=clock,
                           settings=ManagerSettings(health_port=None, graceful_shutdown_timeout=5.0),
                           registry=CollectorRegistry())
-        parts = setup(manager, vpc=adapter, settings=EipSettings(cluster_id=CLUSTER_ID, clock=clock, **settings))
-        cluster = EipCluster(apiserver, emu, adapter, client, clock, manager, parts, eni_id, ips)
+        eip_settings = EipSettings(cluster_id=CLUSTER_ID, clock=clock, **settings)
+        parts = setup(manager, vpc=adapter, settings=eip_settings)
+        cluster = EipCluster(apiserver, emu, adapter, client, clock, manager, parts, eni_id, ips, eip_settings)
         cluster.thread = threading.Thread(target=manager.start, args=(cluster.stop,), daemon=True)
         cluster.thread.start()
         made.append(cluster)

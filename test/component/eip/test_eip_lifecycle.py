@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from eni.api.v1 import ClaimPhase, Isp
+from eni.api.v1 import EIP_CLAIM, ClaimPhase, EIPClaim, Isp
 from eni.api.v1.constants import (
     ANNOTATION_CLAIM_EXPIRED_DURATION,
     ANNOTATION_EIP_ATTRIBUTES,
@@ -13,6 +13,7 @@ from eni.api.v1.constants import (
     ANNOTATION_EIP_PUBLIC_IP,
 )
 from eni.cloud.types import EipState
+from eni.controllers.eip.binding import intent_for
 from eni.runtime.meta import POD, ObjectKey
 
 WANTS = {ANNOTATION_EIP_ATTRIBUTES: '{"Bandwidth": "10", "ISP": "CMCC"}'}
@@ -105,3 +106,18 @@ def test_eip_id_list_binds_the_users_eip_and_never_releases_it(eip_cluster) -> N
 
 def _pod(name):
     return POD, ObjectKey("default", name)
+
+
+def test_allocation_of_a_crashed_process_is_found_again(eip_cluster) -> None:
+    """An earlier ipamd allocated for this claim and died before recording it: the ClientToken finds that EIP."""
+    cluster = eip_cluster()
+    made = cluster.client.create(EIP_CLAIM, {"apiVersion": "networking.tke.cloud.tencent.com/v1", "kind": "EIPClaim",
+                                             "metadata": {"name": "web", "namespace": "default"}, "spec": {}})
+    claim = EIPClaim.from_dict(made)
+    tags = cluster.settings.cloud_tags(claim_uid=claim.metadata.uid, claim_key="default/web")
+    (earlier,) = cluster.new_adapter().allocate_eips(intent=intent_for(claim), tags=tags)
+    cluster.pod("web", WANTS, ip=cluster.ips[0])
+    assert cluster.bound_claim("web").status.eip_id == earlier.id
+    assert list(cluster.eips()) == [earlier.id]
+    cluster.delete_pod("web")
+    cluster.wait_for(lambda: cluster.claim("web") is None and not cluster.eips())
