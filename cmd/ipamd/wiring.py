@@ -2,9 +2,10 @@
 
 ``start`` connects to the API server (kubeconfig or in-cluster), builds the Tencent adapter from the
 cloud settings (an endpoint override speaks plain http to the emulator), a Manager with leader
-election on a Lease, and ipamd's controllers; it runs until SIGTERM/SIGINT (exit 0) or until the
-lease is lost or a part fails (exit 1). Static mode is not part of this build: it is refused with
-exit 2 rather than silently run as non-static. This module only assembles; it decides nothing.
+election on a Lease, and ipamd's controllers (node pools and leaked-resource GC, pod EIPs); it runs
+until SIGTERM/SIGINT (exit 0) or until the lease is lost or a part fails (exit 1). Static mode is
+not part of this build: it is refused with exit 2 rather than silently run as non-static. This
+module only assembles; it decides nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def build(settings: IpamdSettings) -> Any:
     from prometheus_client import CollectorRegistry
 
     from eni.cloud.tencent import TencentSettings, TencentVpc
+    from eni.controllers.eip import EipSettings
+    from eni.controllers.eip import setup as add_eip_controller
     from eni.controllers.nodepool.config import PoolConfig
     from eni.controllers.setup import IpamdConfig, add_ipamd_controllers
     from eni.runtime.leaderelection.elector import LeaderElectionSettings
@@ -75,6 +78,9 @@ def build(settings: IpamdSettings) -> Any:
         cluster_tags={cloud.cluster_tag_key: cloud.cluster_id},
         gc_interval=settings.gc.interval.total_seconds(), gc_grace=settings.gc.grace.total_seconds(),
     ))
+    add_eip_controller(manager, vpc=vpc, settings=EipSettings(
+        cluster_id=settings.cloud.cluster_id, enable_ownerref=settings.claims.enable_ownerref,
+        claim_expired_duration=settings.claims.expired_duration))
     return manager
 
 

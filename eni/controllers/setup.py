@@ -58,7 +58,7 @@ def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) ->
     if manager.client is None:
         raise ValueError("the manager needs a client")
     metrics = IpamdMetrics(manager.metrics.registry)
-    recorder = EventRecorder(manager.client, component=COMPONENT, clock=manager.clock)
+    recorder = manager.event_recorder(COMPONENT)
     reconciler = NodeReconciler(client=manager.client, reader=CacheReader(manager.cache), vpc=vpc,
                                 config=config.pool, recorder=recorder, metrics=metrics, clock=manager.clock)
     controller = (ControllerBuilder(manager).for_(NODE, predicates=[NODE_PREDICATE])
@@ -69,5 +69,4 @@ def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) ->
                               interval=config.gc_interval, grace=config.gc_grace, metrics=metrics,
                               clock=manager.clock)
     manager.add(collector)
-    manager.add(recorder)
     return IpamdParts(controller, reconciler, collector, recorder, metrics)

@@ -18,6 +18,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from eni.api.v1 import (
+    ALL_KINDS,
     NODE_ENI_CONFIG,
     VPC_ENI,
     VPC_IP,
@@ -25,8 +26,6 @@ from eni.api.v1 import (
     IPState,
     NodeENIConfig,
     NodeENIConfigStatus,
-    VpcENI,
-    VpcIP,
     agent_status_patch,
     crdgen,
 )
@@ -59,13 +58,13 @@ def key(name: str) -> ObjectKey:
 
 
 def install_crds(client: KubeClient) -> None:
-    for kind in (NodeENIConfig, VpcENI, VpcIP):
+    for kind in ALL_KINDS:
         try:
             client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(kind))
         except AlreadyExistsError:
             pass
     deadline = time.monotonic() + 10
-    for kind in (NODE_ENI_CONFIG, VPC_ENI, VPC_IP):
+    for kind in (k.RESOURCE for k in ALL_KINDS):
         while True:
             try:
                 client.list(kind)
