@@ -120,10 +120,7 @@ class NodeReconciler:
             self._metrics.reconcile_seconds.observe(self._clock.monotonic() - started)
 
     def _reconcile(self, name: str) -> Result:
-        try:
-            node = self._reader.get(NODE, ObjectKey(namespace="", name=name))
-        except NotFoundError:
-            node = None
+        node = self._node(name)
         if node is None or (node.get("metadata") or {}).get("deletionTimestamp"):
             teardown(name, records=self._records, enis=self._enis, client=self._client)
             self._metrics.forget_node(name)
@@ -144,6 +141,18 @@ class NodeReconciler:
         nec, raw = found
         memory = self._node_memory(name)
         return self._reconcile_pool(name, node, nec, raw, memory)
+
+    def _node(self, name: str) -> Mapping[str, Any] | None:
+        """The Node from the cache; a miss is confirmed with a live read, as it leads to a teardown."""
+        key = ObjectKey(namespace="", name=name)
+        try:
+            return self._reader.get(NODE, key)
+        except NotFoundError:
+            pass
+        try:
+            return self._client.get(NODE, key)
+        except NotFoundError:
+            return None
 
     def _node_memory(self, name: str) -> _NodeMemory:
         with self._lock:
