@@ -44,8 +44,8 @@ def test_kubectl_delete_of_a_retained_claim_releases_its_eip(eip_cluster, kubect
     cluster.bound_claim("db-0")
     cluster.delete_pod("db-0")
     cluster.wait_for(lambda: (c := cluster.claim("db-0")) and c.status.phase is ClaimPhase.RETAINED)
-    kubectl("delete", "eipc", "db-0")
-    assert cluster.claim("db-0") is None and not cluster.eips()
+    assert "deleted" in kubectl("delete", "eipc", "db-0", "--wait=false").stdout
+    cluster.wait_for(lambda: cluster.claim("db-0") is None and not cluster.eips(), message="claim and EIP gone")
 
 
 def test_cascade_with_the_deployment(eip_cluster) -> None:
