@@ -11,7 +11,7 @@ from eni.api.v1.constants import (
     ANNOTATION_EIP_CLAIM_DELETE_POLICY,
 )
 from eni.cloud.types import EipState
-from eni.runtime.meta import POD, ObjectKey, ResourceKind
+from eni.runtime.meta import EVENT, POD, ObjectKey, ResourceKind
 
 KEEP = {ANNOTATION_EIP_ATTRIBUTES: "{}", ANNOTATION_EIP_CLAIM_DELETE_POLICY: "Never"}
 DEPLOYMENT = ResourceKind(group="apps", version="v1", kind="Deployment", plural="deployments", namespaced=True)
@@ -126,3 +126,19 @@ def _workload(kind: str, name: str) -> dict:
 def _ref(obj: dict) -> dict:
     return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
             "uid": obj["metadata"]["uid"], "controller": True}
+
+
+def test_throttling_backs_off_without_warnings_then_binds(eip_cluster) -> None:
+    cluster = eip_cluster()
+    cluster.emulator.faults.throttle("AllocateAddresses", probability=1.0)
+    cluster.pod("web", {ANNOTATION_EIP_ATTRIBUTES: "{}"}, ip=cluster.ips[0])
+    metrics = cluster.parts.metrics
+    cluster.wait_for(lambda: metrics.value("allocate", "Throttled") >= 2, step=0.05, message="retried")
+    time.sleep(0.3)
+    paused = cluster.emulator.calls.count("AllocateAddresses")
+    time.sleep(0.5)  # no fake time passes: the queue's backoff holds the next attempt back
+    assert cluster.emulator.calls.count("AllocateAddresses") == paused
+    cluster.emulator.faults.clear()
+    assert cluster.bound_claim("web").status.eip_id
+    assert len(cluster.eips()) == 1
+    assert not [e for e in cluster.client.list(EVENT, namespace="default") if e.get("type") == "Warning"]
