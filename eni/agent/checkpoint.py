@@ -104,8 +104,14 @@ class JsonFileCheckpointer:
             raise CheckpointError(f"checkpoint {self.path} does not hold a JSON object")
         return doc
 
-    def save(self, doc: Mapping[str, Any]) -> None:
-        """Durably replaces the checkpoint with ``doc``; on any failure the previous one stays intact."""
+    def save(self, doc: Mapping[str, Any], *, sync_directory: bool = True) -> None:
+        """Durably replaces the checkpoint with ``doc``; on any failure the previous one stays intact.
+
+        ``sync_directory=False`` skips the directory fsync: the new document is complete on disk and replaces
+        the old one for every process at once (a ``kill -9`` cannot lose it), but a power loss may bring the
+        previous document back. The ledger accepts that for pod allocations (a power loss kills their pods too)
+        and never for its promises to ipamd.
+        """
         data = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
         tmp = self.temp_path
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,6 +129,8 @@ class JsonFileCheckpointer:
                 raise CheckpointError(f"cannot write checkpoint {self.path}: {e}") from e
             raise
         # NB: after the rename the new document is visible; fsyncing the directory makes the rename durable.
+        if not sync_directory:
+            return
         try:
             self.ops.fsync_dir(self.path.parent)
         except OSError as e:

@@ -3,10 +3,11 @@
 
 Run as root from the repository: ``.venv/bin/python hack/bench/cni.py [--pods 100] [--burst 50]``.
 It builds its own throwaway namespaces (a node, a VPC peer, one namespace per pod; random names, all
-removed at the end, also on failure), starts the agent for the node in a subprocess (PyrouteNetwork,
-ledger, servers; its resident memory is measured with 200 pods), installs the plugins, and execs the
-plugins the way a container runtime does: a fresh process per call, CNI env vars, config on stdin, from
-a thread inside the node namespace. Prints p50/p90/p99 in milliseconds and the ratio ours/reference.
+removed at the end, also on failure), runs the real ``tke-eni-agent --netns <node>`` against a loopback
+fake API server holding the node's NodeENIConfig (the agent installs the plugins; its resident memory is
+measured with 200 pods), and execs the plugins the way a container runtime does: a fresh process per
+call, CNI env vars, config on stdin, from a thread inside the node namespace.
+Prints p50/p90/p99 in milliseconds and the ratio ours/reference.
 Nothing is created in the host's own namespace.
 """
 
@@ -23,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -83,29 +83,76 @@ def nec_status(ips: int) -> dict[str, object]:
                       "ips": [{"ip": str(ip), "state": "Bound"} for ip in hosts[10:10 + ips]]}]}
 
 
-# --- the agent, in its own process ------------------------------------------------------------------------
+# --- the agent: the real program, against a loopback fake API server -------------------------------------
 
 
-def serve_agent(args: argparse.Namespace) -> int:
-    from eni.agent.checkpoint import JsonFileCheckpointer
-    from eni.agent.ledger import Ledger
-    from eni.agent.netlinkpod import NetlinkPodNetworker
-    from eni.agent.nodesync import NodeSync
-    from eni.agent.server import AgentServers, ServerSettings
-    from eni.agent.service import AgentService
-    from eni.netlink.pyroute import PyrouteNetwork
+@contextmanager
+def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: str) -> Iterator[int]:
+    """Runs ``tke-eni-agent --netns <node>`` with a NodeENIConfig whose status lists the bench's IPs; yields its pid."""
+    from eni.api.v1 import NODE_ENI_CONFIG, NodeENIConfig, crdgen
+    from eni.runtime.client.kube import KubeClient
+    from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, ObjectKey
+    from eni.runtime.testing.apiserver import FakeApiServer
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with PyrouteNetwork(args.node, workers=args.workers) as network:
-        service = AgentService(Ledger(JsonFileCheckpointer.at(Path(args.state_dir) / "ledger.json")),
-                               NetlinkPodNetworker(network))
-        NodeSync(service, network).sync(json.loads(Path(args.status).read_text()))
-        settings = ServerSettings(grpc_socket=Path(args.state_dir) / "agent.sock", json_socket=Path(args.socket))
-        with AgentServers(service, settings):
-            print("READY", flush=True)
-            stop.wait()
-    return 0
+    server = FakeApiServer()
+    server.start()
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        server.write_kubeconfig(str(tmp / "kubeconfig"))
+        client = KubeClient.from_api_client(server.api_client())
+        client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(NodeENIConfig))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.list(NODE_ENI_CONFIG)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        client.create(NODE_ENI_CONFIG, {"metadata": {"name": "bench"}, "spec": {"instanceId": "ins-bench"}})
+        client.patch(NODE_ENI_CONFIG, ObjectKey("", "bench"), {"status": status}, subresource="status")
+        port = free_port()
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "tke-eni-agent"), "--node-name", "bench", "--netns", node,
+             "--kubeconfig", str(tmp / "kubeconfig"), "--cni-bin-dir", str(tmp / "bin"), "--cni-conf-dir",
+             str(tmp / "net.d"), "--plugin-interpreter", f"{python} -IS", "--state-dir", str(tmp / "state"),
+             "--grpc-socket", str(tmp / "agent.sock"), "--json-socket", str(tmp / "agent.json.sock"),
+             "--device-plugin-dir", str(tmp / "dp"), "--health-probe-bind-address", f"127.0.0.1:{port}",
+             "--metrics-bind-address", f"127.0.0.1:{port}", "--log-level", "warning", "--log-format", "text"],
+            stderr=open(tmp / "agent.log", "wb"))
+        deadline = time.monotonic() + 30
+        while not ready(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the agent did not become ready: " + (tmp / "agent.log").read_text()[-2000:])
+            time.sleep(0.05)
+        yield proc.pid
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        server.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ready(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 def rss_mib(pid: int) -> float:
@@ -183,18 +230,11 @@ def row(label: str, ours: list[float], ref: list[float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="mode")
-    agent = sub.add_parser("agent", help="(internal) serve the agent for a node namespace")
-    for flag in ("--node", "--state-dir", "--socket", "--status"):
-        agent.add_argument(flag, required=True)
-    agent.add_argument("--workers", type=int, default=4)
     parser.add_argument("--pods", type=int, default=100)
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--memory-pods", type=int, default=200)
     parser.add_argument("--python", default="/usr/bin/python3", help="interpreter in the plugins' shebang")
     args = parser.parse_args()
-    if args.mode == "agent":
-        return serve_agent(args)
     if os.geteuid() != 0:
         print("needs root (network namespaces)", file=sys.stderr)
         return 2
@@ -202,48 +242,33 @@ def main() -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from eni.agent.install import CniInstallSettings, install
-    from eni.cni.bundle import ENTRY_POINTS, build_plugin
-
     ns = Namespaces()
     tmp = Path(tempfile.mkdtemp(prefix="cnibench", dir="/tmp"))
-    agent_proc: subprocess.Popen[bytes] | None = None
     try:
         node, _peer = build_vpc(ns)
-        status = tmp / "status.json"
-        status.write_text(json.dumps(nec_status(args.pods + args.burst + args.memory_pods + 10)))
-        socket_path = tmp / "agent.json.sock"
-        agent_proc = subprocess.Popen(
-            [sys.executable, __file__, "agent", "--node", node, "--state-dir", str(tmp / "state"),
-             "--socket", str(socket_path), "--status", str(status)], stdout=subprocess.PIPE)
-        assert agent_proc.stdout is not None and agent_proc.stdout.readline().strip() == b"READY"
-        settings = CniInstallSettings(agent_socket=socket_path, cni_bin_dir=tmp / "bin", cni_conf_dir=tmp / "net.d")
-        install(settings, {n: build_plugin(n, interpreter=f"{args.python} -IS") for n in ENTRY_POINTS})
-        ours = Runtime(node, ns, str(tmp / "bin" / "tke-route-eni"),
-                       {"cniVersion": "1.0.0", "name": "tke-eni", "type": "tke-route-eni",
-                        "agentSocket": str(socket_path)}, f"{tmp / 'bin'}:{REFERENCE}")
-        ref = Runtime(node, ns, str(REFERENCE / "ptp"),
-                      {"cniVersion": "1.0.0", "name": "ref", "type": "ptp",
-                       "ipam": {"type": "host-local", "ranges": [[{"subnet": REF_SUBNET}]],
-                                "dataDir": str(tmp / "host-local")}}, str(REFERENCE))
-        def make(prefix: str, n: int) -> list[str]:
-            return [ns.add(prefix) for _ in range(n)]
+        status = nec_status(args.pods + args.burst + args.memory_pods + 10)
+        with running_agent(node, tmp, status, python=args.python) as agent_pid:
+            socket_path = tmp / "agent.json.sock"
+            ours = Runtime(node, ns, str(tmp / "bin" / "tke-route-eni"),
+                           {"cniVersion": "1.0.0", "name": "tke-eni", "type": "tke-route-eni",
+                            "agentSocket": str(socket_path)}, f"{tmp / 'bin'}:{REFERENCE}")
+            ref = Runtime(node, ns, str(REFERENCE / "ptp"),
+                          {"cniVersion": "1.0.0", "name": "ref", "type": "ptp",
+                           "ipam": {"type": "host-local", "ranges": [[{"subnet": REF_SUBNET}]],
+                                    "dataDir": str(tmp / "host-local")}}, str(REFERENCE))
 
-        results = run_all(args, ours, ref, make)
-        pods = make("bmem", args.memory_pods)
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda p: ours.call("ADD", p), pods))
-            rss = rss_mib(agent_proc.pid)
-            list(pool.map(lambda p: ours.call("DEL", p), pods))
+            def make(prefix: str, n: int) -> list[str]:
+                return [ns.add(prefix) for _ in range(n)]
+
+            results = run_all(args, ours, ref, make)
+            pods = make("bmem", args.memory_pods)
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda p: ours.call("ADD", p), pods))
+                rss = rss_mib(agent_pid)
+                list(pool.map(lambda p: ours.call("DEL", p), pods))
         report(args, results, rss)
         return 0
     finally:
-        if agent_proc is not None:
-            agent_proc.send_signal(signal.SIGTERM)
-            try:
-                agent_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                agent_proc.kill()
         ns.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -52,10 +52,11 @@ class MemoryCheckpointer:
     def load(self):
         return copy.deepcopy(self.doc)
 
-    def save(self, doc):
+    def save(self, doc, *, sync_directory=True):
         if self.fail is not None:
             raise self.fail
         self.saves += 1
+        self.directory_syncs = getattr(self, "directory_syncs", 0) + int(sync_directory)
         self.doc = copy.deepcopy(dict(doc))
 
 
