@@ -43,20 +43,10 @@ class AheadOfCode:
     reason: str
 
 
-NEC_GROUP = "networking.tke.cloud.tencent.com"
-EIP_NOT_WIRED = "the EIP controller (eni/controllers/eip) is not wired into tke-eni-ipamd yet"
 # program -> grants made before its code makes the calls (each with why); the place to grant calls a program
-# is about to make. Entries the code has caught up with are reported by check.py and can go.
-AHEAD_OF_CODE: dict[str, tuple[AheadOfCode, ...]] = {
-    "tke-eni-ipamd": (
-        *(AheadOfCode(ApiCall(NEC_GROUP, "eipclaims", verb), f"EIPClaim per pod; {EIP_NOT_WIRED}")
-          for verb in ("create", "delete", "get", "list", "patch", "watch")),
-        AheadOfCode(ApiCall(NEC_GROUP, "eipclaims/status", "patch"), f"EIPClaim status; {EIP_NOT_WIRED}"),
-        AheadOfCode(ApiCall("", "pods", "patch"), f"publishes eip-public-ip on the pod; {EIP_NOT_WIRED}"),
-        AheadOfCode(ApiCall("apps", "replicasets", "list"), f"finds the pod's workload; {EIP_NOT_WIRED}"),
-        AheadOfCode(ApiCall("apps", "replicasets", "watch"), f"finds the pod's workload; {EIP_NOT_WIRED}"),
-    ),
-}
+# is about to make. Empty while every grant is derived from the code; check.py reports entries the code has
+# caught up with, so that they can go.
+AHEAD_OF_CODE: dict[str, tuple[AheadOfCode, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,3 +212,12 @@ def test_a_recorded_extender_run_makes_exactly_the_derived_calls(apiserver, kube
     assert status == [0]
     rules = [rule for _, rule in rendered["static-ip"].rules_of("tke-eni-ip-scheduler", NAMESPACE)]
     assert set(log.calls()) == derived == rbac_rules.granted(rules)
+
+
+def test_the_check_command_agrees(capsys):
+    import check
+
+    assert check.main(["--calls"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("RBAC matches the code")
+    assert "uses patch nodeeniconfigs/status.networking.tke.cloud.tencent.com   tke_eni_agent.wiring:" in out
