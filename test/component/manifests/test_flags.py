@@ -171,3 +171,21 @@ def test_kube_scheduler_reaches_the_extender_through_its_service(rendered):
     if extender["nodeCacheCapable"]:  # kube-scheduler then sends NodeNames only; the extender must accept that
         args = decode_args(b'{"Pod": {"metadata": {"name": "p", "namespace": "d"}}, "NodeNames": ["node-1"]}')
         assert args is not None
+
+
+ADDRESS_FLAGS = ("--listen", "--metrics-bind-address", "--health-probe-bind-address")
+
+
+@pytest.mark.parametrize("overlay", manifests.OVERLAYS)
+def test_host_network_programs_on_one_node_bind_distinct_ports(rendered, overlay):
+    """The agent, an ipamd replica and an extender replica can share a node's network: no port twice."""
+    ports: dict[int, str] = {}
+    for workload, container in rendered[overlay].containers():
+        assert workload["spec"]["template"]["spec"].get("hostNetwork") is True
+        for arg in container["args"]:
+            flag, _, value = arg.partition("=")
+            if flag in ADDRESS_FLAGS and value != "0":
+                port = int(value.rpartition(":")[2])
+                assert port not in ports, f"{container['name']} {flag} and {ports.get(port)} both use port {port}"
+                ports[port] = f"{container['name']} {flag}"
+    assert len(ports) >= 4
