@@ -125,20 +125,34 @@ class Ledger:
 
         Raises ``PoolExhaustedError`` when no IP is free and ``LedgerError`` when the record cannot be saved.
         """
+        alloc, durable = self.reserve(key, pod, pool)
+        durable()
+        return alloc
+
+    def reserve(self, key: AttachmentKey, pod: PodRef, pool: PoolView) -> tuple[Allocation, Callable[[], None]]:
+        """Like ``assign``, but returns before the record is durable, with the call that waits until it is.
+
+        The IP is the key's from this instant (nobody else gets it); the caller may prepare work meanwhile but
+        must not report the allocation before the returned call came back. That call raises ``LedgerError``
+        (and forgets the reservation) when the record cannot be saved.
+        """
         with self._lock:
             existing = self._by_key.get(key)
-            if existing is None:
-                in_use = {a.ip for a in self._by_key.values()}
-                held = self._cooling_locked() | self._promised
-                choice = choose_ip(pool, in_use=in_use, unavailable=held)
-                if choice is None:
-                    raise PoolExhaustedError(_exhausted_message(pool, in_use=len(in_use), held=len(held)))
-                eni, ip = choice
-                alloc = Allocation(key=key, pod=pod, ip=ip, eni_id=eni.eni_id, eni_mac=eni.mac,
-                                   allocated_at=self._clock())
-                self._by_key[key] = alloc
-                released_at = self._released_at.pop(ip, None)
-            version = self._changed_locked() if existing is None else self._version
+            if existing is not None:
+                version = self._version
+                # NB: an existing record may be a concurrent caller's, not yet durable: wait for it like for ours.
+                return existing, lambda: self._commit(version, _nothing)
+            in_use = {a.ip for a in self._by_key.values()}
+            held = self._cooling_locked() | self._promised
+            choice = choose_ip(pool, in_use=in_use, unavailable=held)
+            if choice is None:
+                raise PoolExhaustedError(_exhausted_message(pool, in_use=len(in_use), held=len(held)))
+            eni, ip = choice
+            alloc = Allocation(key=key, pod=pod, ip=ip, eni_id=eni.eni_id, eni_mac=eni.mac,
+                               allocated_at=self._clock())
+            self._by_key[key] = alloc
+            released_at = self._released_at.pop(ip, None)
+            version = self._changed_locked()
 
         def undo() -> None:
             if self._by_key.get(key) is alloc:
@@ -146,9 +160,7 @@ class Ledger:
                 if released_at is not None:
                     self._released_at.setdefault(alloc.ip, released_at)
 
-        # NB: an existing record may be a concurrent caller's, not yet durable: wait for it like for our own.
-        self._commit(version, undo if existing is None else _nothing)
-        return alloc if existing is None else existing
+        return alloc, lambda: self._commit(version, undo)
 
     def release(self, key: AttachmentKey) -> Allocation | None:
         """Frees the key's IP into cooldown; None when the key holds nothing (idempotent)."""

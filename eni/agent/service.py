@@ -1,11 +1,12 @@
 """The one implementation of the agent API's methods, behind both the gRPC and the JSON socket.
 
 Why this shape: the edges (``eni.agent.server``) only convert messages and map errors; every decision
-lives here, over domain values, so it is tested without sockets. ADD allocates through the ledger (durable
-first), then plumbs the pod; DEL tears down, then releases, and is idempotent; CHECK compares.
+lives here, over domain values, so it is tested without sockets. ADD reserves an IP in the ledger and plumbs
+the pod while the record is written, answering once both are done; DEL removes the routes and rules, releases
+durably, leaves the veth to a background worker, and is idempotent; CHECK compares.
 
-Must never: raise anything but ``AgentError`` subclasses for expected failures; set up a pod network for
-an IP whose ledger record is not durable; fail DEL because the namespace or veth is already gone.
+Must never: raise anything but ``AgentError`` subclasses for expected failures; answer ADD before its
+ledger record is durable; fail DEL because the namespace or veth is already gone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
@@ -37,6 +39,8 @@ DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 _CONTAINER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
 _IFNAME_FORBIDDEN = re.compile(r"[/:\s]")
 _LOCK_STRIPES = 64
+_COMMIT_WORKERS = 8
+_COMMIT_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ class AgentService:
         self._snapshot = _PoolSnapshot()
         # Calls for one attachment are serialised by the stripe its key hashes to.
         self._key_locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
+        # Writes ledger records while ADD does its kernel work (see add).
+        self._committer = ThreadPoolExecutor(max_workers=_COMMIT_WORKERS, thread_name_prefix="ledger-commit")
         self._reaper = VethReaper(lambda name: self._network.delete_link(host_ifname=name),
                                   lock_for=lambda key: self._key_locks[hash(key) % _LOCK_STRIPES])
 
@@ -100,8 +106,9 @@ class AgentService:
         return self._reaper
 
     def close(self, timeout: float = 5.0) -> None:
-        """Deletes the veths still pending (within ``timeout``) and stops the background worker."""
+        """Deletes the veths still pending (within ``timeout``) and stops the background workers."""
         self._reaper.close(timeout)
+        self._committer.shutdown(wait=True)
 
     @property
     def ledger(self) -> Ledger:
@@ -168,20 +175,40 @@ class AgentService:
     # --- pod network ---------------------------------------------------------------------------------
 
     def add(self, request: PodRequest) -> AddResult:
+        """Allocates (the same IP on retry) and plumbs the pod; returns only once the allocation is durable.
+
+        The ledger record is written while the kernel work runs (both take milliseconds); if the agent dies in
+        between, the runtime never saw a result and follows with DEL, which removes the attachment's veth even
+        when the ledger does not know it.
+        """
         _validate_key(request.key)
         _validate_netns(request.netns)
         mtu = self._mtu(request.mtu)
         with self._lock_for(request.key):
             snapshot = self._snapshot
-            alloc = self._ledger.assign(request.key, request.pod, _ready(snapshot))
-            spec = self._spec(request, alloc, snapshot, mtu=mtu)
-            # NB: a veth of this attachment still waiting for deletion would collide with the new one.
-            self._reaper.flush(spec.host_ifname)
+            alloc, durable = self._ledger.reserve(request.key, request.pod, _ready(snapshot))
+            saving = self._committer.submit(durable)
             try:
+                spec = self._spec(request, alloc, snapshot, mtu=mtu)
+                # NB: a veth of this attachment still waiting for deletion would collide with the new one.
+                self._reaper.flush(spec.host_ifname)
                 interfaces = self._network.setup(spec)
             except Exception as e:
+                _settle(saving)
                 self._undo_add(request, alloc)
+                if isinstance(e, NetworkSetupError):
+                    raise
                 raise NetworkSetupError(f"setting up the pod network for {alloc.ip} failed: {e}") from e
+            try:
+                saving.result(timeout=_COMMIT_TIMEOUT)
+            except Exception:
+                # The ledger forgot the IP, which another ADD may take at once: remove only our veth (its route
+                # and neighbour go with it); its rules are the same for any holder of the IP, or GC'd as stale.
+                try:
+                    self._network.delete_link(host_ifname=spec.host_ifname)
+                except Exception:
+                    log.warning("Clean-up after a failed ledger save failed", exc_info=True)
+                raise
             return AddResult(allocation=alloc, interfaces=interfaces, netns=request.netns,
                              address=IPv4Interface(f"{alloc.ip}/32"), gateway=spec.gateway)
 
@@ -194,9 +221,11 @@ class AgentService:
         _validate_key(request.key)
         with self._lock_for(request.key):
             alloc = self._ledger.get(request.key)
-            if alloc is None:
-                return None
             host_ifname = host_ifname_for(request.key.network_name, request.key.container_id, request.key.ifname)
+            if alloc is None:
+                # NB: a veth made by an ADD whose record never became durable (the agent died meanwhile).
+                self._reaper.schedule(host_ifname, request.key)
+                return None
             try:
                 self._network.remove_routes(ip=alloc.ip)
             except Exception as e:
@@ -270,6 +299,14 @@ class AgentService:
 
     def _lock_for(self, key: AttachmentKey) -> threading.Lock:
         return self._key_locks[hash(key) % _LOCK_STRIPES]
+
+
+def _settle(future: Future[None]) -> None:
+    """Waits for ``future``, whatever its outcome (a failed save already undid its reservation)."""
+    try:
+        future.result(timeout=_COMMIT_TIMEOUT)
+    except Exception:
+        log.debug("Ledger save after a failed ADD failed too", exc_info=True)
 
 
 def _ready(snapshot: _PoolSnapshot) -> PoolView:

@@ -6,7 +6,7 @@ from ipaddress import IPv4Address as A
 
 import pytest
 
-from eni.agent.errors import CheckFailedError, NetworkSetupError
+from eni.agent.errors import CheckFailedError, LedgerError, NetworkSetupError
 from eni.agent.ledger import AttachmentKey, Ledger, PodRef
 from eni.agent.netlinkpod import NetlinkPodNetworker
 from eni.agent.nodesync import NodeSync
@@ -135,3 +135,29 @@ def test_a_malformed_status_changes_nothing(world):
     with pytest.raises(PoolStatusError):
         sync.sync(status)
     assert service.pool() is before and service.ledger.promised() == frozenset()
+
+
+def test_add_whose_ledger_save_fails_fails_and_leaves_no_veth(world, store):
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    net.add_namespace(NETNS)
+    store.fail = OSError("disk full")
+    with pytest.raises(LedgerError):
+        service.add(PodRequest(key=KEY, netns=NETNS))
+    assert service.ledger.allocations() == []
+    assert not [name for name, link in net.node.links.items() if link.kind == "veth"]
+    assert "eth0" not in net.namespaces[NETNS].links
+    store.fail = None
+    assert service.add(PodRequest(key=KEY, netns=NETNS)).allocation == service.ledger.get(KEY)
+
+
+def test_del_of_an_unknown_attachment_still_removes_its_veth(world):
+    """The agent died after plumbing an ADD whose record never became durable: the runtime's DEL cleans up."""
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    net.add_namespace(NETNS)
+    result = service.add(PodRequest(key=KEY, netns=NETNS))
+    service.ledger.release(KEY)  # as if the record had never been written
+    assert service.delete(PodRequest(key=KEY, netns=NETNS)) is None
+    assert service.reaper.wait_idle(5.0)
+    assert result.interfaces.host_ifname not in net.node.links
