@@ -241,6 +241,9 @@ class NodeReconciler:
         return found[0].subnet_id if found else ""
 
     def _model(self, name: str, nec: NodeENIConfig, instance_id: str) -> dict[str, WorkingEni]:
+        records = self._records.enis_of(name)
+        if not records:
+            return {}  # the model holds recorded ENIs only: a node without any needs no describe
         described = self._calls.call("DescribeNetworkInterfaces",
                                      lambda: self._vpc.describe_enis(instance_id=InstanceId(instance_id)))
         attached: dict[str, Eni] = {e.id: e for e in described if not e.primary}
@@ -248,7 +251,7 @@ class NodeReconciler:
         releasing = set(nec.status.ips_in_state(IPState.RELEASING))
         releasing |= {a for a, ip in recorded_ips.items() if ip.status.phase is VpcIPPhase.RELEASING}
         work: dict[str, WorkingEni] = {}
-        for record in self._records.enis_of(name):
+        for record in records:
             cloud = attached.get(record.name)
             if record.status.phase is not VpcENIPhase.ATTACHED or cloud is None:
                 if not self._enis.resume(record, cloud, instance_id):

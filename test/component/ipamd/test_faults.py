@@ -11,7 +11,7 @@ def test_pools_converge_under_throttling_and_failed_tasks(make_cluster):
     for name in ("node-1", "node-2", "node-3"):
         cluster.add_node(name)
     cluster.emulator.faults.throttle(probability=0.3)
-    cluster.emulator.faults.fail_tasks(probability=0.1)
+    cluster.emulator.faults.fail_tasks(probability=0.1, next_n=2)  # at least two, then one in ten
     for agent in cluster.agents.values():
         agent.want_pods = 12
     cluster.converge(rounds=200, tolerate_errors=True)
