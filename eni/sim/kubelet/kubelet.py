@@ -31,6 +31,7 @@ from eni.sim.kubelet.objects import (
     extended_requests,
     node_object,
     node_status,
+    port_mappings,
     rfc3339,
     running_status,
     sandbox_failed_event,
@@ -174,7 +175,7 @@ class SimKubelet:
             if self._assigner is not None:
                 self._assigner.assign(uid, extended_requests(pod))
             record = self.runtime.create(uid=uid, namespace=str(meta.get("namespace") or "default"),
-                                         name=str(meta.get("name")))
+                                         name=str(meta.get("name")), port_mappings=port_mappings(pod))
         except (AdmissionError, CniError, ValueError, RuntimeError) as e:
             if self._assigner is not None:
                 self._assigner.release(uid)

@@ -152,3 +152,14 @@ def extended_requests(pod: Mapping[str, Any]) -> dict[str, int]:
                 except ValueError:
                     continue
     return wanted
+
+
+def port_mappings(pod: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The pod's hostPorts in CNI's ``portMappings`` capability format."""
+    found = []
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        for port in (c.get("ports") or []) if isinstance(c, dict) else []:
+            if isinstance(port, dict) and port.get("hostPort"):
+                found.append({"hostPort": int(port["hostPort"]), "containerPort": int(port.get("containerPort") or 0),
+                              "protocol": str(port.get("protocol") or "TCP").lower()})
+    return tuple(found)

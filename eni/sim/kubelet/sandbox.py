@@ -36,6 +36,7 @@ class SandboxRecord:
     netns: str
     result: dict[str, Any] | None = None
     conf_file: str = ""
+    port_mappings: tuple[dict[str, Any], ...] = ()
 
     @property
     def ip(self) -> str | None:
@@ -47,6 +48,7 @@ class SandboxRecord:
             netns=f"/run/netns/{self.netns}",
             args=(("K8S_POD_NAMESPACE", self.namespace), ("K8S_POD_NAME", self.name),
                   ("K8S_POD_INFRA_CONTAINER_ID", self.container_id), ("K8S_POD_UID", self.uid)),
+            capabilities={"portMappings": list(self.port_mappings)} if self.port_mappings else {},
         )
 
 
@@ -80,7 +82,9 @@ class SandboxStore:
         with self._lock:
             for path in sorted(self.directory.glob("*.json")):
                 try:
-                    record = SandboxRecord(**json.loads(path.read_text()))
+                    raw = json.loads(path.read_text())
+                    raw["port_mappings"] = tuple(raw.get("port_mappings") or ())
+                    record = SandboxRecord(**raw)
                 except (OSError, ValueError, TypeError):
                     log.warning("ignoring unreadable sandbox record %s", path)
                     continue
@@ -97,11 +101,15 @@ class SandboxRuntime:
     def network(self) -> NetworkList:
         return load_network_list(self.conf_dir)
 
-    def create(self, *, uid: str, namespace: str, name: str) -> SandboxRecord:
-        """A fresh sandbox with its network; on any failure everything made is torn down and the error raised."""
+    def create(self, *, uid: str, namespace: str, name: str,
+               port_mappings: tuple[dict[str, Any], ...] = ()) -> SandboxRecord:
+        """A fresh sandbox with its network; on any failure everything made is torn down and the error raised.
+
+        ``port_mappings`` (the pod's hostPorts) reach plugins that declare the ``portMappings`` capability.
+        """
         net = self.network()
         record = SandboxRecord(uid=uid, namespace=namespace, name=name, container_id=secrets.token_hex(32),
-                               netns=self.names.pod(uid), conf_file=str(net.source))
+                               netns=self.names.pod(uid), conf_file=str(net.source), port_mappings=port_mappings)
         self.store.put(record)
         try:
             add_netns(record.netns)

@@ -61,7 +61,7 @@ class _Runtime:
     def __init__(self, store):
         self.store = store
 
-    def create(self, *, uid, namespace, name):
+    def create(self, *, uid, namespace, name, port_mappings=()):
         record = SandboxRecord(uid=uid, namespace=namespace, name=name, container_id="c" * 64,
                                netns="tkesim-000000-pod-x", result={"ips": [{"address": "10.0.2.9/32"}]})
         self.store.put(record)

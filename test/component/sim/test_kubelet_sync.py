@@ -28,7 +28,7 @@ class RecordingRuntime:
         self.destroyed: list[str] = []
         self.fail = 0
 
-    def create(self, *, uid: str, namespace: str, name: str) -> SandboxRecord:
+    def create(self, *, uid: str, namespace: str, name: str, port_mappings: tuple = ()) -> SandboxRecord:
         if self.fail:
             self.fail -= 1
             raise CniError("tke-route-eni", "ADD", code=11, msg="no free IP on the node")
