@@ -17,7 +17,7 @@ import itertools
 import socket
 import struct
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -29,6 +29,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from eni.netlink.errors import LinkNotFound, NetlinkError
 from eni.netlink.namespace import entered, same_netns
 from eni.netlink.pyroute.kernel import IFF_UP, RTM_GETLINK
+from eni.netlink.pyroute.linkmsg import LinkFields, parse_link
 
 __all__ = [
     "HostLink",
@@ -64,6 +65,8 @@ class Request:
     ok: frozenset[int] = frozenset()
     wants_reply: bool = False
     """A GET: the answer is a message, not an ack (ENODEV/ENOENT then mean "absent": `Outcome.message` None)."""
+    parse: Callable[[bytes], Any] | None = None
+    """Reads the reply of a GET from its raw bytes instead of decoding it all with `msg_class`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,10 @@ class HostLink:
 
 
 def host_link(msg: Any) -> HostLink:
-    """A `HostLink` from a decoded pyroute2 `ifinfmsg`."""
+    """A `HostLink` from a decoded pyroute2 `ifinfmsg` or from `linkmsg.parse_link`'s fields."""
+    if isinstance(msg, LinkFields):
+        return HostLink(index=msg.index, ifname=msg.ifname, mac=msg.mac, kind=msg.kind, up=msg.up, mtu=msg.mtu,
+                        peer_index=msg.peer_index)
     info = msg.get("IFLA_LINKINFO")
     return HostLink(
         index=int(msg["index"]),
@@ -175,6 +181,11 @@ class RtnlSocket:
                     outcomes[position] = Outcome(code)
                 elif msg_type == _NLMSG_DONE:
                     outcomes[position] = outcomes[position] or Outcome(0)
+                elif request.parse is not None:
+                    try:
+                        outcomes[position] = Outcome(0, request.parse(payload))
+                    except ValueError:
+                        outcomes[position] = Outcome(errno.EBADMSG)  # NB: reported after the batch, in sync
                 else:
                     msg = request.msg_class(payload)
                     msg.decode()
@@ -216,7 +227,7 @@ def get_link_request(*, ifname: str | None = None, index: int | None = None) -> 
     if ifname is not None:
         attrs.append(("IFLA_IFNAME", ifname))
     return Request(f"ip link show {ifname if ifname is not None else index}", ifinfmsg, RTM_GETLINK,
-                   fields={"index": index or 0}, attrs=attrs, wants_reply=True)
+                   fields={"index": index or 0}, attrs=attrs, wants_reply=True, parse=parse_link)
 
 
 class RtnlPool:
