@@ -10,6 +10,7 @@ module only assembles; it decides nothing.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -109,6 +110,8 @@ def start(settings: IpamdSettings, *, stop: threading.Event | None = None) -> in
               "run with --mode non-static.", file=sys.stderr)
         return NOT_IMPLEMENTED_STATUS
     configure_logging(level=settings.logging.level, fmt=settings.logging.format)
+    if settings.node_report.enable_taint:
+        logging.getLogger(__name__).warning("--enable-node-taint is not implemented in this build; no taint is set")
     try:
         manager = build(settings)
     except Exception as e:  # a bad kubeconfig or unreachable config must end with a message, not a trace
