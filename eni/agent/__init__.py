@@ -1,22 +1,23 @@
 """The node daemon: IP ledger, gRPC server, node and pod networking, GC, device plugins.
 
-Entry points for the program's wiring (``cmd/agent``)::
+``eni.agent.daemon.AgentDaemon`` assembles the running agent (``cmd/agent/wiring.py`` builds its concrete
+inputs)::
 
-    network = PyrouteNetwork(netns)                                                     # eni.netlink.pyroute
-    ledger = Ledger(JsonFileCheckpointer.at(state_dir / "ledger.json"), cooldown=30.0)   # eni.agent.ledger
-    service = AgentService(ledger, NetlinkPodNetworker(network))                        # eni.agent.service
-    gc = IpGarbageCollector(service, network, live_pods, grace=60.0)                    # eni.agent.gc
-    loop = NodeLoop(NodeSync(service, network), status=nec_status, publish=patch_status_agent, gc=gc,
-                    install=lambda: install(CniInstallSettings(...), plugins))         # eni.agent.nodeloop
-    threading.Thread(target=loop.run, args=(stop,)).start()  # call loop.wake() from the NEC informer handler
-    run_servers(service, ServerSettings(grpc_socket=..., json_socket=...), stop)          # blocks until stop
+    network = PyrouteNetwork(netns)                                     # eni.netlink.pyroute: the node namespace
+    view = NodeView(node, nec=<informer metadata.name=node>, pods=<informer spec.nodeName=node>)
+    daemon = AgentDaemon(AgentDaemonSettings(state_dir=..., servers=ServerSettings(...), ...),
+                         network=network, view=view, patch_status=<merge patch of the NEC status>,
+                         install=lambda: install(CniInstallSettings(...), plugins), registry=registry)
+    daemon.start_servers()                       # the API sockets first: DEL works while the API server is away
+    for runnable in daemon.runnables():          # the node loop and the eni-ip device plugin
+        manager.add(runnable)
+    manager.add_readyz_check("node", daemon.ready)
+    manager.start(stop); daemon.close()
 
-where ``plugins = {name: build_plugin(name, interpreter=...) for name in eni.cni.bundle.ENTRY_POINTS}``,
-``live_pods()`` returns the PodRefs the node-scoped pod informer holds (None until synced), ``nec_status()``
-the NodeENIConfig's ``status`` (None until it exists) and ``patch_status_agent(s)`` merge-patches
-``{"status": {"agent": s.to_json()}}``.
-
-``run_servers`` is loaded lazily so that importing a light module of this package does not load grpc.
+Inside: ``Ledger`` (crash-safe allocations) -> ``AgentService`` (ADD/DEL/CHECK, IPAM) -> ``AgentServers``
+(gRPC + JSON sockets); ``NodeLoop`` runs ``NodeSync`` (ENIs, sysctls, pool, rule repair), ``StatusPublisher``
+(``status.agent``) and ``IpGarbageCollector``. ``run_servers`` is loaded lazily so that importing a light
+module of this package does not load grpc.
 """
 
 from __future__ import annotations
