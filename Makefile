@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 PYTHON ?= python3
 
 .PHONY: help install debs lint test test-unit test-component test-netns manifests proto bench demo clean
@@ -45,9 +45,10 @@ manifests: install  ## regenerate config/crd from the Python types
 proto: install  ## regenerate the gRPC/protobuf stubs in eni/rpc from api/*.proto
 	hack/gen-proto.sh
 
-demo: install  ## a local cluster with a simulated VPC: pods get VPC IPs and talk to each other
-	@echo "make demo arrives with the local-cluster work (see README.md); nothing to run yet." >&2
-	@exit 1
+DEMO_ARGS ?= --mode non-static
+demo: install  ## a local cluster with a simulated VPC: pods get VPC IPs and talk to each other (needs root)
+	@test "$$(id -u)" -eq 0 || { echo "make demo needs root: the simulated VPC lives in network namespaces" >&2; exit 1; }
+	$(BIN)/tke-eni-sim demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
