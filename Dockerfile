@@ -13,9 +13,8 @@ WORKDIR /src
 COPY pyproject.toml setup.py README.md ./
 COPY eni/ eni/
 COPY cmd/ cmd/
-RUN /opt/tke-eni/bin/pip install . \
- && find /opt/tke-eni -name '__pycache__' -prune -exec rm -rf {} + \
- && /opt/tke-eni/bin/python -m compileall -q /opt/tke-eni/lib
+# pip compiles the bytecode here: the containers run with a read-only root filesystem.
+RUN /opt/tke-eni/bin/pip install .
 
 # --- runtime: the interpreter, the virtualenv and an unprivileged user ---------------------------------------
 FROM ${PYTHON_IMAGE}
