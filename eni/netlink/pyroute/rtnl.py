@@ -3,8 +3,9 @@
 `IPRoute` spends ~0.3 ms of asyncio machinery per request and keeps its socket per thread. The pod path needs
 about a dozen requests, so it uses this socket instead: a plain AF_NETLINK socket (bound to the namespace it
 was opened in, usable from any thread under its lock) to which a whole batch is written at once; the kernel
-answers each message in order and we collect the acks by sequence number. Encoding and decoding stay with
-pyroute2's message classes (`ifinfmsg`, `ifaddrmsg`, `rtmsg`, `ndmsg`, `fibmsg`).
+answers each message in order and we collect the acks by sequence number. Requests are described with
+pyroute2's message classes (`ifinfmsg`, `ifaddrmsg`, `rtmsg`, `ndmsg`, `fibmsg`) and packed by `wire` (pyroute2's
+encoder is the fallback); link replies are read by `linkmsg`.
 
 Every receive has a timeout; a socket that timed out or lost sync is marked broken and must be dropped. Must
 never be used for dumps (the node path uses `IPRoute` for those).
@@ -28,6 +29,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from eni.netlink.errors import LinkNotFound, NetlinkError
 from eni.netlink.namespace import entered, same_netns
+from eni.netlink.pyroute import wire
 from eni.netlink.pyroute.kernel import IFF_UP, RTM_GETLINK
 from eni.netlink.pyroute.linkmsg import LinkFields, parse_link
 
@@ -195,12 +197,20 @@ class RtnlSocket:
 
 
 def _encode(request: Request, seq: int) -> bytes:
+    flags = NLM_F_REQUEST | request.flags | (0 if request.wants_reply else NLM_F_ACK)
+    try:
+        return wire.encode(request.msg_class, request.msg_type, flags, seq, request.fields, request.attrs)
+    except wire.Unsupported:
+        return _encode_with_pyroute2(request, seq, flags)
+
+
+def _encode_with_pyroute2(request: Request, seq: int, flags: int) -> bytes:
     msg = request.msg_class()
     for key, value in request.fields.items():
         msg[key] = value
     msg["attrs"] = list(request.attrs)
     msg["header"]["type"] = request.msg_type
-    msg["header"]["flags"] = NLM_F_REQUEST | request.flags | (0 if request.wants_reply else NLM_F_ACK)
+    msg["header"]["flags"] = flags
     msg["header"]["sequence_number"] = seq
     msg["header"]["pid"] = 0
     msg.encode()
