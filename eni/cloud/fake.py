@@ -57,8 +57,10 @@ class _EniRecord:
 class FakeVpc:
     """In-memory VPC/CVM of one VPC; see the module docstring."""
 
-    def __init__(self, *, vpc_id: str = "vpc-fake0001", eip_quota: int = 20) -> None:
+    def __init__(self, *, vpc_id: str = "vpc-fake0001", eip_quota: int = 20,
+                 route_table_id: str = "rtb-fake0001") -> None:
         self.vpc_id = VpcId(vpc_id)
+        self.route_table_id = route_table_id  # the VPC's default route table
         self.eip_quota = eip_quota
         self.interceptor: Interceptor | None = None
         self.calls: list[str] = []
@@ -73,10 +75,12 @@ class FakeVpc:
 
     # ---- world building --------------------------------------------------------------------------
 
-    def add_subnet(self, subnet_id: str, cidr: str, zone: str) -> None:
-        network = ipaddress.IPv4Network(cidr)
+    def add_subnet(self, subnet_id: str, cidr: str, zone: str, *, route_table_id: str = "") -> None:
+        """A subnet associated with ``route_table_id``, else with the VPC's default route table."""
+        subnet = Subnet(SubnetId(subnet_id), cidr, zone, 0, self.vpc_id,
+                        route_table_id=route_table_id or self.route_table_id)
         with self._lock:
-            self._subnets[SubnetId(subnet_id)] = (Subnet(SubnetId(subnet_id), cidr, zone, 0, self.vpc_id), network)
+            self._subnets[subnet.id] = (subnet, ipaddress.IPv4Network(cidr))
 
     def add_instance(self, instance_id: str, *, subnet_id: str, limits: EniLimits, cpu: int = 2) -> Instance:
         """An instance in ``subnet_id``'s zone, with a primary ENI holding its primary IP."""

@@ -145,7 +145,10 @@ class Eni:
 
 @dataclass(frozen=True, slots=True)
 class Subnet:
-    """A VPC subnet; ``available_ip_count`` is the cloud's count at describe time."""
+    """A VPC subnet; ``available_ip_count`` is the cloud's count at describe time.
+
+    ``route_table_id`` is the route table the subnet is associated with (``rtb-...``; empty when unknown).
+    """
 
     id: SubnetId
     cidr: str
@@ -153,6 +156,7 @@ class Subnet:
     available_ip_count: int
     vpc_id: VpcId
     name: str = ""
+    route_table_id: str = ""
 
     @property
     def gateway(self) -> str:

@@ -166,7 +166,7 @@ def describe_vpc_task_result(state: CloudState, params: dict[str, Any], ctx: Cal
     }
 
 
-SUBNET_FILTERS = ("subnet-id", "vpc-id", "zone", "cidr-block", "subnet-name", "is-default")
+SUBNET_FILTERS = ("subnet-id", "vpc-id", "zone", "cidr-block", "subnet-name", "is-default", "route-table-id")
 
 
 def describe_subnets(state: CloudState, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -182,6 +182,7 @@ def describe_subnets(state: CloudState, params: dict[str, Any], ctx: CallContext
         fields = {
             "subnet-id": subnet.spec.subnet_id, "vpc-id": subnet.vpc_id, "zone": subnet.spec.zone,
             "cidr-block": str(subnet.network), "subnet-name": subnet.spec.name, "is-default": "false",
+            "route-table-id": subnet.route_table_id,
         }
         if ids and subnet.spec.subnet_id not in ids:
             continue

@@ -27,6 +27,7 @@ class SubnetRecord:
     vpc_id: str
     network: ipaddress.IPv4Network
     reserved: frozenset[str]
+    route_table_id: str
     used: dict[str, str] = field(default_factory=dict)  # ip -> eni id; invariant: one owner per IP
     created_time: str = field(default_factory=wall_time)
 

@@ -101,7 +101,9 @@ class CloudState:
         net = ipaddress.IPv4Network(spec.cidr)
         # Tencent keeps the network address, the gateway (first host) and the broadcast address.
         reserved = frozenset({str(net.network_address), str(net.network_address + 1), str(net.broadcast_address)})
-        self.subnets[spec.subnet_id] = SubnetRecord(spec, self.world.vpc_id, net, reserved)
+        self.subnets[spec.subnet_id] = SubnetRecord(
+            spec, self.world.vpc_id, net, reserved, self.world.route_table_of(spec)
+        )
 
     def add_instance(self, spec: InstanceSpec) -> InstanceRecord:
         """Create a CVM with its primary ENI and primary IP (world loading and the admin API)."""

@@ -87,7 +87,7 @@ def subnet_json(subnet: SubnetRecord) -> dict[str, Any]:
         "IsDefault": False,
         "EnableBroadcast": False,
         "Zone": subnet.spec.zone,
-        "RouteTableId": "rtb-emu00001",
+        "RouteTableId": subnet.route_table_id,
         "CreatedTime": subnet.created_time,
         "AvailableIpAddressCount": subnet.available,
         "TotalIpAddressCount": subnet.total,

@@ -8,9 +8,10 @@ YAML format of ``--world FILE`` (every key optional except where noted; camelCas
 
     region: ap-guangzhou
     zones: [ap-guangzhou-3, ap-guangzhou-4]
-    vpc: {id: vpc-emu00001, cidr: 10.0.0.0/16}
+    vpc: {id: vpc-emu00001, cidr: 10.0.0.0/16, routeTableId: rtb-emu00001}   # the VPC's default route table
     subnets:                        # required when the file has a vpc.cidr other than the default
       - {id: subnet-gz3a0001, zone: ap-guangzhou-3, cidr: 10.0.1.0/24, name: gz3-a}
+      - {id: subnet-gz3b0002, zone: ap-guangzhou-3, cidr: 10.0.2.0/24, routeTableId: rtb-custom01}
     securityGroups:
       - {id: sg-emu00001, name: default}
     instanceTypes:                  # added to / overriding the built-in S5 table
@@ -21,7 +22,8 @@ YAML format of ``--world FILE`` (every key optional except where noted; camelCas
     quotas: {vpcEnis: 1000, eips: 20, unattachedEniIps: 10}
 
 Quota numbers count the primary ENI and the primary IP, like ``DescribeNetworkInterfaceLimit``.
-Subnets reserve their network address, the gateway (first host) and the broadcast address.
+Subnets reserve their network address, the gateway (first host) and the broadcast address. A subnet
+without ``routeTableId`` is associated with the VPC's default route table, like a new subnet in the console.
 
 This module never touches mutable state and never performs I/O except reading the YAML file.
 """
@@ -36,6 +38,7 @@ from typing import Any
 import yaml
 
 ID_SUFFIX_LEN = 8
+DEFAULT_ROUTE_TABLE_ID = "rtb-emu00001"
 
 
 class WorldError(ValueError):
@@ -73,6 +76,8 @@ class SubnetSpec:
     zone: str
     cidr: str
     name: str = ""
+    # Empty: the subnet uses its VPC's default route table (World.route_table_id).
+    route_table_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,7 @@ class World:
     instance_types: tuple[InstanceType, ...] = DEFAULT_INSTANCE_TYPES
     instances: tuple[InstanceSpec, ...] = ()
     quotas: Quotas = field(default_factory=Quotas)
+    route_table_id: str = DEFAULT_ROUTE_TABLE_ID
 
     def __post_init__(self) -> None:
         validate_world(self)
@@ -124,6 +130,10 @@ class World:
 
     def subnets_in_zone(self, zone: str) -> list[SubnetSpec]:
         return [s for s in self.subnets if s.zone == zone]
+
+    def route_table_of(self, subnet: SubnetSpec) -> str:
+        """The route table a subnet is associated with: its own, else the VPC's default one."""
+        return subnet.route_table_id or self.route_table_id
 
     @classmethod
     def default(cls) -> World:
@@ -190,7 +200,10 @@ def _world_from_mapping(raw: dict[str, Any]) -> World:
     subnets = base.subnets
     if "subnets" in raw:
         subnets = tuple(
-            SubnetSpec(str(s["id"]), str(s["zone"]), str(s["cidr"]), str(s.get("name", ""))) for s in raw["subnets"]
+            SubnetSpec(
+                str(s["id"]), str(s["zone"]), str(s["cidr"]), str(s.get("name", "")), str(s.get("routeTableId", ""))
+            )
+            for s in raw["subnets"]
         )
     groups = base.security_groups
     if "securityGroups" in raw:
@@ -224,6 +237,7 @@ def _world_from_mapping(raw: dict[str, Any]) -> World:
         instance_types=tuple(types.values()),
         instances=instances,
         quotas=quotas,
+        route_table_id=str(vpc.get("routeTableId", base.route_table_id)),
     )
 
 
@@ -248,6 +262,7 @@ def is_valid_id(value: object, prefix: str) -> bool:
 def validate_world(world: World) -> None:
     """Reject worlds whose parts do not fit together."""
     check_id(world.vpc_id, "vpc")
+    check_id(world.route_table_id, "rtb")
     if not world.zones:
         raise WorldError("a world needs at least one zone")
     try:
@@ -257,6 +272,8 @@ def validate_world(world: World) -> None:
     seen: list[ipaddress.IPv4Network] = []
     for subnet in world.subnets:
         check_id(subnet.subnet_id, "subnet")
+        if subnet.route_table_id:
+            check_id(subnet.route_table_id, "rtb")
         if subnet.zone not in world.zones:
             raise WorldError(f"subnet {subnet.subnet_id} is in unknown zone {subnet.zone}")
         try:

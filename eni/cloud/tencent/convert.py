@@ -131,6 +131,7 @@ def subnet_from(raw: Raw) -> Subnet:
         available_ip_count=int(raw["AvailableIpAddressCount"]),
         vpc_id=VpcId(_str(raw, "VpcId")),
         name=str(raw.get("SubnetName") or ""),
+        route_table_id=str(raw.get("RouteTableId") or ""),
     )
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from eni.cloud import errors
+from eni.cloud.emulator import World
 from eni.cloud.types import AttachType, EniState, InstanceId, SecurityGroupId, SubnetId
 
 NODE = InstanceId("ins-emu00001")  # S5.MEDIUM4, ap-guangzhou-3: 4 ENIs x 10 IPs
@@ -58,10 +61,20 @@ def test_limits_subnets_instances(vpc, emulator) -> None:
     subnets = vpc.describe_subnets(zone="ap-guangzhou-3")
     assert {s.id for s in subnets} == {"subnet-gz3a0001", "subnet-gz3b0002"}
     assert all(s.gateway.endswith(".1") for s in subnets)
+    assert {s.route_table_id for s in subnets} == {emulator.world.route_table_id}
     (node,) = vpc.describe_instances([NODE])
     assert node.zone == "ap-guangzhou-3" and node.primary_eni_id is not None and node.primary_mac
     primary = cloud_eni(emulator, node.primary_eni_id)
     assert primary["Primary"] is True and primary["MacAddress"].lower() == node.primary_mac
+
+
+def test_subnets_carry_their_route_table(start_emulator, adapter_for) -> None:
+    default = World.default()
+    own = replace(default.subnets[1], route_table_id="rtb-pods0001")
+    subnets = (default.subnets[0], own, *default.subnets[2:])
+    emu = start_emulator(world=replace(default, subnets=subnets, route_table_id="rtb-main0001"))
+    got = {s.id: s.route_table_id for s in adapter_for(emu).describe_subnets()}
+    assert got == {s.subnet_id: "rtb-pods0001" if s is own else "rtb-main0001" for s in subnets}
 
 
 def test_attach_across_zones_is_a_zone_conflict(vpc) -> None:

@@ -133,6 +133,14 @@ def test_describe_pages_through_all_results(make_vpc, replies, clock) -> None:
     assert got[5].gateway == "10.0.5.1"
 
 
+def test_subnet_route_table_comes_from_the_reply(make_vpc, replies, clock) -> None:
+    base = {"CidrBlock": "10.0.1.0/24", "Zone": "ap-guangzhou-3", "AvailableIpAddressCount": 250,
+            "VpcId": "vpc-unit0001"}
+    subnets = [{**base, "SubnetId": "subnet-1", "RouteTableId": "rtb-l2h8d7c2"}, {**base, "SubnetId": "subnet-2"}]
+    vpc, _ = make_vpc(lambda a, p: {"SubnetSet": subnets, "TotalCount": 2})
+    assert [s.route_table_id for s in vpc.describe_subnets()] == ["rtb-l2h8d7c2", ""]
+
+
 def test_describe_is_cached_and_mutation_invalidates(make_vpc, replies, clock) -> None:
     def handler(action, params):
         if action == "DescribeSubnets":

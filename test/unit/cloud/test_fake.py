@@ -43,6 +43,15 @@ def test_eni_lifecycle_and_addresses(fake) -> None:
     assert fake.describe_subnets([SUBNET])[0].available_ip_count == 16 - 3 - 1
 
 
+def test_subnets_use_the_vpc_route_table_unless_given_their_own() -> None:
+    vpc = FakeVpc(route_table_id="rtb-main0001")
+    vpc.add_subnet("subnet-a", "10.0.1.0/24", "zone-a")
+    vpc.add_subnet("subnet-b", "10.0.2.0/24", "zone-a", route_table_id="rtb-pods0001")
+    assert {s.id: s.route_table_id for s in vpc.describe_subnets()} == {"subnet-a": "rtb-main0001",
+                                                                      "subnet-b": "rtb-pods0001"}
+    assert FakeVpc().describe_subnets() == ()
+
+
 def test_ip_quota_subnet_exhaustion_and_idempotent_assign(fake) -> None:
     eni = fake.create_eni(intent="e", subnet_id=SUBNET, name="e")
     fake.attach_eni(eni.id, InstanceId("ins-1"))
