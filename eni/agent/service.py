@@ -190,14 +190,17 @@ class AgentService:
             saving = self._committer.submit(durable)
             try:
                 spec = self._spec(request, alloc, snapshot, mtu=mtu)
+            except NetworkSetupError:
+                # NB: nothing was plumbed; the allocation stays (it may be a running pod's, on a retried ADD).
+                saving.result(timeout=_COMMIT_TIMEOUT)
+                raise
+            try:
                 # NB: a veth of this attachment still waiting for deletion would collide with the new one.
                 self._reaper.flush(spec.host_ifname)
                 interfaces = self._network.setup(spec)
             except Exception as e:
                 _settle(saving)
                 self._undo_add(request, alloc)
-                if isinstance(e, NetworkSetupError):
-                    raise
                 raise NetworkSetupError(f"setting up the pod network for {alloc.ip} failed: {e}") from e
             try:
                 saving.result(timeout=_COMMIT_TIMEOUT)

@@ -161,3 +161,16 @@ def test_del_of_an_unknown_attachment_still_removes_its_veth(world):
     assert service.delete(PodRequest(key=KEY, netns=NETNS)) is None
     assert service.reaper.wait_idle(5.0)
     assert result.interfaces.host_ifname not in net.node.links
+
+
+def test_a_retried_add_while_the_eni_is_not_set_up_keeps_the_allocation(world):
+    """After a restart the pool is empty until the NEC is read: a runtime's retried ADD fails, its pod keeps its IP."""
+    net, eni, service, sync, status = world
+    sync.sync(status)
+    net.add_namespace(NETNS)
+    first = service.add(PodRequest(key=KEY, netns=NETNS))
+    service.update_pool(service.pool(), {})  # as if the ENI's table were not known yet
+    with pytest.raises(NetworkSetupError, match="not set up on this node"):
+        service.add(PodRequest(key=KEY, netns=NETNS))
+    assert service.ledger.get(KEY) == first.allocation
+    assert first.interfaces.host_ifname in net.node.links
