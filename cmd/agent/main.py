@@ -84,8 +84,9 @@ def cli(ctx: click.Context, /, **flags: Any) -> int:
     Without a subcommand it runs the daemon: it installs the CNI plugins and their config, brings
     up the ENIs that the node's NodeENIConfig lists (found by MAC) with their route tables and
     policy rules, keeps ip_forward=1 and rp_filter=0, hands pod IPs out of a crash-safe ledger over
-    its gRPC and JSON sockets, frees the IPs of vanished pods, and registers the extended resources
-    tke.cloud.tencent.com/eni-ip, direct-eni and eip with the kubelet. It never calls the cloud API.
+    its gRPC and JSON sockets, frees the IPs of vanished pods, publishes status.agent of its NodeENIConfig,
+    and registers the extended resource tke.cloud.tencent.com/eni-ip with the kubelet (direct-eni and eip are
+    not served by this build). It never calls the cloud API.
     """
     if ctx.invoked_subcommand is not None:
         return 0
