@@ -1,28 +1,41 @@
 """How a reflector lists and watches one kind: the ListerWatcher seam and its implementation over HTTP.
 
-``KubeListerWatcher`` lists with a plain GET and watches with a chunked GET (``watch=true``,
+``KubeListerWatcher`` lists in pages (``limit``/``continue``, client-go's ListPager: 500 objects a page) and
+watches with a chunked GET (``watch=true``,
 ``allowWatchBookmarks``, ``timeoutSeconds``) whose lines it decodes itself, with a socket read timeout a little
 longer than ``timeoutSeconds`` so a silently dead connection is noticed. Objects stay plain dicts. A watch ERROR
-event is turned into a typed ApiError (410 → GoneError) so the reflector can relist. Nothing here retries.
+event is turned into a typed ApiError (410 → GoneError) so the reflector can relist. A continue token that
+expired between pages (410) falls back to one unpaginated list, as client-go's pager does; apart from that,
+nothing here retries.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from eni.runtime.client.errors import ApiError, TransportError, error_from_status
+from eni.runtime import log as kvlog
+from eni.runtime.client.errors import ApiError, GoneError, TransportError, error_from_status
 from eni.runtime.client.transport import KubeTransport, close_stream, iter_lines
 from eni.runtime.meta import Obj, ResourceKind
+
+log = kvlog.get_logger(__name__)
 
 ADDED, MODIFIED, DELETED, BOOKMARK, ERROR = "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"
 EVENT_TYPES = frozenset((ADDED, MODIFIED, DELETED, BOOKMARK, ERROR))
 
 # Added to timeoutSeconds for the socket read timeout: the server ends the watch itself before that.
 _READ_TIMEOUT_MARGIN = 15.0
+
+DEFAULT_PAGE_SIZE = 500
+"""Objects per list page, as client-go's pager; 0 lists everything in one response."""
+
+# Bounds the page loop against a server that keeps answering with continue tokens.
+_MAX_PAGES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +135,17 @@ class KubeListerWatcher:
         selector: Selector = Selector(),
         *,
         read_timeout_margin: float = _READ_TIMEOUT_MARGIN,
+        page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
+        if page_size < 0:
+            raise ValueError(f"page_size must be >= 0, got {page_size}")
         self.transport = transport
         self.kind = kind
         self.selector = selector
         self.read_timeout_margin = read_timeout_margin
+        self.page_size = page_size
+        self.pages = 0
+        """List requests answered so far (every page counts); for tests and benchmarks."""
         self._path = kind.collection_path(selector.namespace)
 
     def _query(self) -> list[tuple[str, str]]:
@@ -138,11 +157,38 @@ class KubeListerWatcher:
         return query
 
     def list(self) -> ListResult:
-        body = self.transport.request("GET", self._path, query=self._query(), timeout=max(self.transport.timeout, 60.0))
+        """Every selected object, page by page, at the first page's resourceVersion (the list's snapshot)."""
+        if self.page_size == 0:
+            items, rv, _ = self._list_page(())
+            return ListResult(items=items, resource_version=rv)
+        limit = ("limit", str(self.page_size))
+        items, rv, token = self._list_page((limit,))
+        seen_tokens: set[str] = set()
+        while token:
+            if token in seen_tokens or len(seen_tokens) >= _MAX_PAGES:
+                raise ApiError(0, "BadResponse", f"list of {self.kind.plural} does not end: continue token repeats")
+            seen_tokens.add(token)
+            try:
+                page, _, token = self._list_page((limit, ("continue", token)))
+            except GoneError:
+                log.info("Continue token expired; listing without pages", resource=self.kind.plural)
+                items, rv, _ = self._list_page(())
+                break
+            items.extend(page)
+        return ListResult(items=items, resource_version=rv)
+
+    def _list_page(self, extra: tuple[tuple[str, str], ...]) -> tuple[builtins.list[Obj], str, str]:
+        """One list request: (items, resourceVersion, continue token or "")."""
+        body = self.transport.request("GET", self._path, query=self._query() + list(extra),
+                                      timeout=max(self.transport.timeout, 60.0))
+        self.pages += 1
         if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
             raise ApiError(0, "BadResponse", f"list of {self.kind.plural} is not a List")
-        rv = str((body.get("metadata") or {}).get("resourceVersion") or "")
-        return ListResult(items=body.get("items") or [], resource_version=rv)
+        metadata = body.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise ApiError(0, "BadResponse", f"list of {self.kind.plural} has malformed metadata")
+        rv = str(metadata.get("resourceVersion") or "")
+        return list(body.get("items") or []), rv, str(metadata.get("continue") or "")
 
     def watch(self, *, resource_version: str, timeout_seconds: int) -> WatchStream:
         query = self._query() + [

@@ -133,3 +133,29 @@ def test_rate_limited_adds_back_off_per_item_and_forget_resets(clock):
         assert q.get(timeout=5) == "a"
     finally:
         q.shut_down()
+
+
+def test_rate_limited_adds_count_as_retries_in_the_queue_metrics(clock):
+    from prometheus_client import CollectorRegistry
+
+    from eni.runtime.metrics import RuntimeMetrics
+
+    registry = CollectorRegistry()
+    q = RateLimitingQueue(name="m", rate_limiter=ItemExponential(1, 60), clock=clock,
+                          metrics=RuntimeMetrics(registry).queue("m"))
+    try:
+        assert registry.get_sample_value("eni_workqueue_retries_total", {"name": "m"}) == 0
+        q.add("c")
+        assert registry.get_sample_value("eni_workqueue_retries_total", {"name": "m"}) == 0, "a plain add is no retry"
+        assert q.get(timeout=5) == "c"
+        q.done("c")
+        q.add_rate_limited("a")
+        q.add_rate_limited("b")
+        assert registry.get_sample_value("eni_workqueue_retries_total", {"name": "m"}) == 2
+        assert registry.get_sample_value("eni_workqueue_adds_total", {"name": "m"}) == 1, "retries wait their delay"
+        clock.wait_for_waiters(1)
+        clock.step(1)
+        assert sorted([q.get(timeout=5), q.get(timeout=5)]) == ["a", "b"]
+        assert registry.get_sample_value("eni_workqueue_adds_total", {"name": "m"}) == 3
+    finally:
+        q.shut_down()
