@@ -42,11 +42,19 @@ def _world_format() -> str:
     return "\n".join(line[2:] for line in lines).rstrip()
 
 
+def _default_world() -> str:
+    """One paragraph describing the built-in world, generated from it so the two never drift apart."""
+    world = World.default()
+    subnets = ", ".join(f"{s.subnet_id} {s.cidr} ({s.zone})" for s in world.subnets)
+    instances = ", ".join(f"{i.instance_id} {i.instance_type} ({i.zone})" for i in world.instances)
+    groups = ", ".join(g.group_id for g in world.security_groups)
+    return (f"Without --world: region {world.region}, VPC {world.vpc_id} {world.vpc_cidr} with route table "
+            f"{world.route_table_id}; subnets {subnets}; security groups {groups}; instances {instances}.")
+
+
 @click.command(
     "cloud",
-    epilog="World file format (YAML):\n\n\b\n" + _world_format()
-    + "\n\nWithout --world: ap-guangzhou, zones -3/-4, VPC 10.0.0.0/16, two /24 subnets per zone,"
-    " instances ins-emu00001 (S5.MEDIUM4), ins-emu00002 (S5.2XLARGE16), ins-emu00003 (S5.SMALL1).",
+    epilog="World file format (YAML):\n\n\b\n" + _world_format() + "\n\n" + _default_world(),
 )
 @click.option("--listen", default="127.0.0.1:0", show_default=True, help="HOST:PORT on loopback; port 0 picks one.")
 @click.option("--secret-id", envvar="TENCENTCLOUD_SECRET_ID", default="AKIDEMULATOR", show_default=True)

@@ -6,6 +6,7 @@ Instances never change through the CVM API here; only their ENIs do (through the
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .errors import ApiError
@@ -58,17 +59,13 @@ def add_instance(state: CloudState, body: object) -> dict[str, Any]:
         raise ApiError("MissingParameter", "zone and instanceType are required strings.")
     instance_id = body.get("instanceId") or state.new_id("ins", lambda c: c in state.instances)
     groups = body.get("securityGroupIds") or []
-    if not isinstance(instance_id, str) or not isinstance(groups, list):
-        raise ApiError("InvalidParameter", "instanceId must be a string and securityGroupIds a list.")
+    subnet_id, name = body.get("subnetId") or "", body.get("name") or ""
+    if not isinstance(groups, list) or not all(isinstance(v, str) for v in (instance_id, subnet_id, name, *groups)):
+        raise ApiError("InvalidParameter", "instanceId, subnetId and name must be strings, securityGroupIds a list.")
     try:
-        spec = InstanceSpec(instance_id, itype, zone, str(body.get("subnetId") or ""),
-                            tuple(str(g) for g in groups), str(body.get("name") or ""))
+        spec = InstanceSpec(instance_id, itype, zone, subnet_id, tuple(groups), name)
         # Reuse the world's checks for one instance: id format, type, zone, subnet, groups.
-        type(state.world)(
-            region=state.world.region, zones=state.world.zones, vpc_id=state.world.vpc_id,
-            vpc_cidr=state.world.vpc_cidr, subnets=state.world.subnets, security_groups=state.world.security_groups,
-            instance_types=state.world.instance_types, instances=(spec,), quotas=state.world.quotas,
-        )
+        dataclasses.replace(state.world, instances=(spec,))
     except WorldError as e:
         raise ApiError("InvalidParameterValue", str(e)) from e
     inst = state.add_instance(spec)

@@ -57,6 +57,21 @@ class Decision:
 
 
 _FIELDS = {f.name for f in dataclasses.fields(ActionFaults)}
+_PLAN_KEYS = {"actions", "taskFailureProbability", "failNextTasks"}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_rule_fields(name: object, fields: object) -> dict[str, Any]:
+    """The fields of one action's rule from JSON, type-checked (ValueError on anything else)."""
+    if not isinstance(fields, dict) or not set(fields) <= _FIELDS:
+        raise ValueError(f"faults of {name!r} must be an object with keys from {sorted(_FIELDS)}")
+    for key, value in fields.items():
+        if not (isinstance(value, str) if key == "throttle_code" else _is_number(value)):
+            raise ValueError(f"faults of {name!r}: {key} must be a {'string' if key == 'throttle_code' else 'number'}")
+    return fields
 
 
 class Faults:
@@ -137,6 +152,8 @@ class Faults:
         """
         if not isinstance(body, dict):
             raise ValueError("faults must be a JSON object")
+        if not set(body) <= _PLAN_KEYS:
+            raise ValueError(f"unknown fault plan keys {sorted(set(body) - _PLAN_KEYS)}; known: {sorted(_PLAN_KEYS)}")
         actions = body.get("actions") or {}
         if not isinstance(actions, dict):
             raise ValueError("actions must be an object")
@@ -144,16 +161,15 @@ class Faults:
         with self._lock:
             current = dict(self._rules)
         for name, fields in actions.items():
-            if not isinstance(fields, dict) or not set(fields) <= _FIELDS:
-                raise ValueError(f"faults of {name!r} must be an object with keys from {sorted(_FIELDS)}")
+            checked = _check_rule_fields(name, fields)
             try:
-                rules[str(name)] = dataclasses.replace(current.get(str(name), ActionFaults()), **fields)
+                rules[str(name)] = dataclasses.replace(current.get(str(name), ActionFaults()), **checked)
             except TypeError as e:
                 raise ValueError(str(e)) from e
         probability, next_n = body.get("taskFailureProbability"), body.get("failNextTasks")
-        if probability is not None and not isinstance(probability, (int, float)):
+        if probability is not None and not _is_number(probability):
             raise ValueError("taskFailureProbability must be a number")
-        if next_n is not None and not isinstance(next_n, int):
+        if next_n is not None and (not isinstance(next_n, int) or isinstance(next_n, bool)):
             raise ValueError("failNextTasks must be an integer")
         self.fail_tasks(probability=None if probability is None else float(probability), next_n=next_n)
         with self._lock:

@@ -124,3 +124,16 @@ def test_bad_world_files(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(WorldError, match=message):
         World.from_yaml(path)
+
+
+def test_help_documents_the_world_format_and_the_default_world():
+    result = subprocess.run([str(SIM), "cloud", "--help"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "COLUMNS": "400"})
+    assert result.returncode == 0, result.stderr
+    default = World.default()
+    assert "routeTableId" in result.stdout and "Without --world" in result.stdout
+    documented = result.stdout.split("Without --world", 1)[1]
+    for word in (default.region, default.vpc_cidr, default.route_table_id,
+                 *(s.subnet_id for s in default.subnets), *(s.cidr for s in default.subnets),
+                 *(i.instance_id for i in default.instances), *(i.instance_type for i in default.instances)):
+        assert word in documented, word

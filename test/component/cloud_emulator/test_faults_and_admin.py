@@ -54,6 +54,16 @@ def test_internal_error_and_latency(emu, cloud):
     assert time.monotonic() - started >= 0.3
 
 
+def test_dropped_connections_set_at_runtime_through_admin(emu, cloud):
+    status, _ = admin(emu, "PUT", "/_admin/faults", {"actions": {"DescribeSubnets": {"drop_probability": 1.0}}})
+    assert status == 200
+    assert cloud.error("DescribeSubnets") in ("ClientNetworkError", "ServerNetworkError")
+    assert cloud.call("DescribeNetworkInterfaces")["TotalCount"] == 3  # only the named action drops
+    assert emu.calls.count("DescribeSubnets", outcome="dropped") == 1
+    admin(emu, "DELETE", "/_admin/faults")
+    assert cloud.call("DescribeSubnets")["TotalCount"] == 4
+
+
 def test_dropped_connections(emu, cloud):
     emu.faults.drop_connections("DescribeSubnets", probability=1.0)
     code = cloud.error("DescribeSubnets")
@@ -83,7 +93,10 @@ def test_admin_faults_round_trip(emu, cloud):
     assert admin(emu, "GET", "/_admin/faults")[1]["failNextTasks"] == 2
     assert cloud.error("DescribeSubnets") == "RequestLimitExceeded"
     for bad in ({"actions": {"X": {"nope": 1}}}, {"actions": {"X": {"throttle_probability": 2}}}, [1],
-                {"failNextTasks": "x"}):
+                {"failNextTasks": "x"}, {"failNextTasks": True}, {"failTaskProbability": 1.0},
+                {"actions": {"X": {"throttle_probability": True}}}, {"actions": {"X": {"latency": "slow"}}},
+                {"actions": {"X": {"throttle_qps": None}}}, {"actions": {"X": {"throttle_code": 5}}},
+                {"actions": {"*": {"drop_probability": 1.0}}, "failNextTask": 1}):
         status, reply = admin(emu, "PUT", "/_admin/faults", bad)
         assert status == 400 and reply["Error"]["Code"] == "InvalidParameter"
     assert admin(emu, "GET", "/_admin/faults")[1]["failNextTasks"] == 2  # bad input changed nothing
@@ -107,6 +120,10 @@ def test_admin_state_reset_instances_and_calls(emu, cloud):
                                                     "instanceId": "ins-node0042"})[0] == 400
     assert admin(emu, "POST", "/_admin/instances", {"zone": "mars-1", "instanceType": "S5.LARGE8"})[0] == 400
     assert admin(emu, "POST", "/_admin/instances", "garbage")[0] == 400
+    for field, value in (("name", {"a": 1}), ("subnetId", 7), ("securityGroupIds", 5), ("securityGroupIds", [1])):
+        status, reply = admin(emu, "POST", "/_admin/instances",
+                              {"zone": "ap-guangzhou-3", "instanceType": "S5.SMALL1", field: value})
+        assert (status, reply["Error"]["Code"]) == (400, "InvalidParameter"), field
     generated = admin(emu, "POST", "/_admin/instances", {"zone": "ap-guangzhou-3", "instanceType": "S5.SMALL1"})[1]
     assert generated["InstanceId"].startswith("ins-")
     calls = admin(emu, "GET", "/_admin/calls")[1]

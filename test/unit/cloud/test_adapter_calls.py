@@ -9,6 +9,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from eni.cloud import errors
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.tencent import TencentVpc
+from eni.cloud.tencent.errormap import to_cloud_error
 from eni.cloud.tencent.metrics import outcome_label
 from eni.cloud.types import EniId, InstanceId, SubnetId
 
@@ -64,6 +65,11 @@ def test_retryable_errors_are_retried_then_succeed(make_vpc, replies, clock, cod
     throttled = 2 if code == "RequestLimitExceeded" else 0
     assert sample(vpc, "eni_cloud_api_throttles_total", action="DescribeNetworkInterfaceLimit",
                   source="server") == throttled
+    failed = outcome_label(to_cloud_error(code, "refused", None))
+    assert sample(vpc, "eni_cloud_api_calls_total", action="DescribeNetworkInterfaceLimit", outcome=failed) == 2
+    assert sample(vpc, "eni_cloud_api_calls_total", action="DescribeNetworkInterfaceLimit", outcome="success") == 1
+    # Every attempt is one latency observation, failed ones included.
+    assert sample(vpc, "eni_cloud_api_call_duration_seconds_count", action="DescribeNetworkInterfaceLimit") == 3
 
 
 def test_retry_budget_is_bounded(make_vpc, replies, clock) -> None:
@@ -227,3 +233,14 @@ def test_attach_retry_that_finds_another_instance_is_a_conflict(make_vpc, replie
     with pytest.raises(errors.Conflict) as caught:
         vpc.attach_eni(EniId("eni-1"), InstanceId("ins-1"))
     assert "ins-other" in caught.value.message
+
+
+def test_client_side_throttle_is_counted_sends_nothing_and_is_retried(make_vpc, replies, clock) -> None:
+    vpc, stub = make_vpc(lambda a, p: LIMITS, qps=1.0, burst=1, rate_limit_wait=0.2, retry_attempts=20)
+    vpc.describe_eni_limits(InstanceId("ins-1"))
+    vpc.describe_eni_limits(InstanceId("ins-2"))
+    assert len(stub.calls) == 2  # refusals by the local bucket never reach the wire
+    refused = sample(vpc, "eni_cloud_api_throttles_total", action="DescribeNetworkInterfaceLimit", source="client")
+    assert refused >= 1
+    assert sample(vpc, "eni_cloud_api_retries_total", action="DescribeNetworkInterfaceLimit") == refused
+    assert sample(vpc, "eni_cloud_api_throttles_total", action="DescribeNetworkInterfaceLimit", source="server") == 0
