@@ -200,3 +200,26 @@ def test_watch_custom_objects_and_legacy_watch_prefix(custom, widget_crd, widget
     assert events == [("ADDED", "w1")]
     code, body = raw("GET", f"/apis/{GROUP}/v1/watch/nodewidgets?timeoutSeconds=1")
     assert code == 200 and body["type"] == "ADDED" and body["object"]["metadata"]["name"] == "w1"
+
+
+def test_field_selector_watch_on_phase_sees_objects_move_in_and_out(core, pod_body):
+    core.create_namespaced_pod("default", pod_body("p", node="n1"))
+    bg = Background(core.list_namespaced_pod, namespace="default", field_selector="status.phase=Running")
+    try:
+        core.patch_namespaced_pod_status("p", "default", {"status": {"phase": "Running"}})
+        entered = bg.next()
+        assert (entered["type"], entered["object"].status.phase) == ("ADDED", "Running")
+        core.patch_namespaced_pod_status("p", "default", {"status": {"phase": "Succeeded"}})
+        left = bg.next()
+        assert (left["type"], left["object"].metadata.name) == ("DELETED", "p")
+        assert left["object"].status.phase == "Running", "the leaving event carries the last matching state"
+    finally:
+        bg.stop()
+
+
+def test_bookmarks_only_when_asked(core, raw):
+    core.create_namespaced_config_map("default", {"metadata": {"name": "c"}})
+    rv = core.list_namespaced_config_map("default").metadata.resource_version
+    code, body = raw("GET", f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=1")
+    assert code == 200
+    assert body in ("", b"", None), f"no event happened and no bookmark was asked for: {body!r}"
