@@ -33,7 +33,8 @@ def _eip(state: CloudState, address_id: object, param: str = "AddressId") -> Eip
 
 def allocate_addresses(state: CloudState, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
     client_token(params)
-    count = params.get("AddressCount", 1)
+    count = params.get("AddressCount")
+    count = 1 if count is None else count  # JSON null means absent, as for every other parameter
     if not 1 <= count <= MAX_ADDRESSES_PER_CALL:
         raise ApiError("InvalidParameterValue.Range", f"AddressCount must be between 1 and {MAX_ADDRESSES_PER_CALL}.")
     isp = params.get("InternetServiceProvider") or "BGP"

@@ -162,3 +162,28 @@ def test_flattened_query_parsing():
             assert e.code == "InvalidParameter", bad
         else:
             raise AssertionError(f"{bad!r} was accepted")
+
+
+WRONG_VALUES = (None, True, 0, -1, 2**70, 1.5, 1e308, "", "x" * 300, "eni-abcdefgh", "10.0.1.5", [], [1], ["a"],
+                [None], [{}], {}, {"a": 1}, [{"PrivateIpAddress": 5}], [{"Name": 1, "Values": [2]}])
+
+
+def test_every_parameter_of_every_action_with_wrong_values_gets_an_error_reply_not_a_crash(emu, cloud):
+    import random
+
+    import eni.cloud.emulator.gateway as gateway
+
+    rng = random.Random(3)
+    failures = []
+    for (service, action), spec in sorted(gateway.ACTIONS.items()):
+        names = sorted(spec.params)
+        bodies = [{name: value} for name in names for value in WRONG_VALUES]
+        bodies += [{n: rng.choice(WRONG_VALUES) for n in rng.sample(names, k=min(len(names), rng.randint(1, 4)))}
+                   for _ in range(20)]
+        for body in bodies:
+            status, ctype, reply = cloud.raw(action, json.dumps(body).encode(), service=service)
+            code = reply["Response"].get("Error", {}).get("Code")
+            if (status, ctype) != (200, "application/json") or code == "InternalError":
+                failures.append((action, body, status, code))
+    assert failures == []
+    assert cloud.call("DescribeSubnets")["TotalCount"] == 4
