@@ -96,6 +96,7 @@ def test_the_documented_world_example_loads(tmp_path):
     assert world.instances[0].instance_id == "ins-node0001"
     assert world.instance_type("S5.CUSTOM").eni_quantity == 4
     assert world.quotas.unattached_eni_ips == 10
+    assert [world.route_table_of(s) for s in world.subnets] == ["rtb-emu00001", "rtb-custom01"]
 
 
 def test_default_world_matches_the_product_table():
