@@ -50,7 +50,9 @@ SUBCOMMAND_SETTINGS = {key: value for key, value in CONTEXT_SETTINGS.items() if 
         help="Where tke-route-eni and tke-eni-ipamc are installed.")
 @option("--cni-conf-dir", group=CNI, type=ABS_DIR, default="/etc/cni/net.d", help="Where the conflist is written.")
 @option("--plugin-interpreter", group=CNI, default=DEFAULT_INTERPRETER,
-        help="The #! command line of the installed plugins (the host's python3).")
+        help="The #! command line of the installed plugins (the host's python3). A leading /usr/bin/env is "
+             "resolved through the agent's PATH when installing (one exec less per plugin run): in a container "
+             "whose files are not the host's, give the host's interpreter path explicitly.")
 @option("--port-mapping", group=CNI, is_flag=True, help="Chain the portmap plugin so that hostPort works.")
 @option("--grpc-socket", group=API, type=ABS_FILE, default="/run/tke-eni/agent.sock",
         help="Unix socket of the agent's gRPC API (mode 0600).")
