@@ -2,10 +2,9 @@
 
 ``start`` connects to the API server (kubeconfig or in-cluster), builds the Tencent adapter from the
 cloud settings (an endpoint override speaks plain http to the emulator), a Manager with leader
-election on a Lease, and ipamd's controllers (node pools and leaked-resource GC, pod EIPs); it runs
-until SIGTERM/SIGINT (exit 0) or until the lease is lost or a part fails (exit 1). Static mode is
-not part of this build: it is refused with exit 2 rather than silently run as non-static. This
-module only assembles; it decides nothing.
+election on a Lease, and ipamd's controllers (node pools and leaked-resource GC, pod EIPs; with
+``--mode static`` per-pod VpcIPClaims instead of warm pools); it runs until SIGTERM/SIGINT (exit 0)
+or until the lease is lost or a part fails (exit 1). This module only assembles; it decides nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from typing import Any
 from .logs import configure_logging
 from .settings import IpamdSettings, PoolMode
 
-NOT_IMPLEMENTED_STATUS = 2
 FAILED_STATUS = 1
 
 
@@ -45,6 +43,8 @@ def build(settings: IpamdSettings) -> Any:
     from eni.controllers.eip import setup as add_eip_controller
     from eni.controllers.nodepool.config import PoolConfig
     from eni.controllers.setup import IpamdConfig, add_ipamd_controllers
+    from eni.controllers.static.claims import ClaimSettings
+    from eni.controllers.static.config import StaticConfig
     from eni.runtime.leaderelection.elector import LeaderElectionSettings
     from eni.runtime.manager import LeaseName, Manager, ManagerSettings
 
@@ -75,7 +75,11 @@ def build(settings: IpamdSettings) -> Any:
                         release_interval=pool.release_interval.total_seconds(),
                         security_groups_enabled=settings.security_groups.enabled,
                         security_group_ids=settings.security_groups.group_ids,
-                        node_condition=settings.node_report.enable_condition),
+                        node_condition=settings.node_report.enable_condition,
+                        static=StaticConfig(only_nominated_subnets=settings.claims.only_nominated_subnets)
+                        if pool.mode is PoolMode.STATIC else None),
+        claims=ClaimSettings(enable_ownerref=settings.claims.enable_ownerref,
+                             claim_expired_duration=settings.claims.expired_duration),
         cluster_tags={cloud.cluster_tag_key: cloud.cluster_id},
         gc_interval=settings.gc.interval.total_seconds(), gc_grace=settings.gc.grace.total_seconds(),
     ))
@@ -105,10 +109,6 @@ def serve_metrics(settings: IpamdSettings, registry: Any) -> Callable[[], None]:
 
 def start(settings: IpamdSettings, *, stop: threading.Event | None = None) -> int:
     """Run until stopped; returns the process exit status."""
-    if settings.pool.mode is PoolMode.STATIC:
-        print("tke-eni-ipamd: --mode static (IP claims per pod) is not implemented in this build; "
-              "run with --mode non-static.", file=sys.stderr)
-        return NOT_IMPLEMENTED_STATUS
     configure_logging(level=settings.logging.level, fmt=settings.logging.format)
     if settings.node_report.enable_taint:
         logging.getLogger(__name__).warning("--enable-node-taint is not implemented in this build; no taint is set")

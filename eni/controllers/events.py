@@ -24,3 +24,16 @@ ENI_DELETED = "ENIDeleted"
 
 CONDITION_ENI_LIMIT_REACHED = "ENILimitReached"
 """NEC / Node condition: the node cannot get more ENIs or IPs."""
+
+# Static-IP mode: Warning Events on the pod whose claimed IP cannot be served, and on claims.
+ZONE_MISMATCH = "ZoneMismatch"
+"""The pod's retained IP lies in a subnet outside its node's zone; it cannot be moved there."""
+NO_SUBNET = "NoUsableSubnet"
+"""None of the subnets the pod may use (nominated, reserved by --only-nominated-eni-subnets) serve its node."""
+IP_CONFLICT = "IPConflict"
+"""The address the pod asks for belongs to another claim or could not be assigned."""
+CLAIM_DELETION_DEFERRED = "DeletionDeferred"
+"""kubectl delete vipc while its pod runs: the IP stays and the claim goes when the pod does."""
+CLAIM_RETAINED = "IPRetained"
+CLAIM_EXPIRED = "ClaimExpired"
+INVALID_POD_ANNOTATION = "InvalidAnnotation"

@@ -1,4 +1,5 @@
-"""Adds ipamd's controllers to a Manager: the node pool controller and the leaked-resource collector.
+"""Adds ipamd's controllers to a Manager: the node pool controller and the leaked-resource collector,
+and in static-IP mode (``PoolConfig.static`` set) the VpcIPClaim controller.
 
 ``add_ipamd_controllers(manager, vpc, config)`` is all the composition root (cmd/ipamd) calls. Both
 parts need leadership, so with two replicas only the elected one talks to the cloud or writes.
@@ -7,10 +8,10 @@ This module wires only; behaviour lives in nodepool, gc, eni, nec and securitygr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from eni.api.v1 import NODE_ENI_CONFIG
+from eni.api.v1 import NODE_ENI_CONFIG, VPC_IP, VPC_IP_CLAIM
 from eni.cloud.interfaces import VpcApi
 from eni.controllers.eni.records import Records
 from eni.controllers.gc.collector import LeakCollector
@@ -18,13 +19,16 @@ from eni.controllers.metrics import IpamdMetrics
 from eni.controllers.nodepool.config import PoolConfig
 from eni.controllers.nodepool.reconciler import NodeReconciler
 from eni.controllers.predicates import NEC_PREDICATE, NODE_PREDICATE, POD_PREDICATE
+from eni.controllers.static.claims import ClaimSettings, VpcIPClaimReconciler
+from eni.controllers.static.podview import wants_static_ip
 from eni.runtime.builder import ControllerBuilder
 from eni.runtime.cache.reader import CacheReader
+from eni.runtime.client.errors import NotFoundError
 from eni.runtime.controller import Controller
 from eni.runtime.events import EventRecorder
 from eni.runtime.handler import enqueue_mapped, enqueue_request_for_object
 from eni.runtime.manager import Manager
-from eni.runtime.meta import NODE, POD, Obj
+from eni.runtime.meta import NODE, POD, Obj, key_of
 from eni.runtime.reconcile import Request
 
 COMPONENT = "tke-eni-ipamd"
@@ -38,6 +42,8 @@ class IpamdConfig:
     gc_interval: float = 300.0
     gc_grace: float = 600.0
     workers: int = 4
+    claims: ClaimSettings = field(default_factory=ClaimSettings)
+    """Claim reclaim settings; used in static-IP mode only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,8 @@ class IpamdParts:
     collector: LeakCollector
     recorder: EventRecorder
     metrics: IpamdMetrics
+    claims: Controller | None = None
+    """The VpcIPClaim controller (static-IP mode)."""
 
 
 def _node_of_pod(pod: Obj) -> Iterable[Request]:
@@ -54,19 +62,60 @@ def _node_of_pod(pod: Obj) -> Iterable[Request]:
     return [Request(namespace="", name=str(node))] if node else []
 
 
+def _node_of_vpc_ip(vip: Obj) -> Iterable[Request]:
+    node = (vip.get("spec") or {}).get("nodeName")
+    return [Request(namespace="", name=str(node))] if node else []
+
+
+def _nodes_of_claim(reader: CacheReader) -> Callable[[Obj], Iterable[Request]]:
+    """A claim wakes the node holding its IP and the node its pod runs on."""
+
+    def mapped(claim: Obj) -> list[Request]:
+        nodes = {str((claim.get("status") or {}).get("nodeName") or "")}
+        try:
+            nodes.add(str((reader.get(POD, key_of(claim)).get("spec") or {}).get("nodeName") or ""))
+        except NotFoundError:
+            pass
+        return [Request(namespace="", name=n) for n in sorted(nodes) if n]
+
+    return mapped
+
+
+def _claim_of_pod(pod: Obj) -> Iterable[Request]:
+    key = key_of(pod)
+    return [Request(namespace=key.namespace, name=key.name)] if wants_static_ip(pod) else []
+
+
+def _claim_of_vpc_ip(vip: Obj) -> Iterable[Request]:
+    ref = (vip.get("spec") or {}).get("claimRef") or {}
+    return [Request(namespace=str(ref["namespace"]), name=str(ref["name"]))] \
+        if ref.get("namespace") and ref.get("name") else []
+
+
 def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) -> IpamdParts:
     if manager.client is None:
         raise ValueError("the manager needs a client")
     metrics = IpamdMetrics(manager.metrics.registry)
     recorder = manager.event_recorder(COMPONENT)
-    reconciler = NodeReconciler(client=manager.client, reader=CacheReader(manager.cache), vpc=vpc,
+    reader = CacheReader(manager.cache)
+    reconciler = NodeReconciler(client=manager.client, reader=reader, vpc=vpc,
                                 config=config.pool, recorder=recorder, metrics=metrics, clock=manager.clock)
-    controller = (ControllerBuilder(manager).for_(NODE, predicates=[NODE_PREDICATE])
-                  .watches(NODE_ENI_CONFIG, enqueue_request_for_object(), predicates=[NEC_PREDICATE])
-                  .watches(POD, enqueue_mapped(_node_of_pod), predicates=[POD_PREDICATE])
-                  .named("nodepool").with_workers(config.workers).complete(reconciler))
+    builder = (ControllerBuilder(manager).for_(NODE, predicates=[NODE_PREDICATE])
+               .watches(NODE_ENI_CONFIG, enqueue_request_for_object(), predicates=[NEC_PREDICATE])
+               .watches(POD, enqueue_mapped(_node_of_pod), predicates=[POD_PREDICATE]))
+    claims = None
+    if config.pool.static is not None:
+        builder = (builder.watches(VPC_IP, enqueue_mapped(_node_of_vpc_ip))
+                   .watches(VPC_IP_CLAIM, enqueue_mapped(_nodes_of_claim(reader))))
+        claim_reconciler = VpcIPClaimReconciler(client=manager.client, reader=reader, recorder=recorder,
+                                                settings=config.claims, clock=manager.clock)
+        claims = (ControllerBuilder(manager).for_(VPC_IP_CLAIM)
+                  .watches(POD, enqueue_mapped(_claim_of_pod))
+                  .watches(VPC_IP, enqueue_mapped(_claim_of_vpc_ip))
+                  .named("vpcipclaim").with_workers(2).complete(claim_reconciler))
+    controller = builder.named("nodepool").with_workers(config.workers).complete(reconciler)
     collector = LeakCollector(vpc=vpc, records=Records(manager.client), cluster_tags=config.cluster_tags,
                               interval=config.gc_interval, grace=config.gc_grace, metrics=metrics,
                               clock=manager.clock)
     manager.add(collector)
-    return IpamdParts(controller, reconciler, collector, recorder, metrics)
+    return IpamdParts(controller, reconciler, collector, recorder, metrics, claims)

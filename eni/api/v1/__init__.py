@@ -18,6 +18,7 @@ from .nodeeniconfig import (
     NodeENIConfig,
     NodeENIConfigSpec,
     NodeENIConfigStatus,
+    PodRef,
     agent_status_patch,
     ipamd_status_patch,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "ObjectMeta",
     "ObjectReference",
     "OwnerReference",
+    "PodRef",
     "PrinterColumn",
     "VpcENI",
     "VpcENIPhase",

@@ -10,6 +10,13 @@ Release handshake (the only way an IP leaves a node): ipamd sets an IP's state t
 the agent stops handing it out and, once no pod holds it, lists it in ``status.agent.releasedIPs``;
 ipamd unassigns only IPs that are both ``Releasing`` and in ``releasedIPs``. The agent never lists
 an IP it has given to a pod, and never hands out an IP it has listed there.
+
+Static-IP mode (ipamd ``--mode static``): every secondary IP ipamd publishes carries ``pod``, the pod
+(namespace, name and the uid last bound) it is reserved for through that pod's VpcIPClaim. The agent
+gives a reserved IP only to the pod whose CNI_ARGS K8S_POD_NAMESPACE/K8S_POD_NAME match ``pod`` and
+never to another pod; until the pod's IP appears in this status the agent answers that pod's ADD
+with CNI error 11 ("try again later"). An IP without ``pod`` (non-static mode) is a pool IP that any
+pod of the node may get.
 Values only: this module must never talk to the API or the cloud, nor import beyond the standard
 library and eni.runtime.meta.
 """
@@ -71,6 +78,19 @@ class NodeENIConfigSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PodRef:
+    """The pod a static IP is reserved for (static-IP mode)."""
+
+    namespace: str
+    """Namespace of the pod (and of its VpcIPClaim)."""
+    name: str
+    """Name of the pod (and of its VpcIPClaim)."""
+    uid: str = ""
+    """UID of the pod the claim is bound to now; empty while the IP is retained for the next pod of that
+    name. The agent matches on namespace and name."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EniIP:
     """A secondary IP of an ENI."""
 
@@ -78,6 +98,8 @@ class EniIP:
     """The private IPv4 address."""
     state: IPState = IPState.BOUND
     """Bound (usable) or Releasing (ipamd wants it back; see the release handshake)."""
+    pod: PodRef | None = None
+    """Static-IP mode only: the one pod that may get this IP; unset for pool IPs any pod may get."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

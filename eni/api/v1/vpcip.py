@@ -3,6 +3,10 @@
 The object exists from the moment ipamd decides to assign the IP until it is unassigned in the
 VPC, so the API server always knows every IP the cluster holds (leaked-IP GC compares the two).
 It carries the label ``tke.cloud.tencent.com/node-name`` so node-scoped readers can select theirs.
+In static-IP mode a VpcIP of type Pod names its VpcIPClaim in ``spec.claimRef`` (the one source of
+truth for which claim owns the address; the claim's status.ip points back) and outlives its pod
+while the claim is retained; the node's NodeENIConfig lists it with ``pod`` set so the agent hands it
+to that pod only.
 Values only: this module must never talk to the API or the cloud, nor import beyond the standard
 library and eni.runtime.meta.
 """

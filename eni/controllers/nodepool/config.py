@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eni.api.v1.constants import WarmTargets
+from eni.controllers.static.config import StaticConfig
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,6 +27,8 @@ class PoolConfig:
     """Seconds after which a settled node is looked at again (cloud drift, agent reports)."""
     subnet_exhausted_backoff: float = 60.0
     """Seconds a subnet that reported exhaustion is skipped."""
+    static: StaticConfig | None = None
+    """Static-IP mode: no warm pool, IPs per pod claim (``eni.controllers.static``); None: non-static."""
 
     def __post_init__(self) -> None:
         if not self.subnet_ids:

@@ -130,7 +130,7 @@ class PoolGrowth:
             self._quota(state, str(e))
             return None
         finally:
-            _bump_seq(state.annotations)
+            bump_seq(state.annotations)
 
     def _add_eni(self, state: _Pass) -> bool:
         nec = state.nec
@@ -184,7 +184,7 @@ class PoolGrowth:
         self._recorder.event(state.node_obj, reason=reason, type="Warning", message=message, kind=NODE)
 
 
-def _bump_seq(annotations: dict[str, str]) -> None:
+def bump_seq(annotations: dict[str, str]) -> None:
     """Keep the local copy of the intent counter in step with the NEC (one intent per cloud call)."""
     try:
         annotations[ANNOTATION_INTENT_SEQ] = str(int(annotations.get(ANNOTATION_INTENT_SEQ, "0")) + 1)

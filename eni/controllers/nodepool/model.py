@@ -8,10 +8,10 @@ handed out. The NEC status is rendered from this model. Must never call the API 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from eni.api.v1 import EniIP, IPState, NodeENI
+from eni.api.v1 import EniIP, IPState, NodeENI, PodRef
 from eni.cloud.types import Eni, Subnet
 
 from .planner import EniSlot
@@ -53,13 +53,19 @@ def working_eni(eni: Eni, *, recorded: Collection[str], releasing: Collection[st
     return work
 
 
-def render_status(enis: Iterable[WorkingEni], subnets: dict[str, Subnet]) -> tuple[NodeENI, ...]:
-    """The NEC's ``status.enis``: one entry per ENI in device order, IPs sorted by address."""
+def render_status(
+    enis: Iterable[WorkingEni], subnets: dict[str, Subnet], reservations: Mapping[str, PodRef] | None = None,
+) -> tuple[NodeENI, ...]:
+    """The NEC's ``status.enis``: one entry per ENI in device order, IPs sorted by address.
+
+    ``reservations`` (static-IP mode) names the pod each IP is reserved for.
+    """
+    reserved = reservations or {}
     rendered = []
     for work in sorted(enis, key=lambda w: ((w.eni.attachment.device_index if w.eni.attachment else 0), w.eni_id)):
         subnet = subnets.get(work.eni.subnet_id)
-        ips = [EniIP(ip=ip, state=IPState.BOUND) for ip in work.bound]
-        ips += [EniIP(ip=ip, state=IPState.RELEASING) for ip in work.releasing]
+        ips = [EniIP(ip=ip, state=IPState.BOUND, pod=reserved.get(ip)) for ip in work.bound]
+        ips += [EniIP(ip=ip, state=IPState.RELEASING, pod=reserved.get(ip)) for ip in work.releasing]
         rendered.append(NodeENI(
             eni_id=work.eni_id, mac=work.eni.mac, primary_ip=work.eni.primary_ip, subnet_id=work.eni.subnet_id,
             subnet_cidr=subnet.cidr if subnet else "", gateway=subnet.gateway if subnet else "",

@@ -17,7 +17,9 @@ Each pass, for node N (the Request's name):
    Releasing is never turned back into Bound, so a confirmation can never refer to an IP the agent
    could hand out again; the state lives in the NEC, so restarts on either side keep it.
 6. Sizing (``sizing.pool_change``) and the "fewest ENIs" plan (``planner``): assign, create and
-   attach ENIs, mark releases, remove empty ENIs no pod's primary IP needs.
+   attach ENIs, mark releases, remove empty ENIs no pod's primary IP needs. In static-IP mode the
+   claims' pass (``eni.controllers.static.nodepass``) replaces sizing: IPs per pod claim, each
+   published with the pod it is reserved for; claimed IPs are never unassigned by step 5c.
 7. Security groups kept equal to the NEC's ordered list; the NEC status written when it changed.
 Cloud errors become waits: retryable ones are raised (the queue backs off), a quota error blocks
 growth of that node until its limits change, an exhausted subnet is skipped for a while.
@@ -27,7 +29,7 @@ The reconciler must never unassign an IP outside the handshake on a live node.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,7 @@ from eni.api.v1 import (
     ConditionStatus,
     IPState,
     NodeENIConfig,
+    PodRef,
     VpcENIPhase,
     VpcIPPhase,
     ipamd_status_patch,
@@ -55,6 +58,8 @@ from eni.controllers.nec.keeper import NecKeeper
 from eni.controllers.nec.limits import InUse, NodeLimits, cloud_limits, effective_limits, effective_warm_targets
 from eni.controllers.nec.providerid import ProviderIdError, parse_provider_id
 from eni.controllers.securitygroups.sync import SecurityGroupSync
+from eni.controllers.static.moves import StaticIps
+from eni.controllers.static.nodepass import NodeContext, StaticNodePass
 from eni.runtime.client.errors import NotFoundError
 from eni.runtime.client.interfaces import Client, Reader
 from eni.runtime.clock import REAL_CLOCK, Clock
@@ -106,6 +111,10 @@ class NodeReconciler:
         self._memory: dict[str, _NodeMemory] = {}
         self._subnets: dict[str, Subnet] = {}
         self._lock = threading.Lock()
+        self._static = None if config.static is None else StaticNodePass(
+            client=client, reader=reader, records=self._records, ips=self._ips, enis=self._enis, necs=self._necs,
+            static_ips=StaticIps(vpc, self._records, self._ips, self._calls), recorder=recorder, clock=clock,
+            config=config.static)
         self._growth = PoolGrowth(vpc=vpc, calls=self._calls, ips=self._ips, enis=self._enis, necs=self._necs,
                                   recorder=recorder, clock=clock, known_subnets=self._subnets,
                                   subnet_exhausted_backoff=config.subnet_exhausted_backoff)
@@ -173,6 +182,11 @@ class NodeReconciler:
         pods = len(used) if reported else count_ip_pods(self._reader, name)
 
         limits = self._limits(name, nec, annotations, work, used)
+        if self._static is not None:
+            return self._reconcile_static(self._static, NodeContext(
+                name=name, node_obj=node, nec=nec, annotations=annotations, work=work, limits=limits,
+                security_groups=self._sgs.desired(nec, node), used=used, released=set(agent.released_ips)),
+                raw, reported=reported)
         warm, problem = effective_warm_targets(self._config.ip_warm, annotations, previous=memory.warm)
         memory.warm = warm
         self._report_problems(name, nec, [problem] if problem else [], memory)
@@ -225,6 +239,33 @@ class NodeReconciler:
         if change.surplus_waiting:
             wait = max(0.05, memory.last_release + self._config.release_interval - self._clock.monotonic())
             return Result(requeue_after=min(wait, self._config.resync_interval))
+        return Result(requeue_after=self._config.resync_interval)
+
+    def _reconcile_static(self, static: StaticNodePass, ctx: NodeContext, raw: Mapping[str, Any], *,
+                          reported: bool) -> Result:
+        """Static-IP mode: claimed IPs per pod instead of the warm pool (``eni.controllers.static``)."""
+        outcome = static.run(ctx)
+        self._finish_releases(ctx.work, released=ctx.released, used=ctx.used, keep=set(outcome.reservations))
+        conditions: list[Condition] = []
+        if outcome.unserved:
+            conditions.append(Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
+                                        reason=events.ENI_LIMIT,
+                                        message=f"{outcome.unserved} pods wait for an IP the node cannot get"))
+        if reported and not outcome.waiting:
+            for eni_id in removable_enis([w.slot() for w in ctx.work.values()], used=ctx.used, ips_needed=0):
+                self._enis.remove(eni_id, ctx.nec.spec.instance_id)
+                self._recorder.event(raw, reason=events.ENI_DELETED, message=f"deleted empty ENI {eni_id}",
+                                     kind=NODE_ENI_CONFIG)
+                ctx.work.pop(eni_id)
+        self._sgs.sync(ctx.nec, ctx.node_obj, [w.eni for w in ctx.work.values()], recorder=self._recorder,
+                       raw_nec=raw)
+        if self._config.node_condition:
+            report_node_condition(self._client, ctx.node_obj, limited=bool(conditions),
+                                  message=conditions[0].message if conditions else "", now=self._clock.now())
+        self._write_status(ctx.nec, ctx.work, conditions, reservations=outcome.reservations)
+        self._export(ctx.name, ctx.work, ctx.used)
+        if outcome.waiting and self._config.static is not None:
+            return Result(requeue_after=self._config.static.wait_interval)
         return Result(requeue_after=self._config.resync_interval)
 
     def _resume_intents(self, name: str, nec: NodeENIConfig, annotations: Mapping[str, str]) -> None:
@@ -292,9 +333,11 @@ class NodeReconciler:
 
     # ---- handshake ------------------------------------------------------------------------------
 
-    def _finish_releases(self, work: Mapping[str, WorkingEni], *, released: set[str], used: set[str]) -> None:
+    def _finish_releases(self, work: Mapping[str, WorkingEni], *, released: set[str], used: set[str],
+                         keep: Collection[str] = ()) -> None:
+        """Unassign what the agent confirmed; static mode ``keep``s claimed IPs (they move, not go)."""
         for w in work.values():
-            confirmed = [ip for ip in w.releasing if ip in released and ip not in used]
+            confirmed = [ip for ip in w.releasing if ip in released and ip not in used and ip not in keep]
             if confirmed:
                 self._ips.unassign(w.eni_id, confirmed)
                 w.drop(confirmed)
@@ -311,12 +354,13 @@ class NodeReconciler:
 
     # ---- publishing -----------------------------------------------------------------------------
 
-    def _write_status(self, nec: NodeENIConfig, work: Mapping[str, WorkingEni], conditions: list[Condition]) -> None:
+    def _write_status(self, nec: NodeENIConfig, work: Mapping[str, WorkingEni], conditions: list[Condition], *,
+                      reservations: Mapping[str, PodRef] | None = None) -> None:
         for w in work.values():
             if w.eni.subnet_id not in self._subnets:
                 for subnet in self._vpc.describe_subnets([w.eni.subnet_id]):
                     self._subnets[subnet.id] = subnet
-        enis = render_status(work.values(), self._subnets)
+        enis = render_status(work.values(), self._subnets, reservations)
         if enis == nec.status.enis and tuple(conditions) == nec.status.conditions:
             return
         self._client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name=nec.name),

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from eni.api.v1 import NODE_ENI_CONFIG, IPState, NodeENIConfig
+from eni.api.v1 import NODE_ENI_CONFIG, VPC_IP_CLAIM, IPState, NodeENIConfig
+from eni.api.v1.constants import RESOURCE_ENI_IP
 from eni.runtime.client.errors import NotFoundError
 from eni.runtime.client.kube import KubeClient
-from eni.runtime.meta import LEASE, NODE, ObjectKey
+from eni.runtime.meta import LEASE, NODE, POD, ObjectKey
 from tke_eni_ipamd import main as ipamd_main
 from tke_eni_ipamd import wiring
 
@@ -152,7 +153,26 @@ def test_losing_the_lease_exits_non_zero(world, kubeconfig, monkeypatch):
         replica.halt()
 
 
-def test_static_mode_is_refused_plainly(world, kubeconfig, monkeypatch, capsys):
-    settings = settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "r", "--mode", "static")
-    assert wiring.start(settings, stop=threading.Event()) == 2
-    assert "not implemented" in capsys.readouterr().err
+def test_static_mode_claims_an_ip_per_pod_and_keeps_no_warm_pool(world, kubeconfig, monkeypatch):
+    replica = Replica(settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "r", "--mode", "static"))
+    try:
+        wait_for(lambda: holder(world.client) == "r")
+        world.client.create(POD, {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0", "namespace": "default"},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "pause", "resources": {
+                "requests": {RESOURCE_ENI_IP: "1"}, "limits": {RESOURCE_ENI_IP: "1"}}}]},
+            "status": {"phase": "Running"}})
+
+        def reserved() -> list[tuple[str, str]]:
+            try:
+                nec = NodeENIConfig.from_dict(world.client.get(NODE_ENI_CONFIG, ObjectKey("", "node-1")))
+            except NotFoundError:
+                return []
+            return [(e.ip, e.pod.name) for eni in nec.status.enis for e in eni.ips if e.pod is not None]
+
+        entries = wait_for(reserved)
+        claim = world.client.get(VPC_IP_CLAIM, ObjectKey("default", "web-0"))
+        assert entries == [(claim["status"]["ip"], "web-0")]
+        assert bound_ips(world.client, "node-1") == 1  # no warm pool
+    finally:
+        assert replica.halt() == 0

@@ -196,11 +196,3 @@ def test_without_a_cluster_the_program_says_why_and_exits_1():
     assert done.returncode == 1
     assert "tke-eni-ipamd: cannot start: ConfigException" in done.stderr and done.stdout == ""
     assert "s3cr3t-value" not in done.stderr and "AKIDsub" not in done.stderr
-
-
-def test_static_mode_is_refused_with_exit_2(capsys):
-    settings = ipamd_settings.from_flags(
-        {**ipamd.cli.make_context("tke-eni-ipamd", [*REQUIRED, "--mode", "static"]).params},
-        env={"TENCENTCLOUD_SECRET_ID": "AKIDsub", "TENCENTCLOUD_SECRET_KEY": "s3cr3t-value"})
-    assert wiring.start(settings) == 2
-    assert "--mode static" in capsys.readouterr().err

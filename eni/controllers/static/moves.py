@@ -1,0 +1,103 @@
+"""The cloud side of static IPs: assign one new IP, assign an exact address, move an IP between ENIs.
+
+Every address ends up with exactly one VpcIP naming its claim (``spec.claimRef``), written so that a
+crash leaves either a record the next pass finishes or an unclaimed pool record the handshake
+releases — never an address two claims believe they hold:
+- a new IP goes through ``IpLifecycle.assign`` (intent first, ClientToken), then its VpcIP is turned
+  into a Pod record of the claim;
+- an exact address (nominated, or a retained one coming back) is recorded as Assigning *before* the
+  cloud call, so the claim already owns the name and no second claim can take it;
+- a move between ENIs (MigratePrivateIpAddress within a subnet) is followed by the record update.
+Only the node pass calls these, and it unassigns nothing here: unassigns stay with the handshake.
+"""
+
+from __future__ import annotations
+
+from eni.api.v1 import VPC_IP, ObjectMeta, ObjectReference, VpcIP, VpcIPClaim, VpcIPPhase, VpcIPSpec, VpcIPType
+from eni.api.v1.codec import encode
+from eni.api.v1.constants import LABEL_NODE_NAME
+from eni.cloud.errors import Conflict
+from eni.cloud.interfaces import VpcApi
+from eni.cloud.types import EniId
+from eni.controllers.eni.ips import IpLifecycle
+from eni.controllers.eni.records import Records
+from eni.controllers.metrics import CloudCalls
+from eni.runtime.client.errors import AlreadyExistsError, NotFoundError
+from eni.runtime.meta import ObjectKey
+
+
+def claim_ref(claim: VpcIPClaim) -> ObjectReference:
+    return ObjectReference(namespace=claim.namespace, name=claim.name, uid=claim.metadata.uid)
+
+
+def owned_by(vip: VpcIP, claim: VpcIPClaim) -> bool:
+    ref = vip.spec.claim_ref
+    return ref is not None and ref.uid == claim.metadata.uid
+
+
+class StaticIps:
+    """Cloud calls and VpcIP writes for claimed IPs."""
+
+    def __init__(self, vpc: VpcApi, records: Records, ips: IpLifecycle, calls: CloudCalls) -> None:
+        self._vpc = vpc
+        self._records = records
+        self._ips = ips
+        self._calls = calls
+
+    def get(self, address: str) -> VpcIP | None:
+        try:
+            return VpcIP.from_dict(self._records.client.get(VPC_IP, ObjectKey(namespace="", name=address)))
+        except NotFoundError:
+            return None
+
+    def assign_new(self, *, node: str, nec_uid: str, annotations: dict[str, str], eni_id: str, subnet_id: str,
+                   claims: list[VpcIPClaim]) -> list[tuple[VpcIPClaim, str]]:
+        """One new IP per claim on ``eni_id`` in one call; returns (claim, address) pairs."""
+        addresses = self._ips.assign(node=node, nec_uid=nec_uid, annotations=annotations, eni_id=eni_id,
+                                     subnet_id=subnet_id, count=len(claims))
+        pairs = list(zip(claims, addresses, strict=False))
+        for claim, address in pairs:
+            self.own(address, claim, eni_id=eni_id, subnet_id=subnet_id, node=node)
+        return pairs
+
+    def assign_address(self, *, node: str, eni_id: str, subnet_id: str, address: str, claim: VpcIPClaim) -> None:
+        """Assign exactly ``address`` to ``eni_id`` for ``claim``; the record is written first."""
+        self.own(address, claim, eni_id=eni_id, subnet_id=subnet_id, node=node, phase=VpcIPPhase.ASSIGNING)
+        intent = f"static/{claim.metadata.uid}/{address}/{eni_id}"
+        try:
+            self._calls.call("AssignPrivateIpAddresses", lambda: self._vpc.assign_private_ips(
+                EniId(eni_id), intent=intent, addresses=[address]))
+        except Conflict:
+            on_eni = self._vpc.describe_enis(eni_ids=[EniId(eni_id)])
+            if not (on_eni and any(ip.address == address for ip in on_eni[0].secondary_ips)):
+                raise
+        self._records.set_ip_phase(address, VpcIPPhase.ASSIGNED)
+
+    def migrate(self, *, address: str, source_eni_id: str, node: str, eni_id: str, subnet_id: str,
+                claim: VpcIPClaim) -> None:
+        """Move ``address`` from ``source_eni_id`` to ``eni_id`` (same subnet), then re-home its record."""
+        self._calls.call("MigratePrivateIpAddress", lambda: self._vpc.migrate_private_ip(
+            address, source_eni_id=EniId(source_eni_id), destination_eni_id=EniId(eni_id)))
+        self.own(address, claim, eni_id=eni_id, subnet_id=subnet_id, node=node)
+
+    def own(self, address: str, claim: VpcIPClaim, *, eni_id: str, subnet_id: str, node: str,
+            phase: VpcIPPhase = VpcIPPhase.ASSIGNED) -> None:
+        """Make the VpcIP of ``address`` a Pod record of ``claim`` on ``eni_id`` of ``node``."""
+        spec = VpcIPSpec(subnet_id=subnet_id, type=VpcIPType.POD, eni_id=eni_id, node_name=node,
+                         claim_ref=claim_ref(claim))
+        obj = VpcIP(metadata=ObjectMeta(name=address, labels={LABEL_NODE_NAME: node}), spec=spec)
+        client = self._records.client
+        try:
+            client.create(VPC_IP, obj.to_dict())
+        except AlreadyExistsError:
+            client.patch(VPC_IP, ObjectKey(namespace="", name=address),
+                         {"metadata": {"labels": {LABEL_NODE_NAME: node}}, "spec": encode(spec)})
+        self._records.set_ip_phase(address, phase)
+
+    def disown(self, address: str) -> None:
+        """Turn the VpcIP back into a pool record (its claim is gone); the handshake then releases it."""
+        try:
+            self._records.client.patch(VPC_IP, ObjectKey(namespace="", name=address),
+                                       {"spec": {"type": VpcIPType.POOL.value, "claimRef": None}})
+        except NotFoundError:
+            pass

@@ -1,0 +1,387 @@
+"""One node's static-IP pass: every live claimed pod of the node gets its claim's IP on an ENI here.
+
+Per pass, for node N (called by ``NodeReconciler`` in static mode instead of the warm-pool sizing):
+1. Each IP recorded on N is kept — reserved for its claim's pod (``pod`` in the NEC status) — while
+   its claim exists, is not being deleted and its pod is not live on another node; otherwise it is
+   marked Releasing (never while the agent lists it in use), and the agent's confirmation lets the
+   handshake unassign it (no claim) or lets the pod's new node move it (claim alive).
+2. Each live pod on N whose claim is adopted (``spec.podUID``) gets its IP:
+   - already here and Bound: nothing to do;
+   - on another node M: marked Releasing there; once M's agent confirms it (Releasing, in
+     ``releasedIPs``, not in ``inUseIPs`` of M's NEC), it is moved with MigratePrivateIpAddress to
+     N's ENI in the IP's subnet (created if needed); an IP outside N's zone gets a Warning Event;
+   - none yet: the nominated address, or new IPs on the ENI with the most IPs in use in a subnet the
+     claim may use, creating an ENI in the freest such subnet only when those are full.
+A pod whose IP cannot be served gets a Warning Event with the reason. Nothing is ever assigned to a
+second claim: a VpcIP names its claim and a claim only takes an address whose record it owns or
+creates.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from eni.api.v1 import (
+    NODE_ENI_CONFIG,
+    VPC_IP_CLAIM,
+    ClaimPhase,
+    IPState,
+    NodeENIConfig,
+    PodRef,
+    VpcIP,
+    VpcIPClaim,
+    VpcIPPhase,
+)
+from eni.api.v1.errors import DecodeError
+from eni.cloud.errors import QuotaExceeded, SubnetExhausted
+from eni.cloud.types import Eni, EniAttachment, InstanceId, Subnet
+from eni.controllers import events
+from eni.controllers.eni.ips import IpLifecycle
+from eni.controllers.eni.lifecycle import EniLifecycle
+from eni.controllers.eni.records import Records
+from eni.controllers.nec.keeper import NecKeeper
+from eni.controllers.nec.limits import NodeLimits
+from eni.controllers.nodepool.growth import bump_seq
+from eni.controllers.nodepool.model import WorkingEni
+from eni.controllers.nodepool.planner import SubnetChoice, choose_subnet, plan_assignments
+from eni.runtime.client.errors import NotFoundError
+from eni.runtime.client.interfaces import Client, Reader
+from eni.runtime.clock import Clock
+from eni.runtime.events import EventRecorder
+from eni.runtime.meta import POD, ObjectKey
+
+from .config import StaticConfig
+from .moves import StaticIps, owned_by
+from .podview import PodView, is_live, wants_static_ip
+from .writer import VpcIPClaimWriter, decode_claim
+
+
+@dataclass
+class NodeContext:
+    """What the pass works on; ``work`` is changed in place and rendered by the caller."""
+
+    name: str
+    node_obj: Mapping[str, Any]
+    nec: NodeENIConfig
+    annotations: dict[str, str]
+    work: dict[str, WorkingEni]
+    limits: NodeLimits
+    security_groups: tuple[str, ...]
+    used: set[str]
+    released: set[str]
+    subnets: dict[str, Subnet] = field(default_factory=dict)
+
+
+@dataclass
+class PassOutcome:
+    reservations: dict[str, PodRef] = field(default_factory=dict)
+    waiting: bool = False
+    unserved: int = 0
+
+
+class StaticNodePass:
+    def __init__(self, *, client: Client, reader: Reader, records: Records, ips: IpLifecycle, enis: EniLifecycle,
+                 necs: NecKeeper, static_ips: StaticIps, recorder: EventRecorder, clock: Clock,
+                 config: StaticConfig) -> None:
+        self._client = client
+        self._reader = reader
+        self._records = records
+        self._ips = ips
+        self._enis = enis
+        self._necs = necs
+        self._static = static_ips
+        self._recorder = recorder
+        self._clock = clock
+        self._config = config
+        self._claims = VpcIPClaimWriter(client)
+        self._exhausted: dict[str, float] = {}
+
+    # ---- entry ----------------------------------------------------------------------------------
+
+    def run(self, ctx: NodeContext) -> PassOutcome:
+        ctx.subnets = {s.id: s for s in self._necs.zone_subnets(ctx.nec.spec.zone)}
+        out = PassOutcome()
+        recorded = {ip.name: ip for ip in self._records.ips_of(ctx.name)}
+        pods = {(v.namespace, v.name): v for v in self._live_pods(ctx.name)}
+        self._keep_or_release(ctx, recorded, pods, out)
+        new: list[tuple[VpcIPClaim, PodView]] = []
+        for view in pods.values():
+            claim = self._claim(view.namespace, view.name)
+            if claim is None or claim.spec.pod_uid != view.uid:
+                continue  # the claim reconciler creates or adopts it first
+            self._serve(ctx, claim, view, recorded, out, new)
+        self._assign_new(ctx, new, out)
+        return out
+
+    def _live_pods(self, node: str) -> list[PodView]:
+        pods = self._reader.list(POD, field_selector=f"spec.nodeName={node}")
+        return [PodView.of(p) for p in pods if wants_static_ip(p) and is_live(p)]
+
+    def _claim(self, namespace: str, name: str) -> VpcIPClaim | None:
+        try:
+            return decode_claim(self._reader.get(VPC_IP_CLAIM, ObjectKey(namespace, name)))
+        except NotFoundError:
+            return None
+
+    # ---- IPs already on the node ----------------------------------------------------------------
+
+    def _keep_or_release(self, ctx: NodeContext, recorded: Mapping[str, VpcIP],
+                         pods: Mapping[tuple[str, str], PodView], out: PassOutcome) -> None:
+        for w in ctx.work.values():
+            for address in list(w.bound) + list(w.releasing):
+                vip = recorded.get(address)
+                claim = self._claim(vip.spec.claim_ref.namespace, vip.spec.claim_ref.name) \
+                    if vip is not None and vip.spec.claim_ref is not None else None
+                alive = claim is not None and vip is not None and owned_by(vip, claim) \
+                    and claim.metadata.deletion_timestamp is None
+                if claim is not None and alive:
+                    ref = PodRef(namespace=claim.namespace, name=claim.name, uid=claim.spec.pod_uid)
+                    out.reservations[address] = ref
+                    if address in w.bound and not self._lives_elsewhere(ctx.name, claim, pods):
+                        continue
+                if address in w.releasing:
+                    continue
+                if address in ctx.used or address in ctx.released:
+                    out.waiting = True  # a pod still holds it, or the agent has not dropped an old listing
+                    continue
+                self._records.set_ip_phase(address, VpcIPPhase.RELEASING)
+                w.mark_releasing(address)
+
+    def _lives_elsewhere(self, node: str, claim: VpcIPClaim, pods: Mapping[tuple[str, str], PodView]) -> bool:
+        if not claim.spec.pod_uid or (claim.namespace, claim.name) in pods:
+            return False
+        try:
+            pod = self._reader.get(POD, ObjectKey(claim.namespace, claim.name))
+        except NotFoundError:
+            return False
+        view = PodView.of(pod)
+        return view.uid == claim.spec.pod_uid and bool(view.node_name) and view.node_name != node and is_live(pod)
+
+    # ---- one claimed pod ------------------------------------------------------------------------
+
+    def _serve(self, ctx: NodeContext, claim: VpcIPClaim, view: PodView, recorded: Mapping[str, VpcIP],
+               out: PassOutcome, new: list[tuple[VpcIPClaim, PodView]]) -> None:
+        address = claim.status.ip or next((a for a, v in recorded.items() if owned_by(v, claim)), "")
+        if not address:
+            if claim.metadata.deletion_timestamp is not None:
+                return  # a claim being deleted gets no new IP
+            if claim.spec.nominated_ip:
+                self._place_address(ctx, claim, view, claim.spec.nominated_ip, None, out)
+            else:
+                new.append((claim, view))
+            return
+        here = self._eni_holding(ctx, address)
+        if here is not None and address in here.bound and address in recorded:
+            out.reservations[address] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
+            self._bound(claim, address, here, ctx)
+            return
+        vip = recorded.get(address) or self._static.get(address)
+        if vip is not None and not owned_by(vip, claim):
+            self._unserved(ctx, view, out, events.IP_CONFLICT, f"IP {address} belongs to another claim")
+            return
+        if here is not None:  # Releasing on this node: once confirmed, give it back to the VPC and take it again
+            if address in ctx.released and address not in ctx.used:
+                self._ips.unassign(here.eni_id, [address])
+                here.drop([address])
+                self._place_address(ctx, claim, view, address, vip, out)
+            else:
+                out.waiting = True
+            return
+        if vip is None or not vip.spec.node_name or vip.spec.node_name == ctx.name:
+            self._place_address(ctx, claim, view, address, vip, out)
+            return
+        self._move_from(ctx, claim, view, vip, out)
+
+    def _move_from(self, ctx: NodeContext, claim: VpcIPClaim, view: PodView, vip: VpcIP, out: PassOutcome) -> None:
+        """The claim's IP sits on another node: have that node release it, then migrate it here."""
+        if vip.spec.subnet_id not in ctx.subnets:
+            self._unserved(ctx, view, out, events.ZONE_MISMATCH,
+                           f"retained IP {vip.ip} is in subnet {vip.spec.subnet_id}, not usable in zone "
+                           f"{ctx.nec.spec.zone} of node {ctx.name}")
+            return
+        other = self._nec(vip.spec.node_name)
+        state = None
+        if other is not None:
+            state = next((e.state for eni in other.status.enis for e in eni.ips if e.ip == vip.ip), None)
+        if other is not None and state is None:
+            out.waiting = True  # that node's pass has not published it yet (or is removing it)
+            return
+        if state is IPState.BOUND:
+            self._records.set_ip_phase(vip.ip, VpcIPPhase.RELEASING)
+            out.waiting = True
+            return
+        if other is not None and (vip.ip not in other.status.agent.released_ips
+                                  or vip.ip in other.status.agent.in_use_ips):
+            out.waiting = True
+            return
+        target = self._target(ctx, vip.spec.subnet_id, view, out)
+        if target is None:
+            return
+        self._static.migrate(address=vip.ip, source_eni_id=vip.spec.eni_id, node=ctx.name, eni_id=target.eni_id,
+                             subnet_id=vip.spec.subnet_id, claim=claim)
+        target.bound.append(vip.ip)
+        out.reservations[vip.ip] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
+        self._bound(claim, vip.ip, target, ctx)
+
+    def _place_address(self, ctx: NodeContext, claim: VpcIPClaim, view: PodView, address: str, vip: VpcIP | None,
+                       out: PassOutcome) -> None:
+        """Assign exactly ``address`` here, in the subnet whose CIDR holds it."""
+        subnet_id = vip.spec.subnet_id if vip is not None and vip.spec.subnet_id else self._subnet_holding(ctx, address)
+        allowed = self._allowed_subnets(ctx, claim)
+        if subnet_id is None or subnet_id not in allowed:
+            self._unserved(ctx, view, out, events.NO_SUBNET if subnet_id is None else events.ZONE_MISMATCH,
+                           f"IP {address} is not in a subnet the pod may use on node {ctx.name} "
+                           f"(zone {ctx.nec.spec.zone})")
+            return
+        target = self._target(ctx, subnet_id, view, out)
+        if target is None:
+            return
+        try:
+            self._static.assign_address(node=ctx.name, eni_id=target.eni_id, subnet_id=subnet_id, address=address,
+                                        claim=claim)
+        except SubnetExhausted as e:
+            self._unserved(ctx, view, out, events.IP_CONFLICT, f"IP {address} cannot be assigned: {e}")
+            self._static.disown(address)
+            return
+        target.bound.append(address)
+        out.reservations[address] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
+        self._bound(claim, address, target, ctx)
+
+    # ---- new IPs --------------------------------------------------------------------------------
+
+    def _assign_new(self, ctx: NodeContext, new: list[tuple[VpcIPClaim, PodView]], out: PassOutcome) -> None:
+        groups: dict[tuple[str, ...], list[tuple[VpcIPClaim, PodView]]] = {}
+        for claim, view in new:
+            groups.setdefault(self._allowed_subnets(ctx, claim), []).append((claim, view))
+        for allowed, waiting in groups.items():
+            for _ in range(8):  # each round assigns on one ENI or adds one; bounded like the pool's growth
+                if not waiting:
+                    break
+                if not allowed:
+                    for _claim, view in waiting:
+                        self._unserved(ctx, view, out, events.NO_SUBNET,
+                                       f"no subnet the pod may use serves zone {ctx.nec.spec.zone}")
+                    waiting = []
+                    break
+                slots = [w.slot() for w in ctx.work.values() if w.eni.subnet_id in allowed]
+                plan, _ = plan_assignments(slots, len(waiting), max_ips_per_eni=ctx.limits.max_ip_per_eni,
+                                           used=ctx.used, exhausted_subnets=self._exhausted_now())
+                if not plan:
+                    if self._add_eni(ctx, allowed, waiting[0][1], out) is None:
+                        break
+                    continue
+                target = ctx.work[plan[0].eni_id]
+                batch, waiting = waiting[:plan[0].count], waiting[plan[0].count:]
+                try:
+                    pairs = self._static.assign_new(node=ctx.name, nec_uid=ctx.nec.metadata.uid,
+                                                    annotations=ctx.annotations, eni_id=target.eni_id,
+                                                    subnet_id=target.eni.subnet_id, claims=[c for c, _ in batch])
+                except SubnetExhausted:
+                    self._exhausted[target.eni.subnet_id] = self._clock.monotonic() + \
+                        self._config.subnet_exhausted_backoff
+                    waiting = batch + waiting
+                    continue
+                finally:
+                    bump_seq(ctx.annotations)
+                views = {c.metadata.uid: v for c, v in batch}
+                for claim, address in pairs:
+                    view = views[claim.metadata.uid]
+                    target.bound.append(address)
+                    out.reservations[address] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
+                    self._bound(claim, address, target, ctx)
+                waiting = [(c, v) for c, v in batch if c.metadata.uid not in {p[0].metadata.uid for p in pairs}] \
+                    + waiting
+            if waiting:
+                out.unserved += len(waiting)
+                out.waiting = True
+
+    def _allowed_subnets(self, ctx: NodeContext, claim: VpcIPClaim) -> tuple[str, ...]:
+        zone = sorted(ctx.subnets)
+        if claim.spec.nominated_subnet_ids:
+            return tuple(s for s in zone if s in claim.spec.nominated_subnet_ids)
+        if self._config.only_nominated_subnets:
+            reserved = {s for c in self._reader.list(VPC_IP_CLAIM) for s in
+                        ((c.get("spec") or {}).get("nominatedSubnetIDs") or ())}
+            return tuple(s for s in zone if s not in reserved)
+        return tuple(zone)
+
+    def _target(self, ctx: NodeContext, subnet_id: str, view: PodView, out: PassOutcome) -> WorkingEni | None:
+        """The ENI of this node in ``subnet_id`` with most IPs in use and room; a new one when there is none."""
+        slots = [w.slot() for w in ctx.work.values() if w.eni.subnet_id == subnet_id]
+        plan, _ = plan_assignments(slots, 1, max_ips_per_eni=ctx.limits.max_ip_per_eni, used=ctx.used)
+        if plan:
+            return ctx.work[plan[0].eni_id]
+        return self._add_eni(ctx, (subnet_id,), view, out)
+
+    def _add_eni(
+        self, ctx: NodeContext, allowed: tuple[str, ...], view: PodView, out: PassOutcome,
+    ) -> WorkingEni | None:
+        if len(ctx.work) >= ctx.limits.max_eni:
+            self._unserved(ctx, view, out, events.ENI_LIMIT, f"all {ctx.limits.max_eni} ENIs of node {ctx.name} "
+                           f"in the pod's subnets hold {ctx.limits.max_ip_per_eni} IPs each")
+            return None
+        choices = [SubnetChoice(s, ctx.subnets[s].available_ip_count) for s in allowed if s in ctx.subnets]
+        subnet_id = choose_subnet(choices, exhausted=self._exhausted_now())
+        if subnet_id is None:
+            self._unserved(ctx, view, out, events.SUBNET_EXHAUSTED,
+                           f"no free IP in subnets {', '.join(allowed)} for node {ctx.name}")
+            return None
+        try:
+            eni = self._enis.create_and_attach(node=ctx.name, nec_uid=ctx.nec.metadata.uid,
+                                               annotations=ctx.annotations, instance_id=ctx.nec.spec.instance_id,
+                                               subnet_id=subnet_id, security_groups=ctx.security_groups)
+        except QuotaExceeded as e:
+            self._unserved(ctx, view, out, events.ENI_LIMIT, f"node {ctx.name}: {e}")
+            return None
+        except SubnetExhausted as e:
+            self._exhausted[subnet_id] = self._clock.monotonic() + self._config.subnet_exhausted_backoff
+            self._unserved(ctx, view, out, events.SUBNET_EXHAUSTED, f"subnet {subnet_id}: {e}")
+            return None
+        finally:
+            bump_seq(ctx.annotations)
+        self._recorder.event(ctx.nec.to_dict(), reason=events.ENI_CREATED, kind=NODE_ENI_CONFIG,
+                             message=f"created ENI {eni.id} in {subnet_id}")
+        work = WorkingEni(eni=_attached(eni, ctx.nec.spec.instance_id))
+        ctx.work[eni.id] = work
+        return work
+
+    # ---- small parts ----------------------------------------------------------------------------
+
+    def _bound(self, claim: VpcIPClaim, address: str, eni: WorkingEni, ctx: NodeContext) -> None:
+        self._claims.set_status(claim, phase=ClaimPhase.BOUND, ip=address, subnet_id=eni.eni.subnet_id,
+                                eni_id=eni.eni_id, node_name=ctx.name, released_time=None, message="")
+
+    def _unserved(self, ctx: NodeContext, view: PodView, out: PassOutcome, reason: str, message: str) -> None:
+        out.waiting = True
+        out.unserved += 1
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": view.namespace, "name": view.name,
+                                                                "uid": view.uid}}
+        self._recorder.event(pod, reason=reason, type="Warning", message=message, kind=POD)
+        claim = self._claim(view.namespace, view.name)
+        if claim is not None:
+            self._claims.set_status(claim, message=f"{reason}: {message}")
+
+    def _eni_holding(self, ctx: NodeContext, address: str) -> WorkingEni | None:
+        return next((w for w in ctx.work.values() if address in w.bound or address in w.releasing), None)
+
+    def _subnet_holding(self, ctx: NodeContext, address: str) -> str | None:
+        ip = ipaddress.IPv4Address(address)
+        return next((s.id for s in ctx.subnets.values() if ip in ipaddress.IPv4Network(s.cidr)), None)
+
+    def _nec(self, node: str) -> NodeENIConfig | None:
+        try:
+            return NodeENIConfig.from_dict(self._client.get(NODE_ENI_CONFIG, ObjectKey("", node)))
+        except (NotFoundError, DecodeError):
+            return None
+
+    def _exhausted_now(self) -> set[str]:
+        now = self._clock.monotonic()
+        return {s for s, until in self._exhausted.items() if until > now}
+
+
+def _attached(eni: Eni, instance_id: str) -> Eni:
+    """A just-attached ENI; its device index is read back by the next pass's describe."""
+    return replace(eni, attachment=EniAttachment(InstanceId(instance_id), 0))
