@@ -270,7 +270,8 @@ class StaticNodePass:
                 plan, _ = plan_assignments(slots, len(waiting), max_ips_per_eni=ctx.limits.max_ip_per_eni,
                                            used=ctx.used, exhausted_subnets=self._exhausted_now())
                 if not plan:
-                    if self._add_eni(ctx, allowed, waiting[0][1], out) is None:
+                    if self._add_eni(ctx, allowed, [v for _, v in waiting], out) is None:
+                        waiting = []
                         break
                     continue
                 target = ctx.work[plan[0].eni_id]
@@ -294,8 +295,7 @@ class StaticNodePass:
                     self._bound(claim, address, target, ctx)
                 waiting = [(c, v) for c, v in batch if c.metadata.uid not in {p[0].metadata.uid for p in pairs}] \
                     + waiting
-            if waiting:
-                out.unserved += len(waiting)
+            if waiting:  # rounds ran out: look again soon
                 out.waiting = True
 
     def _allowed_subnets(self, ctx: NodeContext, claim: VpcIPClaim) -> tuple[str, ...]:
@@ -314,19 +314,20 @@ class StaticNodePass:
         plan, _ = plan_assignments(slots, 1, max_ips_per_eni=ctx.limits.max_ip_per_eni, used=ctx.used)
         if plan:
             return ctx.work[plan[0].eni_id]
-        return self._add_eni(ctx, (subnet_id,), view, out)
+        return self._add_eni(ctx, (subnet_id,), [view], out)
 
     def _add_eni(
-        self, ctx: NodeContext, allowed: tuple[str, ...], view: PodView, out: PassOutcome,
+        self, ctx: NodeContext, allowed: tuple[str, ...], views: list[PodView], out: PassOutcome,
     ) -> WorkingEni | None:
+        """A new ENI in the freest allowed subnet; None (each waiting pod told why) when none can be had."""
         if len(ctx.work) >= ctx.limits.max_eni:
-            self._unserved(ctx, view, out, events.ENI_LIMIT, f"all {ctx.limits.max_eni} ENIs of node {ctx.name} "
-                           f"in the pod's subnets hold {ctx.limits.max_ip_per_eni} IPs each")
+            self._unserved(ctx, views, out, events.ENI_LIMIT, f"all {ctx.limits.max_eni} ENIs of node {ctx.name} "
+                           f"hold {ctx.limits.max_ip_per_eni} IPs each or serve other subnets")
             return None
         choices = [SubnetChoice(s, ctx.subnets[s].available_ip_count) for s in allowed if s in ctx.subnets]
         subnet_id = choose_subnet(choices, exhausted=self._exhausted_now())
         if subnet_id is None:
-            self._unserved(ctx, view, out, events.SUBNET_EXHAUSTED,
+            self._unserved(ctx, views, out, events.SUBNET_EXHAUSTED,
                            f"no free IP in subnets {', '.join(allowed)} for node {ctx.name}")
             return None
         try:
@@ -334,11 +335,11 @@ class StaticNodePass:
                                                annotations=ctx.annotations, instance_id=ctx.nec.spec.instance_id,
                                                subnet_id=subnet_id, security_groups=ctx.security_groups)
         except QuotaExceeded as e:
-            self._unserved(ctx, view, out, events.ENI_LIMIT, f"node {ctx.name}: {e}")
+            self._unserved(ctx, views, out, events.ENI_LIMIT, f"node {ctx.name}: {e}")
             return None
         except SubnetExhausted as e:
             self._exhausted[subnet_id] = self._clock.monotonic() + self._config.subnet_exhausted_backoff
-            self._unserved(ctx, view, out, events.SUBNET_EXHAUSTED, f"subnet {subnet_id}: {e}")
+            self._unserved(ctx, views, out, events.SUBNET_EXHAUSTED, f"subnet {subnet_id}: {e}")
             return None
         finally:
             bump_seq(ctx.annotations)
@@ -354,15 +355,18 @@ class StaticNodePass:
         self._claims.set_status(claim, phase=ClaimPhase.BOUND, ip=address, subnet_id=eni.eni.subnet_id,
                                 eni_id=eni.eni_id, node_name=ctx.name, released_time=None, message="")
 
-    def _unserved(self, ctx: NodeContext, view: PodView, out: PassOutcome, reason: str, message: str) -> None:
+    def _unserved(self, ctx: NodeContext, views: PodView | list[PodView], out: PassOutcome, reason: str,
+                  message: str) -> None:
+        """A Warning Event on each pod that cannot get its IP now, and the reason on its claim."""
         out.waiting = True
-        out.unserved += 1
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": view.namespace, "name": view.name,
-                                                                "uid": view.uid}}
-        self._recorder.event(pod, reason=reason, type="Warning", message=message, kind=POD)
-        claim = self._claim(view.namespace, view.name)
-        if claim is not None:
-            self._claims.set_status(claim, message=f"{reason}: {message}")
+        for view in views if isinstance(views, list) else [views]:
+            out.unserved += 1
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": view.namespace, "name": view.name,
+                                                                    "uid": view.uid}}
+            self._recorder.event(pod, reason=reason, type="Warning", message=message, kind=POD)
+            claim = self._claim(view.namespace, view.name)
+            if claim is not None:
+                self._claims.set_status(claim, message=f"{reason}: {message}")
 
     def _eni_holding(self, ctx: NodeContext, address: str) -> WorkingEni | None:
         return next((w for w in ctx.work.values() if address in w.bound or address in w.releasing), None)
