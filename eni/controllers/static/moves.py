@@ -26,6 +26,10 @@ from eni.runtime.client.errors import AlreadyExistsError, NotFoundError
 from eni.runtime.meta import ObjectKey
 
 
+class AddressTaken(Exception):
+    """The address is recorded for another claim; it is never taken over."""
+
+
 def claim_ref(claim: VpcIPClaim) -> ObjectReference:
     return ObjectReference(namespace=claim.namespace, name=claim.name, uid=claim.metadata.uid)
 
@@ -90,9 +94,21 @@ class StaticIps:
         try:
             client.create(VPC_IP, obj.to_dict())
         except AlreadyExistsError:
+            current = self.get(address)
+            if current is None or (current.spec.claim_ref is not None and not owned_by(current, claim)):
+                raise AddressTaken(f"IP {address} belongs to another claim") from None
+            # Guarded by the resourceVersion read above: a concurrent taker makes this a conflict, not a steal.
             client.patch(VPC_IP, ObjectKey(namespace="", name=address),
-                         {"metadata": {"labels": {LABEL_NODE_NAME: node}}, "spec": encode(spec)})
+                         {"metadata": {"labels": {LABEL_NODE_NAME: node},
+                                       "resourceVersion": current.metadata.resource_version},
+                          "spec": encode(spec)})
         self._records.set_ip_phase(address, phase)
+
+    def forget_unassigned(self, address: str, claim: VpcIPClaim) -> None:
+        """Drop the claim's Assigning record of an address the cloud refused to assign."""
+        current = self.get(address)
+        if current is not None and owned_by(current, claim) and current.status.phase is VpcIPPhase.ASSIGNING:
+            self._records.forget_ips([address])
 
     def disown(self, address: str) -> None:
         """Turn the VpcIP back into a pool record (its claim is gone); the handshake then releases it."""

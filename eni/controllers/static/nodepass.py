@@ -36,7 +36,7 @@ from eni.api.v1 import (
     VpcIPPhase,
 )
 from eni.api.v1.errors import DecodeError
-from eni.cloud.errors import QuotaExceeded, SubnetExhausted
+from eni.cloud.errors import CloudError, QuotaExceeded, SubnetExhausted
 from eni.cloud.types import Eni, EniAttachment, InstanceId, Subnet
 from eni.controllers import events
 from eni.controllers.eni.ips import IpLifecycle
@@ -54,7 +54,7 @@ from eni.runtime.events import EventRecorder
 from eni.runtime.meta import POD, ObjectKey
 
 from .config import StaticConfig
-from .moves import StaticIps, owned_by
+from .moves import AddressTaken, StaticIps, owned_by
 from .podview import PodView, is_live, wants_static_ip
 from .writer import VpcIPClaimWriter, decode_claim
 
@@ -229,6 +229,10 @@ class StaticNodePass:
     def _place_address(self, ctx: NodeContext, claim: VpcIPClaim, view: PodView, address: str, vip: VpcIP | None,
                        out: PassOutcome) -> None:
         """Assign exactly ``address`` here, in the subnet whose CIDR holds it."""
+        vip = vip or self._static.get(address)
+        if vip is not None and not owned_by(vip, claim):
+            self._unserved(ctx, view, out, events.IP_CONFLICT, f"IP {address} belongs to another claim")
+            return
         subnet_id = vip.spec.subnet_id if vip is not None and vip.spec.subnet_id else self._subnet_holding(ctx, address)
         allowed = self._allowed_subnets(ctx, claim)
         if subnet_id is None or subnet_id not in allowed:
@@ -242,9 +246,14 @@ class StaticNodePass:
         try:
             self._static.assign_address(node=ctx.name, eni_id=target.eni_id, subnet_id=subnet_id, address=address,
                                         claim=claim)
-        except SubnetExhausted as e:
+        except AddressTaken as e:
+            self._unserved(ctx, view, out, events.IP_CONFLICT, str(e))
+            return
+        except CloudError as e:
+            if e.retryable:
+                raise
+            self._static.forget_unassigned(address, claim)
             self._unserved(ctx, view, out, events.IP_CONFLICT, f"IP {address} cannot be assigned: {e}")
-            self._static.disown(address)
             return
         target.bound.append(address)
         out.reservations[address] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
@@ -303,8 +312,8 @@ class StaticNodePass:
         if claim.spec.nominated_subnet_ids:
             return tuple(s for s in zone if s in claim.spec.nominated_subnet_ids)
         if self._config.only_nominated_subnets:
-            reserved = {s for c in self._reader.list(VPC_IP_CLAIM) for s in
-                        ((c.get("spec") or {}).get("nominatedSubnetIDs") or ())}
+            claims = (decode_claim(c) for c in self._reader.list(VPC_IP_CLAIM))
+            reserved = {s for c in claims if c is not None for s in c.spec.nominated_subnet_ids}
             return tuple(s for s in zone if s not in reserved)
         return tuple(zone)
 
