@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import threading
 from pathlib import Path
 
 import manifests
@@ -88,20 +87,3 @@ def test_the_guide_documents_every_program_of_the_manifests(rendered):
     guide = GUIDE.read_text(encoding="utf-8")
     programs = {c["command"][0] for r in rendered.values() for _, c in r.containers()}
     assert all(f"### {p}" in guide for p in programs)
-
-
-def test_static_mode_is_still_refused_as_the_guide_says(monkeypatch, capsys):
-    """The guide marks ipamd's static mode as not implemented; when it lands, update "Status of this build"."""
-    from tke_eni_ipamd import main as ipamd_main
-    from tke_eni_ipamd import wiring
-
-    captured = []
-    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "AKIDdocscheck0000001")
-    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "docs-check")
-    monkeypatch.setattr(wiring, "start", lambda settings: captured.append(settings) or 0)
-    assert ipamd_main.main(["--region", "ap-guangzhou", "--vpc-id", "vpc-docs", "--cluster-id", "cls-docs",
-                            "--subnets", "subnet-docs", "--mode", "static"]) == 0
-    monkeypatch.undo()
-    assert wiring.start(captured[0], stop=threading.Event()) == 2
-    assert "not implemented" in capsys.readouterr().err
-    assert "`tke-eni-ipamd --mode static` | **not implemented**" in GUIDE.read_text(encoding="utf-8")
