@@ -35,11 +35,12 @@ class EniLifecycle:
 
     def create_and_attach(
         self, *, node: str, nec_uid: str, annotations: Mapping[str, str], instance_id: str, subnet_id: str,
-        security_groups: Sequence[str],
+        security_groups: Sequence[str], ip_count: int = 0,
     ) -> Eni:
-        """A new ENI in ``subnet_id``, recorded and attached to ``instance_id``."""
+        """A new ENI in ``subnet_id`` created with ``ip_count`` secondary IPs (one cloud task instead of a
+        create and an assign), recorded with its IPs and attached to ``instance_id``."""
         intent, reserve = next_intent(nec_uid, annotations, "eni")
-        pending = PendingEni(intent=intent, subnet_id=subnet_id)
+        pending = PendingEni(intent=intent, subnet_id=subnet_id, ip_count=ip_count)
         self._records.patch_nec_annotations(node, {**reserve, **eni_annotation(pending)})
         return self.finish_pending(pending, node=node, instance_id=instance_id, security_groups=security_groups)
 
@@ -51,12 +52,14 @@ class EniLifecycle:
             eni = self._calls.call("CreateNetworkInterface", lambda: self._vpc.create_eni(
                 intent=pending.intent, subnet_id=SubnetId(pending.subnet_id), name=f"{node}-eni"[:60],
                 security_group_ids=[SecurityGroupId(g) for g in security_groups], tags={NODE_TAG: node},
-                description=f"tke-eni pool ENI of node {node}"))
+                secondary_ip_count=pending.ip_count, description=f"tke-eni pool ENI of node {node}"))
         except CloudError as e:
             if not e.retryable:  # nothing was created: the next attempt takes a fresh intent
                 self._records.patch_nec_annotations(node, eni_annotation(None))
             raise
         self._records.record_eni(eni, node=node, instance_id=instance_id, phase=VpcENIPhase.ATTACHING)
+        self._records.record_ips([ip.address for ip in eni.secondary_ips], eni_id=eni.id, subnet_id=eni.subnet_id,
+                                 node=node)
         self._records.patch_nec_annotations(node, eni_annotation(None))
         self.attach(eni.id, instance_id)
         return eni

@@ -24,10 +24,11 @@ ANNOTATION_PENDING_ASSIGN = PREFIX + "ipamd-pending-assign"
 
 @dataclass(frozen=True, slots=True)
 class PendingEni:
-    """Create (or find again) the ENI of ``intent`` in ``subnet_id``."""
+    """Create (or find again) the ENI of ``intent`` in ``subnet_id``, with ``ip_count`` secondary IPs."""
 
     intent: str
     subnet_id: str
+    ip_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +55,9 @@ def pending_eni(annotations: Mapping[str, str]) -> PendingEni | None:
     if raw is None:
         return None
     try:
-        return PendingEni(intent=str(raw["intent"]), subnet_id=str(raw["subnetId"]))
-    except (KeyError, TypeError):
+        return PendingEni(intent=str(raw["intent"]), subnet_id=str(raw["subnetId"]),
+                          ip_count=int(raw.get("ipCount") or 0))
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
@@ -71,7 +73,10 @@ def pending_assign(annotations: Mapping[str, str]) -> PendingAssign | None:
 
 def eni_annotation(pending: PendingEni | None) -> dict[str, str | None]:
     """The annotation update that records (or with None clears) a pending ENI creation."""
-    value = None if pending is None else json.dumps({"intent": pending.intent, "subnetId": pending.subnet_id})
+    fields: dict[str, Any] = {} if pending is None else {"intent": pending.intent, "subnetId": pending.subnet_id}
+    if pending is not None and pending.ip_count:
+        fields["ipCount"] = pending.ip_count
+    value = None if pending is None else json.dumps(fields)
     return {ANNOTATION_PENDING_ENI: value}
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from eni.api.v1 import NODE_ENI_CONFIG, NodeENIConfig
 from eni.cloud.errors import QuotaExceeded, SubnetExhausted
-from eni.cloud.interfaces import VpcApi
+from eni.cloud.interfaces import MAX_IPS_PER_CALL, VpcApi
 from eni.cloud.types import EniAttachment, InstanceId, Subnet
 from eni.controllers import events
 from eni.controllers.eni.ips import IpLifecycle
@@ -32,6 +32,10 @@ from eni.runtime.meta import NODE
 
 from .model import WorkingEni
 from .planner import SubnetChoice, choose_subnet, plan_assignments
+
+UNATTACHED_ENI_IPS = MAX_IPS_PER_CALL - 1
+"""Secondary IPs a new ENI is created with at most: an ENI not yet attached holds 10 private IPs, its
+primary included. Creating the first IPs with the ENI saves a whole assign task on a new node."""
 
 MAX_GROW_ROUNDS = 8
 """Bound on assign/create attempts in one pass (each round either assigns or rules a target out)."""
@@ -111,8 +115,10 @@ class PoolGrowth:
             if len(state.work) >= limits.max_eni:
                 self._quota(state, f"all {limits.max_eni} ENIs of the node hold {limits.max_ip_per_eni} IPs each")
                 return need
-            if not self._add_eni(state):
+            added = self._add_eni(state, min(need, limits.max_ip_per_eni, UNATTACHED_ENI_IPS))
+            if added is None:
                 return need
+            need -= added
         return need
 
     def _assign(self, state: _Pass, target: WorkingEni, count: int) -> list[str]:
@@ -132,7 +138,8 @@ class PoolGrowth:
         finally:
             bump_seq(state.annotations)
 
-    def _add_eni(self, state: _Pass) -> bool:
+    def _add_eni(self, state: _Pass, ip_count: int) -> int | None:
+        """A new ENI created with ``ip_count`` IPs; how many it brought, None when growth must stop."""
         nec = state.nec
         if not state.subnets:
             state.subnets = self._necs.zone_subnets(nec.spec.zone)
@@ -142,19 +149,33 @@ class PoolGrowth:
                                   exhausted=self.exhausted_now())
         if subnet_id is None:
             self._warn(state, events.SUBNET_EXHAUSTED, f"no subnet of zone {nec.spec.zone} has a free IP")
-            return False
-        eni = self._guarded(state, subnet_id, lambda: self._enis.create_and_attach(
-            node=state.node, nec_uid=nec.metadata.uid, annotations=state.annotations,
-            instance_id=nec.spec.instance_id, subnet_id=subnet_id, security_groups=state.security_groups))
+            return None
+        def create(count: int) -> Any:
+            return self._enis.create_and_attach(
+                node=state.node, nec_uid=nec.metadata.uid, annotations=state.annotations,
+                instance_id=nec.spec.instance_id, subnet_id=subnet_id, security_groups=state.security_groups,
+                ip_count=count)
+
+        def create_with_ips() -> Any:
+            try:
+                return create(ip_count)
+            except QuotaExceeded:
+                if not ip_count:
+                    raise
+                bump_seq(state.annotations)  # that attempt took an intent
+                return create(0)  # the unattached ENI's own IP quota said no: IPs come after the attach
+
+        eni = self._guarded(state, subnet_id, create_with_ips)
         if eni is None:
-            return state.memory.quota_blocked is None
+            return 0 if state.memory.quota_blocked is None else None
         self._recorder.event(nec.to_dict(), reason=events.ENI_CREATED, kind=NODE_ENI_CONFIG,
                              message=f"created ENI {eni.id} in {subnet_id}")
         # The attachment's device index is read back once per pass (``_refresh``), not per ENI.
+        brought = [ip.address for ip in eni.secondary_ips]
         state.work[eni.id] = WorkingEni(eni=replace(eni, attachment=EniAttachment(InstanceId(nec.spec.instance_id),
-                                                                                  0)))
+                                                                                  0)), bound=brought)
         state.created = True
-        return True
+        return len(brought)
 
     def _refresh(self, instance_id: str, work: dict[str, WorkingEni]) -> None:
         described = self._calls.call("DescribeNetworkInterfaces",

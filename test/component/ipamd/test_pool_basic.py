@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from eni.api.v1 import IPState
+from eni.cloud.emulator import World
 
 
 def test_new_node_gets_nec_and_warm_pool(make_cluster):
@@ -47,3 +50,25 @@ def test_a_node_without_a_qcloud_provider_id_is_refused_with_an_event(make_clust
         cluster.reconcile("odd")
     assert [e["involvedObject"]["name"] for e in cluster.events("InvalidProviderID")] == ["odd"]
     assert cluster.emulator.calls.count() == 0
+
+
+def test_a_new_eni_brings_its_first_ips_so_the_first_pool_takes_no_assign_call(make_cluster):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    cluster.converge()
+    assert len(cluster.nec("node-1").status.ips_in_state(IPState.BOUND)) == 5
+    assert cluster.emulator.calls.count("CreateNetworkInterface") == 1
+    assert cluster.emulator.calls.count("AssignPrivateIpAddresses") == 0
+    cluster.assert_consistent("node-1")
+
+
+@pytest.mark.parametrize("emulator_world", [dataclasses.replace(
+    World.default(), quotas=dataclasses.replace(World.default().quotas, unattached_eni_ips=1))])
+def test_when_an_unattached_eni_may_hold_no_ips_they_are_assigned_after_the_attach(make_cluster, emulator_world):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    cluster.converge()
+    assert len(cluster.nec("node-1").status.ips_in_state(IPState.BOUND)) == 5
+    assert cluster.emulator.calls.count("AssignPrivateIpAddresses") == 1
+    assert cluster.nec("node-1").status.conditions == ()  # the refusal was not taken for the node's quota
+    cluster.assert_consistent("node-1")

@@ -71,3 +71,11 @@ def test_intents_round_trip_and_never_repeat():
     assert pending_assign(annotations) == PendingAssign("j", "eni-1", 3)  # type: ignore[arg-type]
     assert eni_annotation(None) == {next(iter(eni_annotation(None))): None}
     assert pending_eni({"tke.cloud.tencent.com/ipamd-pending-eni": "{not json"}) is None
+
+
+def test_a_pending_eni_keeps_the_ip_count_it_was_created_with():
+    with_ips = eni_annotation(PendingEni("i", "subnet-a", ip_count=9))
+    assert pending_eni(with_ips) == PendingEni("i", "subnet-a", 9)  # type: ignore[arg-type]
+    key = next(iter(with_ips))
+    assert pending_eni({key: '{"intent": "i", "subnetId": "s"}'}) == PendingEni("i", "s", 0)  # older writers
+    assert pending_eni({key: '{"intent": "i", "subnetId": "s", "ipCount": "many"}'}) is None
