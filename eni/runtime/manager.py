@@ -3,12 +3,16 @@
 Start: health/metrics HTTP → informer caches (wait for sync) → runnables that do not need leadership →
 leader election → leader runnables (controllers). Stop, on the stop Event: leader runnables → election →
 other runnables → caches → HTTP. ``start`` returns the process exit code: 0 after a requested stop, 1 when the
-lease was lost (promptly: without fencing the process must exit at once), a cache failed to sync, or a
-runnable failed. The manager owns threads only; it never reads flags or the environment (``cmd`` does).
+lease was lost, a cache failed to sync, or a runnable failed. The elector reports a lost lease no later than
+renew_deadline after the start of its last successful renewal; ``start`` then returns even if runnables ignore
+their stop Event (each thread is waited for at most ``LOST_LEASE_SHUTDOWN_SECONDS``). There is no fencing, so
+the process must be gone before another replica can take the lease (lease_duration after that renewal).
+The manager owns threads only; it never reads flags or the environment (``cmd`` does).
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +37,9 @@ log = kvlog.get_logger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+
+LOST_LEASE_SHUTDOWN_SECONDS = 1.0
+"""How long each runnable's thread is waited for once the lease is lost (they are daemons: the process exits)."""
 
 
 class Runnable(Protocol):
@@ -139,6 +146,7 @@ class Manager:
         self._failure: str | None = None
         self._lost_lease = threading.Event()
         self.elector: Elector | None = None
+        self._owned_api_clients: list[ApiClient] = []
         self._started = False
         self.health.add_readyz_check("informers", self._check_synced)
 
@@ -159,18 +167,23 @@ class Manager:
         client = KubeClient(transport, qps=qps, burst=burst)
         lock = None
         if lease is not None:
-            # Its own client: renewals must neither queue behind the reconcilers' QPS budget nor block longer than
-            # a fraction of the renew deadline.
-            lease_transport = KubeTransport(api_client, timeout=settings.leader_election.renew_deadline / 2)
+            # Its own connections: renewals must not queue behind the reconcilers' QPS budget or connection pool.
+            # The elector gives each request the time left until its renew deadline; the transport's default is
+            # only a ceiling.
+            lease_api = _lease_api_client(api_client)
+            lease_transport = KubeTransport(lease_api, timeout=settings.leader_election.renew_deadline)
             lease_client = KubeClient(lease_transport, qps=5.0, burst=10)
             lock = KubeLeaseLock(lease_client, namespace=lease.namespace, name=lease.name, identity=lease.identity)
-        return cls(
+        manager = cls(
             cache=InformerCache.over(transport, resync_period=resync_period),
             client=client,
             lease_lock=lock,
             settings=settings,
             registry=registry,
         )
+        if lease is not None:
+            manager._owned_api_clients.append(lease_api)
+        return manager
 
     def add(self, runnable: Runnable) -> None:
         """Run ``runnable`` in its group (leader or not, from its ``need_leader_election``)."""
@@ -231,9 +244,10 @@ class Manager:
                 if stop.is_set():
                     break
             if self._lost_lease.is_set():
+                # Another replica may lead from lease_duration - renew_deadline from now: stop within that margin.
+                timeout = min(timeout, LOST_LEASE_SHUTDOWN_SECONDS)
                 log.error("Leader election lost; exiting")
-                leaders.shut_down(min(timeout, 1.0))
-                return EXIT_FAILED
+                return EXIT_FAILED  # the groups stop below, leader runnables first
             leaders.shut_down(timeout)
             return EXIT_FAILED if self._failure else EXIT_OK
         finally:
@@ -242,6 +256,9 @@ class Manager:
             others.shut_down(timeout)
             caches.shut_down(timeout)
             self.health.stop()
+            for api_client in self._owned_api_clients:
+                api_client.rest_client.pool_manager.clear()
+                api_client.close()  # type: ignore[no-untyped-call]
 
     def _make_elector(self, leaders: _Group) -> Elector:
         assert self._lease_lock is not None
@@ -263,6 +280,16 @@ class Manager:
             on_stopped_leading=stopped,
             clock=self.clock,
         )
+
+
+def _lease_api_client(api_client: ApiClient) -> ApiClient:
+    """A separate ApiClient for the Lease whose requests urllib3 never retries.
+
+    A retried renewal could outlive the time the elector allowed it (each retry restarts the timeout).
+    """
+    configuration = copy.deepcopy(api_client.configuration)
+    configuration.retries = False
+    return ApiClient(configuration)
 
 
 class _ElectorRunnable:

@@ -3,7 +3,7 @@
 The record (holderIdentity, leaseDurationSeconds, acquireTime, renewTime, leaseTransitions) is the whole
 protocol; every write carries the resourceVersion it read, so two candidates can never both win one round.
 Times are the writer's local wall clock, as in client-go: there is no fencing. This module only reads and writes
-the Lease; timing decisions belong to the Elector.
+the Lease; timing decisions belong to the Elector, which passes every call the time it may take.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from eni.runtime.client.errors import NotFoundError
+from eni.runtime.client.errors import ApiError, NotFoundError
 from eni.runtime.client.interfaces import Client
+from eni.runtime.client.kube import KubeClient
 from eni.runtime.meta import LEASE, Obj, ObjectKey
 
 
@@ -28,19 +29,23 @@ class LeaderElectionRecord:
 
 
 class LeaseLock(Protocol):
-    """One Lease as seen by one candidate. Methods raise the client's typed errors."""
+    """One Lease as seen by one candidate. Methods raise the client's typed errors.
+
+    ``timeout`` (seconds) bounds one call; an implementation that cannot finish in time raises an ApiError
+    (TransportError for a timeout). None means the implementation's own default.
+    """
 
     identity: str
 
-    def get(self) -> tuple[LeaderElectionRecord, str] | None:
+    def get(self, *, timeout: float | None = None) -> tuple[LeaderElectionRecord, str] | None:
         """The current record and its resourceVersion, or None when the Lease does not exist."""
         ...
 
-    def create(self, record: LeaderElectionRecord) -> str:
+    def create(self, record: LeaderElectionRecord, *, timeout: float | None = None) -> str:
         """Create the Lease (AlreadyExistsError if someone was faster); return the new resourceVersion."""
         ...
 
-    def update(self, record: LeaderElectionRecord, resource_version: str) -> str:
+    def update(self, record: LeaderElectionRecord, resource_version: str, *, timeout: float | None = None) -> str:
         """Write the record if the Lease is still at ``resource_version`` (ConflictError otherwise)."""
         ...
 
@@ -89,7 +94,12 @@ def lease_spec(record: LeaderElectionRecord) -> dict[str, Any]:
 
 
 class KubeLeaseLock:
-    """A LeaseLock on a Lease object through a Client."""
+    """A LeaseLock on a Lease object through a Client.
+
+    Over a KubeClient the requests go straight to its transport with the caller's timeout (and without the
+    client's QPS bucket: renewals are paced by the elector and must never queue). Other clients are called as
+    they are; the elector still abandons a call that outlives its deadline.
+    """
 
     def __init__(self, client: Client, *, namespace: str, name: str, identity: str) -> None:
         if not identity:
@@ -100,27 +110,43 @@ class KubeLeaseLock:
         # The Lease as last read, so an update keeps its labels and annotations (client-go updates the read object).
         self._last: Obj | None = None
 
-    def get(self) -> tuple[LeaderElectionRecord, str] | None:
+    def _request(self, method: str, path: str, body: Obj | None, timeout: float | None) -> Obj:
+        if isinstance(self.client, KubeClient):
+            answer = self.client.transport.request(method, path, body=body, timeout=timeout)
+            if not isinstance(answer, dict):
+                raise ApiError(0, "BadResponse", f"{method} {path}: the server did not return an object")
+            return answer
+        if method == "GET":
+            return self.client.get(LEASE, self.key)
+        assert body is not None
+        return self.client.create(LEASE, body) if method == "POST" else self.client.update(LEASE, body)
+
+    def get(self, *, timeout: float | None = None) -> tuple[LeaderElectionRecord, str] | None:
         try:
-            lease = self.client.get(LEASE, self.key)
+            lease = self._request("GET", LEASE.object_path(self.key.name, self.key.namespace), None, timeout)
         except NotFoundError:
             self._last = None
             return None
         self._last = lease
         return record_from_lease(lease), str(lease["metadata"].get("resourceVersion") or "")
 
-    def create(self, record: LeaderElectionRecord) -> str:
-        lease = self.client.create(
-            LEASE, {"metadata": {"namespace": self.key.namespace, "name": self.key.name}, "spec": lease_spec(record)}
-        )
+    def create(self, record: LeaderElectionRecord, *, timeout: float | None = None) -> str:
+        body: Obj = {
+            "apiVersion": LEASE.api_version,
+            "kind": LEASE.kind,
+            "metadata": {"namespace": self.key.namespace, "name": self.key.name},
+            "spec": lease_spec(record),
+        }
+        lease = self._request("POST", LEASE.collection_path(self.key.namespace), body, timeout)
         return str(lease["metadata"].get("resourceVersion") or "")
 
-    def update(self, record: LeaderElectionRecord, resource_version: str) -> str:
+    def update(self, record: LeaderElectionRecord, resource_version: str, *, timeout: float | None = None) -> str:
         base = copy.deepcopy(self._last) if self._last is not None else {}
+        base.update(apiVersion=LEASE.api_version, kind=LEASE.kind)
         metadata = base.setdefault("metadata", {})
         metadata.update(namespace=self.key.namespace, name=self.key.name, resourceVersion=resource_version)
         base["spec"] = lease_spec(record)
-        lease = self.client.update(LEASE, base)
+        lease = self._request("PUT", LEASE.object_path(self.key.name, self.key.namespace), base, timeout)
         self._last = lease
         return str(lease["metadata"].get("resourceVersion") or "")
 

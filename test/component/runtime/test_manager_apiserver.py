@@ -1,8 +1,12 @@
 """Managers against the fake API server: Lease competition and takeover, start/stop order, event aggregation."""
 
+import socket
 import threading
 import time
+from dataclasses import replace
+from datetime import datetime
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from eni.runtime.builder import ControllerBuilder
@@ -28,6 +32,7 @@ class Active:
         self.journal.append(f"{self.name} leads")
         self.running.set()
         stop.wait(60)
+        self.stopped_wall = time.time()
         self.running.clear()
         self.journal.append(f"{self.name} stops")
 
@@ -136,3 +141,148 @@ def test_event_aggregation_against_the_api_server(apiserver, kube):
     assert by_reason["IPAssigned"]["count"] == 3
     assert by_reason["ENIAttached"]["count"] == 1
     assert by_reason["IPAssigned"]["involvedObject"]["uid"] == target["metadata"]["uid"]
+
+
+class StallingProxy:
+    """A loopback TCP relay to the API server that can fail or hang requests, as a broken server or network would.
+
+    ``refuse()`` resets every connection at once (requests fail fast); ``stall()`` keeps connections open but
+    relays nothing (requests hang until their client gives up).
+    """
+
+    def __init__(self, target_url):
+        host, port = target_url.removeprefix("http://").rsplit(":", 1)
+        self._target = (host, int(port))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.mode = "relay"
+        self._closed = threading.Event()
+        self._sockets = []
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def refuse(self):
+        self.mode = "refuse"
+
+    def stall(self):
+        self.mode = "stall"
+
+    def close(self):
+        self._closed.set()
+        for t in self._threads:
+            t.join(5)
+        for s in [self._listener, *self._sockets]:
+            s.close()
+
+    def _accept(self):
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            if self.mode == "refuse":
+                client.close()
+                continue
+            self._sockets.append(client)
+            if self.mode == "stall":
+                continue  # held open, never read
+            upstream = socket.create_connection(self._target, timeout=5)
+            self._sockets.append(upstream)
+            for src, dst in ((client, upstream), (upstream, client)):
+                t = threading.Thread(target=self._pump, args=(src, dst), daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def _pump(self, src, dst):
+        src.settimeout(0.1)
+        while not self._closed.is_set():
+            if self.mode == "stall":
+                self._closed.wait(0.1)  # bytes stay unread in the kernel buffers
+                continue
+            if self.mode == "refuse":
+                for s in (src, dst):
+                    s.shutdown(socket.SHUT_RDWR)
+                return
+            try:
+                data = src.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+
+@pytest.fixture
+def proxy(apiserver):
+    p = StallingProxy(apiserver.url)
+    yield p
+    p.close()
+
+
+HARD = LeaderElectionSettings(lease_duration=4.0, renew_deadline=2.0, retry_period=0.5)
+
+
+def test_leader_whose_lease_requests_hang_exits_non_zero_before_another_acquires(apiserver, proxy, kube, wait_until):
+    journal = []
+    leader_api = apiserver.api_client()
+    leader_api.configuration.host = proxy.url
+    settings = ManagerSettings(leader_election=HARD, graceful_shutdown_timeout=5, health_port=None)
+    name = LeaseName(namespace="default", name="tke-eni-ipamd", identity="a")
+    first = Manager.for_api_client(leader_api, settings=settings, lease=name, registry=CollectorRegistry())
+    second = Manager.for_api_client(apiserver.api_client(), settings=settings, lease=replace(name, identity="b"),
+                                    registry=CollectorRegistry())
+    a, b = Active("a", journal), Active("b", journal)
+    first.add(a)
+    second.add(b)
+    exits = {}
+    stop_a, stop_b = threading.Event(), threading.Event()
+
+    def run(key, mgr, stop):
+        code = mgr.start(stop)
+        exits[key] = (code, time.monotonic())
+
+    ta = threading.Thread(target=run, args=("a", first, stop_a), daemon=True)
+    tb = threading.Thread(target=run, args=("b", second, stop_b), daemon=True)
+    ta.start()
+    try:
+        wait_until(a.running.is_set, message="the first manager must lead")
+        tb.start()
+        time.sleep(HARD.lease_duration)  # b keeps losing while a renews
+        assert not b.running.is_set()
+        # a's renewals fail fast for a while, then the one started just before its deadline hangs: a timeout
+        # per request alone would keep a leading until that request gives up, well past the deadline.
+        proxy.refuse()
+        time.sleep(HARD.renew_deadline - HARD.retry_period - 0.2)
+        proxy.stall()
+        a_renewed = None
+        give_up = time.monotonic() + 15
+        while not b.running.is_set() and time.monotonic() < give_up:
+            spec = kube.get(LEASE, ObjectKey("default", "tke-eni-ipamd"))["spec"]
+            if spec["holderIdentity"] == "a":
+                a_renewed = datetime.fromisoformat(spec["renewTime"].replace("Z", "+00:00")).timestamp()
+            time.sleep(0.02)
+        assert b.running.is_set(), "b must take over once a's lease expired"
+        b_led_at = time.monotonic()
+        ta.join(10)
+        assert exits["a"][0] == 1
+        assert exits["a"][1] < b_led_at, "the hung leader must be gone before the other one leads"
+        assert journal[:3] == ["a leads", "a stops", "b leads"]
+        lease = kube.get(LEASE, ObjectKey("default", "tke-eni-ipamd"))
+        assert lease["spec"]["holderIdentity"] == "b"
+        assert lease["spec"]["leaseTransitions"] == 1
+        # a's last renewTime is when its last successful round started; it stopped renew_deadline after that.
+        late = a.stopped_wall - a_renewed
+        assert HARD.renew_deadline - 0.1 < late < HARD.renew_deadline + 0.5, late
+    finally:
+        stop_a.set()
+        stop_b.set()
+        ta.join(10)
+        tb.join(10)
+        leader_api.close()
+    assert exits["b"][0] == EXIT_OK

@@ -10,7 +10,14 @@ from prometheus_client import CollectorRegistry
 
 from eni.runtime.cache import InformerCache
 from eni.runtime.leaderelection import LeaderElectionSettings
-from eni.runtime.manager import EXIT_FAILED, EXIT_OK, Manager, ManagerSettings, RunnableFunc
+from eni.runtime.manager import (
+    EXIT_FAILED,
+    EXIT_OK,
+    LOST_LEASE_SHUTDOWN_SECONDS,
+    Manager,
+    ManagerSettings,
+    RunnableFunc,
+)
 from eni.runtime.meta import POD
 from eni.runtime.testing import FakeLease, FakeListerWatcher
 
@@ -131,6 +138,39 @@ def test_losing_the_lease_returns_non_zero_promptly():
     assert result == [EXIT_FAILED]
     assert time.monotonic() - lost_at < 5
     assert "stop leader" in journal
+
+
+def test_hung_renewal_returns_non_zero_within_the_renew_deadline_even_with_a_stuck_runnable():
+    journal = []
+    mgr = make_manager(journal, FakeLease())
+    release_stuck = threading.Event()
+
+    def stuck(stop):  # a controller that ignores its stop Event
+        journal.append("stuck runs")
+        release_stuck.wait(30)
+
+    mgr.add(RunnableFunc(stuck, need_leader_election=True))
+    result = []
+    t = threading.Thread(target=lambda: result.append(mgr.start(threading.Event())))
+    t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "stuck runs" not in journal and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert mgr.elector.is_leader()
+        mgr.elector.lock.stall()  # the API server stops answering the lease requests
+        leading_until = mgr.elector.leading_until()
+        t.join(10)
+        returned_at = time.monotonic()
+        assert result == [EXIT_FAILED]
+        # Lost at leading_until (renew_deadline after the last renewal), then the stuck runnable gets its 1 s.
+        assert returned_at - leading_until < LOST_LEASE_SHUTDOWN_SECONDS + 2.0, returned_at - leading_until
+        status = mgr.metrics.registry.get_sample_value("eni_leader_election_master_status", {"name": "fake-lease"})
+        assert status == 0
+    finally:
+        release_stuck.set()
+        mgr.elector.lock.release()
+        t.join(10)
 
 
 def test_a_failing_runnable_stops_the_manager_with_exit_one():
