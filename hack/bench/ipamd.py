@@ -7,9 +7,15 @@
 2. Time for N nodes (default 100) to reach their warm pools (5 IPs) through the real controllers
    (Manager, informers, work queue) with the emulator answering AttachNetworkInterface after a fixed
    latency and the adapter held to a cloud QPS budget, against the bound that budget sets:
-   (cloud calls made) / QPS, and never less than one attach latency.
+   (cloud calls made) / QPS, and never less than one attach latency; and against the floor of four
+   calls per node (create with the IPs, attach, a task poll for each).
+
+3. Pool steps on one node (warm target 2, as the local cluster runs): the agent reports 2 more pods
+   in use, and the time until 2 more Bound IPs are published is measured through the real controllers,
+   with production adapter settings and the emulator finishing tasks in 50 ms.
 
 Usage: .venv/bin/python hack/bench/ipamd.py [--nodes 100] [--attach-latency 2] [--qps 50] [--workers 32]
+       [--only calls|warm|steps]
 """
 
 from __future__ import annotations
@@ -19,12 +25,28 @@ import math
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from eni.api.v1 import NODE_ENI_CONFIG, VPC_ENI, VPC_IP, IPState, NodeENIConfig, VpcENI, VpcIP, crdgen
-from eni.api.v1.constants import ANNOTATION_ROUTE_ENI_IP_MAX_WARM_TARGET, ANNOTATION_ROUTE_ENI_IP_MIN_WARM_TARGET
+from eni.api.v1 import (
+    NODE_ENI_CONFIG,
+    VPC_ENI,
+    VPC_IP,
+    AgentStatus,
+    IPState,
+    NodeENIConfig,
+    VpcENI,
+    VpcIP,
+    agent_status_patch,
+    crdgen,
+)
+from eni.api.v1.constants import (
+    ANNOTATION_ROUTE_ENI_IP_MAX_WARM_TARGET,
+    ANNOTATION_ROUTE_ENI_IP_MIN_WARM_TARGET,
+    WarmTargets,
+)
 from eni.cloud.emulator import Emulator, World
 from eni.cloud.interfaces import MAX_IPS_PER_CALL
 from eni.cloud.tencent import Credentials, TencentSettings, TencentVpc
@@ -153,13 +175,51 @@ def warm_pools(server: FakeApiServer, *, nodes: int, attach_latency: float, qps:
         counts = Counter(r.action for r in emu.calls.records())
         total = sum(counts.values())
         bound = max(total / qps, attach_latency)
-        # Fewest calls that can do it: create, attach, assign and one task poll each, per node.
-        floor = max(nodes * 6 / qps, attach_latency)
+        # Fewest calls that can do it: create (with the IPs) and attach, one task poll each, per node.
+        floor = max(nodes * 4 / qps, attach_latency)
         print(f"2. {nodes} nodes to 5 warm IPs each: {elapsed:.1f} s ({len(pending)} not done; attach latency "
               f"{attach_latency:g} s, {workers} workers)")
         print(f"   {total} cloud calls made; at {qps:g} QPS they take {bound:.1f} s: ratio {elapsed / bound:.2f}x; "
-              f"the 6-calls-per-node floor is {floor:.1f} s: ratio {elapsed / floor:.2f}x")
+              f"the 4-calls-per-node floor is {floor:.1f} s: ratio {elapsed / floor:.2f}x")
         print("   " + ", ".join(f"{a} {n}" for a, n in sorted(counts.items())))
+
+
+def pool_steps(server: FakeApiServer, *, steps: int = 12) -> None:
+    with Emulator(world=World.default(), secret_id=SECRET_ID, secret_key=SECRET_KEY, task_delay=0.05) as emu:
+        emu.start()
+        client = KubeClient.from_api_client(server.api_client(), qps=5000, burst=5000)
+        install_crds(client)
+        manager = Manager.for_api_client(server.api_client(), settings=ManagerSettings(health_port=None),
+                                         qps=2000, burst=2000)
+        settings = TencentSettings(region=emu.region, cluster_id="cls-bench", vpc_id=emu.world.vpc_id,
+                                   endpoint=emu.endpoint)
+        vpc = TencentVpc.from_settings(settings, Credentials(SECRET_ID, SECRET_KEY), registry=CollectorRegistry())
+        add_ipamd_controllers(manager, vpc, IpamdConfig(pool=PoolConfig(subnet_ids=SUBNETS,
+                                                                         ip_warm=WarmTargets(min=2, max=6)),
+                                                         cluster_tags={"tke-clusterId": "cls-bench"}))
+        stop = threading.Event()
+        runner = threading.Thread(target=manager.start, args=(stop,), daemon=True)
+        runner.start()
+        start = time.monotonic()
+        add_node(client, "steps", "ap-guangzhou-3", "ins-emu00002", {})
+        while bound_ips(client, "steps") < 2 and time.monotonic() - start < 60:
+            time.sleep(0.01)
+        first = time.monotonic() - start
+        durations = []
+        for step in range(1, steps + 1):
+            nec = NodeENIConfig.from_dict(client.get(NODE_ENI_CONFIG, ObjectKey(namespace="", name="steps")))
+            held = sorted(nec.status.ips_in_state(IPState.BOUND))[: 2 * step]
+            began = time.monotonic()
+            client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name="steps"), agent_status_patch(
+                AgentStatus(in_use_ips=tuple(held), heartbeat_time=datetime.now(UTC))), subresource="status")
+            while bound_ips(client, "steps") < 2 * step + 2 and time.monotonic() - began < 60:
+                time.sleep(0.01)
+            durations.append(time.monotonic() - began)
+        stop.set()
+        runner.join(60)
+        durations.sort()
+        print(f"3. first pool of 2 on a new node: {first:.2f} s; {steps} steps of +2 pods: median "
+              f"{durations[len(durations) // 2]:.2f} s, max {durations[-1]:.2f} s (max includes new ENIs)")
 
 
 def main() -> None:
@@ -168,9 +228,9 @@ def main() -> None:
     parser.add_argument("--attach-latency", type=float, default=2.0)
     parser.add_argument("--qps", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=32)
-    parser.add_argument("--only", choices=["calls", "warm"], default=None)
+    parser.add_argument("--only", choices=["calls", "warm", "steps"], default=None)
     args = parser.parse_args()
-    for part in ("calls", "warm"):
+    for part in ("calls", "warm", "steps"):
         if args.only not in (None, part):
             continue
         server = FakeApiServer(bookmark_interval=1.0)
@@ -178,6 +238,8 @@ def main() -> None:
         try:
             if part == "calls":
                 calls_per_ip(server)
+            elif part == "steps":
+                pool_steps(server)
             else:
                 warm_pools(server, nodes=args.nodes, attach_latency=args.attach_latency, qps=args.qps,
                            workers=args.workers)
