@@ -77,9 +77,9 @@ def adapter(emu: Emulator, **overrides: Any) -> TencentVpc:
 
 
 def install_crds(client: KubeClient) -> None:
-    for kind in (NodeENIConfig, VpcENI, VpcIP):
+    for kind_class in (NodeENIConfig, VpcENI, VpcIP):
         try:
-            client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(kind))
+            client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(kind_class))
         except AlreadyExistsError:
             pass
     for kind in (NODE_ENI_CONFIG, VPC_ENI, VPC_IP):
