@@ -19,9 +19,8 @@ creates.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from eni.api.v1 import (
@@ -37,7 +36,7 @@ from eni.api.v1 import (
 )
 from eni.api.v1.errors import DecodeError
 from eni.cloud.errors import CloudError, QuotaExceeded, SubnetExhausted
-from eni.cloud.types import Eni, EniAttachment, InstanceId, Subnet
+from eni.cloud.types import Subnet
 from eni.controllers import events
 from eni.controllers.eni.ips import IpLifecycle
 from eni.controllers.eni.lifecycle import EniLifecycle
@@ -54,6 +53,7 @@ from eni.runtime.events import EventRecorder
 from eni.runtime.meta import POD, ObjectKey
 
 from .config import StaticConfig
+from .locate import eni_holding, eni_in_cloud_holding, just_attached, subnet_holding
 from .moves import AddressTaken, StaticIps, owned_by
 from .podview import PodView, is_live, wants_static_ip
 from .writer import VpcIPClaimWriter, decode_claim
@@ -173,7 +173,7 @@ class StaticNodePass:
             else:
                 new.append((claim, view))
             return
-        here = self._eni_holding(ctx, address)
+        here = eni_holding(ctx.work.values(), address)
         if here is not None and address in here.bound and address in recorded:
             out.reservations[address] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
             self._bound(claim, address, here, ctx)
@@ -181,6 +181,13 @@ class StaticNodePass:
         vip = recorded.get(address) or self._static.get(address)
         if vip is not None and not owned_by(vip, claim):
             self._unserved(ctx, view, out, events.IP_CONFLICT, f"IP {address} belongs to another claim")
+            return
+        found = eni_in_cloud_holding(ctx.work.values(), address)
+        if here is None and found is not None and vip is not None:  # moved here by a process that died after
+            self._static.own(address, claim, eni_id=found.eni_id, subnet_id=found.eni.subnet_id, node=ctx.name)
+            found.bound.append(address)
+            out.reservations[address] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
+            self._bound(claim, address, found, ctx)
             return
         if here is not None:  # Releasing on this node: once confirmed, give it back to the VPC and take it again
             if address in ctx.released and address not in ctx.used:
@@ -233,7 +240,8 @@ class StaticNodePass:
         if vip is not None and not owned_by(vip, claim):
             self._unserved(ctx, view, out, events.IP_CONFLICT, f"IP {address} belongs to another claim")
             return
-        subnet_id = vip.spec.subnet_id if vip is not None and vip.spec.subnet_id else self._subnet_holding(ctx, address)
+        subnet_id = vip.spec.subnet_id if vip is not None and vip.spec.subnet_id else \
+            subnet_holding(ctx.subnets.values(), address)
         allowed = self._allowed_subnets(ctx, claim)
         if subnet_id is None or subnet_id not in allowed:
             self._unserved(ctx, view, out, events.NO_SUBNET if subnet_id is None else events.ZONE_MISMATCH,
@@ -354,7 +362,7 @@ class StaticNodePass:
             bump_seq(ctx.annotations)
         self._recorder.event(ctx.nec.to_dict(), reason=events.ENI_CREATED, kind=NODE_ENI_CONFIG,
                              message=f"created ENI {eni.id} in {subnet_id}")
-        work = WorkingEni(eni=_attached(eni, ctx.nec.spec.instance_id))
+        work = WorkingEni(eni=just_attached(eni, ctx.nec.spec.instance_id))
         ctx.work[eni.id] = work
         return work
 
@@ -377,13 +385,6 @@ class StaticNodePass:
             if claim is not None:
                 self._claims.set_status(claim, message=f"{reason}: {message}")
 
-    def _eni_holding(self, ctx: NodeContext, address: str) -> WorkingEni | None:
-        return next((w for w in ctx.work.values() if address in w.bound or address in w.releasing), None)
-
-    def _subnet_holding(self, ctx: NodeContext, address: str) -> str | None:
-        ip = ipaddress.IPv4Address(address)
-        return next((s.id for s in ctx.subnets.values() if ip in ipaddress.IPv4Network(s.cidr)), None)
-
     def _nec(self, node: str) -> NodeENIConfig | None:
         try:
             return NodeENIConfig.from_dict(self._client.get(NODE_ENI_CONFIG, ObjectKey("", node)))
@@ -393,8 +394,3 @@ class StaticNodePass:
     def _exhausted_now(self) -> set[str]:
         now = self._clock.monotonic()
         return {s for s, until in self._exhausted.items() if until > now}
-
-
-def _attached(eni: Eni, instance_id: str) -> Eni:
-    """A just-attached ENI; its device index is read back by the next pass's describe."""
-    return replace(eni, attachment=EniAttachment(InstanceId(instance_id), 0))
