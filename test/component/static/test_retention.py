@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from eni.api.v1 import ClaimPhase, IPState
 from eni.api.v1.constants import ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY
+from eni.runtime.meta import NODE, ObjectKey
+from eni.runtime.reconcile import Request
 
 NEVER = {ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY: "Never"}
 
@@ -94,4 +96,23 @@ def test_immediate_gives_the_ip_back_to_the_vpc_with_the_pod(make_cluster):
     assert cluster.claim("web-0") is None
     assert ip not in cluster.cloud_ips() and ip not in cluster.vpc_ips()
     assert cluster.nodes_nec("node-1").status.enis == ()  # the empty ENI went too
+    assert cluster.violations == []
+
+
+def test_a_retained_ip_outlives_the_removal_of_its_node(make_cluster):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    cluster.add_node("node-2")
+    cluster.add_pod("db-0", "node-1", annotations=NEVER)
+    cluster.converge()
+    first = cluster.held_ip("db-0")
+    cluster.delete_pod("db-0")
+    cluster.converge()
+    cluster.client.delete(NODE, ObjectKey("", "node-1"))
+    del cluster.agents["node-1"]
+    cluster.nodes.reconcile(Request(namespace="", name="node-1"))
+    assert first not in cluster.cloud_ips()  # its ENI went with the node
+    cluster.add_pod("db-0", "node-2", annotations=NEVER)
+    cluster.converge()
+    assert cluster.held_ip("db-0") == first  # assigned again by address
     assert cluster.violations == []
