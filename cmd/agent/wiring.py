@@ -10,6 +10,8 @@ in place. This module only assembles; it decides nothing.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sys
 import threading
@@ -24,7 +26,37 @@ FAILED_STATUS = 1
 NETWORK_NAME = "tke-eni"
 
 
-def kube_api_client(settings: AgentSettings) -> Any:
+def kube_transport(settings: AgentSettings) -> Any:
+    """The API server transport from --kubeconfig or the in-cluster service account.
+
+    The standard-library connector keeps the official client (~30 MiB) out of the agent; ENI_KUBE_CLIENT=official
+    goes through the official client instead (kubeconfigs with exec or auth-provider credential plugins).
+    """
+    from eni.runtime.client.transport import KubeTransport
+
+    if os.environ.get("ENI_KUBE_CLIENT", "") == "official":
+        return KubeTransport(official_api_client(settings))
+    from eni.runtime.client.stdlib import StdlibConnector
+    from eni.runtime.kubeconfig import in_cluster_config, load_kubeconfig
+
+    if settings.kube.kubeconfig is not None:
+        config = load_kubeconfig(settings.kube.kubeconfig, parse=_json_or_yaml)
+    else:
+        config = in_cluster_config()
+    return KubeTransport(connector=StdlibConnector(config, user_agent="tke-eni-agent"))
+
+
+def _json_or_yaml(text: str) -> Any:
+    """A kubeconfig document; YAML is imported only for files that are not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        import yaml
+
+        return yaml.safe_load(text)
+
+
+def official_api_client(settings: AgentSettings) -> Any:
     """A kubernetes ApiClient from --kubeconfig, or the in-cluster service account."""
     import kubernetes.client
     import kubernetes.config
@@ -53,6 +85,8 @@ def build(settings: AgentSettings, network: Any) -> tuple[Any, Any]:
     from eni.agent.nodeview import NodeView
     from eni.agent.server import ServerSettings
     from eni.api.v1.nodeeniconfig import NODE_ENI_CONFIG
+    from eni.runtime.cache.cache import InformerCache
+    from eni.runtime.client.kube import KubeClient
     from eni.runtime.healthz import HealthServer
     from eni.runtime.manager import Manager, ManagerSettings
     from eni.runtime.meta import POD, ObjectKey
@@ -61,11 +95,13 @@ def build(settings: AgentSettings, network: Any) -> tuple[Any, Any]:
     serving = settings.serving
     # NB: one HTTP server serves /healthz, /readyz and /metrics; a separate metrics address gets a second one.
     primary = serving.health or serving.metrics
-    manager = Manager.for_api_client(
-        kube_api_client(settings),
+    transport = kube_transport(settings)
+    manager = Manager(
+        cache=InformerCache.over(transport),
+        client=KubeClient(transport, qps=settings.kube.qps, burst=settings.kube.burst),
         settings=ManagerSettings(health_host=(primary.host or "0.0.0.0") if primary else "127.0.0.1",
                                  health_port=primary.port if primary else None),
-        qps=settings.kube.qps, burst=settings.kube.burst, registry=registry,
+        registry=registry,
     )
     node = settings.node.node_name
     view = NodeView(node,
@@ -93,6 +129,7 @@ def build(settings: AgentSettings, network: Any) -> tuple[Any, Any]:
         network=network, view=view, patch_status=patch_status, install=lambda: install(cni, plugins),
         registry=registry,
     )
+    manager.add(_ClosedOnStop(transport))
     for runnable in daemon.runnables():
         manager.add(runnable)
     manager.add_readyz_check("node", daemon.ready)
@@ -114,6 +151,22 @@ class _MetricsServer:
             stop.wait()
         finally:
             self._server.stop()
+
+    def need_leader_election(self) -> bool:
+        return False
+
+
+class _ClosedOnStop:
+    """Closes the API server transport's idle connections when the manager stops."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+
+    def start(self, stop: threading.Event) -> None:
+        try:
+            stop.wait()
+        finally:
+            self._transport.close()
 
     def need_leader_election(self) -> bool:
         return False

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,7 +87,8 @@ def nec_status(ips: int) -> dict[str, object]:
 
 
 @contextmanager
-def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: str) -> Iterator[int]:
+def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: str,
+                  extra_flags: Sequence[str] = ()) -> Iterator[int]:
     """Runs ``tke-eni-agent --netns <node>`` with a NodeENIConfig whose status lists the bench's IPs; yields its pid."""
     from eni.api.v1 import NODE_ENI_CONFIG, NodeENIConfig, crdgen
     from eni.runtime.client.kube import KubeClient
@@ -119,7 +120,8 @@ def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: st
              str(tmp / "net.d"), "--plugin-interpreter", f"{python} -IS", "--state-dir", str(tmp / "state"),
              "--grpc-socket", str(tmp / "agent.sock"), "--json-socket", str(tmp / "agent.json.sock"),
              "--device-plugin-dir", str(tmp / "dp"), "--health-probe-bind-address", f"127.0.0.1:{port}",
-             "--metrics-bind-address", f"127.0.0.1:{port}", "--log-level", "warning", "--log-format", "text"],
+             "--metrics-bind-address", f"127.0.0.1:{port}", "--log-level", "warning", "--log-format", "text",
+             *extra_flags],
             stderr=open(tmp / "agent.log", "wb"))
         deadline = time.monotonic() + 30
         while not ready(port):

@@ -1,8 +1,8 @@
 """KubeClient: reads and writes of any ResourceKind over HTTP, with typed errors and a client-side rate limit.
 
-It speaks to the API server through the official client's ApiClient (``KubeTransport``) but keeps objects as
-plain dicts. A token bucket (default 50 qps, burst 100, like a tuned client-go) paces every request so a
-reconcile storm cannot flood the API server. It never retries on its own: conflicts are for
+It speaks to the API server through a ``KubeTransport`` (over the official client's ApiClient or the standard
+library) and keeps objects as plain dicts. A token bucket (default 50 qps, burst 100, like a tuned client-go)
+paces every request so a reconcile storm cannot flood the API server. It never retries on its own: conflicts are for
 ``retry_on_conflict``/``mutate_with_retry``, other failures for the work queue's backoff.
 """
 
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
-
-from kubernetes.client import ApiClient
+from typing import TYPE_CHECKING, Any
 
 from eni.runtime.client.errors import ApiError
 from eni.runtime.client.interfaces import PatchType, Preconditions, PropagationPolicy
@@ -21,6 +19,9 @@ from eni.runtime.client.transport import DEFAULT_TIMEOUT, KubeTransport
 from eni.runtime.clock import REAL_CLOCK, Clock
 from eni.runtime.meta import Obj, ObjectKey, ResourceKind, key_of
 from eni.runtime.tokenbucket import TokenBucket
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 _NEVER = threading.Event()
 

@@ -1,10 +1,12 @@
-"""Raw JSON requests over the official client's ApiClient: its configuration, auth and connection pool, but our
-own decoding.
+"""Raw JSON requests to the API server, with our own decoding, over a pluggable HTTP connector.
 
-Going through ``ApiClient.param_serialize`` + ``call_api`` keeps kubeconfig handling, bearer tokens and TLS
-exactly as the official client does them, while skipping its model classes: objects stay plain ``dict``s, which
-is several times lighter and faster for caches of thousands of pods. Every request has a timeout. Non-2xx
-answers become typed ``ApiError``s; this module never retries.
+Two connectors exist: the official client's ApiClient (``KubeTransport(api_client)``: its kubeconfig handling,
+bearer tokens, TLS and urllib3 pool), and ``eni.runtime.client.stdlib.StdlibConnector``
+(``KubeTransport(connector=...)``: ``http.client``/``ssl`` only, for processes that must stay small, such as the
+node agent). Either way objects stay plain ``dict``s, which is several times lighter and faster than the
+official model classes for caches of thousands of pods. Every request has a timeout. Non-2xx answers become
+typed ``ApiError``s; failures without an HTTP answer become ``TransportError``s. This module never retries and
+never imports ``kubernetes`` at run time.
 """
 
 from __future__ import annotations
@@ -12,50 +14,79 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol
-
-from kubernetes.client import ApiClient
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eni.runtime.client.errors import ApiError, TransportError, error_from_status
 
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
 Query = Sequence[tuple[str, str]]
-
-
-class HttpResponse(Protocol):
-    """The part of the official client's raw (urllib3) response this module uses."""
-
-    status: int
-    headers: Mapping[str, str]
-    chunked: bool
-
-    @property
-    def data(self) -> bytes: ...
-
-    def release_conn(self) -> None: ...
-
-    def supports_chunked_reads(self) -> bool: ...
-
-    def read_chunked(self, amt: int | None = None, decode_content: bool | None = None) -> Iterator[bytes]: ...
-
-    def read1(self, amt: int | None = None) -> bytes: ...
-
-    def close(self) -> None: ...
-
-
-# The official client lets its HTTP library's exceptions (urllib3's, which are not OSErrors) escape; we do not
-# import that library (runtime depends on kubernetes only), so any exception out of the vendor call is a
-# transport failure, chained as the cause.
-_VENDOR_FAILURES = (Exception,)
+Timeout = float | tuple[float, float]
+"""Seconds for the whole request, or (connect, read) seconds for a stream."""
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds for a whole non-streaming request."""
 
 
-class KubeTransport:
-    """Sends JSON requests to the API server configured in an ``ApiClient``. Thread-safe."""
+class HttpResponse(Protocol):
+    """An answer of a connector. Its methods raise ``TransportError`` when the connection fails."""
 
-    def __init__(self, api_client: ApiClient, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.api_client = api_client
+    @property
+    def status(self) -> int: ...
+
+    def header(self, name: str) -> str | None: ...
+
+    def read_all(self) -> bytes:
+        """The whole body; then the connection may serve another request."""
+        ...
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body piece by piece as it arrives (a watch); ends at the end of the body."""
+        ...
+
+    def close(self) -> None:
+        """Drop the connection; callable from any thread, a reader blocked in ``chunks`` wakes up."""
+        ...
+
+
+class Connector(Protocol):
+    """Sends one HTTP request to the API server, authenticated. Thread-safe."""
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query,
+        headers: Mapping[str, str],
+        body: Any,
+        timeout: Timeout,
+    ) -> HttpResponse:
+        """Send ``body`` (JSON-encoded unless None) and return once the answer's headers are in."""
+        ...
+
+    def close(self) -> None:
+        """Close idle connections."""
+        ...
+
+
+class KubeTransport:
+    """Sends JSON requests to the API server through a connector. Thread-safe.
+
+    ``KubeTransport(api_client)`` goes through the official client; ``KubeTransport(connector=c)`` through ``c``.
+    """
+
+    def __init__(
+        self,
+        api_client: ApiClient | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        connector: Connector | None = None,
+    ) -> None:
+        if (api_client is None) == (connector is None):
+            raise ValueError("give either an ApiClient or a connector")
+        self.connector: Connector = connector if connector is not None else ApiClientConnector(api_client)
         self.timeout = timeout
 
     def request(
@@ -69,16 +100,11 @@ class KubeTransport:
         timeout: float | None = None,
     ) -> Any:
         """Send one request and return the decoded JSON answer (None for an empty body)."""
-        resp = self._send(method, path, query=query, body=body, content_type=content_type,
-                          timeout=timeout if timeout is not None else self.timeout)
-        try:
-            data = resp.data
-        except _VENDOR_FAILURES as e:
-            raise TransportError(f"{method} {path}: {e}") from e
-        finally:
-            resp.release_conn()
+        resp = self.connector.send(method, path, query=query, body=body, headers=_headers(content_type),
+                                   timeout=timeout if timeout is not None else self.timeout)
+        data = resp.read_all()
         if not 200 <= resp.status <= 299:
-            raise _error_from_response(resp.status, data, resp.headers.get("Retry-After"))
+            raise _error_from_response(resp.status, data, resp.header("Retry-After"))
         if not data:
             return None
         try:
@@ -88,42 +114,21 @@ class KubeTransport:
 
     def stream(self, path: str, *, query: Query = (), read_timeout: float) -> HttpResponse:
         """Open a streaming GET (a watch); the caller reads it with ``iter_lines`` and must ``close_stream`` it."""
-        resp = self._send("GET", path, query=query, body=None, content_type="application/json",
-                          timeout=(min(self.timeout, 10.0), read_timeout))
+        resp = self.connector.send("GET", path, query=query, body=None, headers=_headers("application/json"),
+                                   timeout=(min(self.timeout, 10.0), read_timeout))
         if not 200 <= resp.status <= 299:
             try:
-                data = resp.data
-            except _VENDOR_FAILURES:
+                data = resp.read_all()
+            except TransportError:
                 data = b""
-            resp.release_conn()
-            raise _error_from_response(resp.status, data, resp.headers.get("Retry-After"))
+            finally:
+                resp.close()
+            raise _error_from_response(resp.status, data, resp.header("Retry-After"))
         return resp
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query,
-        body: Any,
-        content_type: str,
-        timeout: float | tuple[float, float],
-    ) -> HttpResponse:
-        headers = {"Accept": "application/json", "Content-Type": content_type}
-        serialized = self.api_client.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=list(query) or None,
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-        )
-        try:
-            rest_response = self.api_client.call_api(*serialized, _request_timeout=timeout)
-        except _VENDOR_FAILURES as e:
-            raise TransportError(f"{method} {path}: {e}") from e
-        response: HttpResponse = rest_response.response
-        return response
+    def close(self) -> None:
+        """Close the connector's idle connections (an ApiClient passed in stays its owner's to close)."""
+        self.connector.close()
 
 
 def iter_lines(resp: HttpResponse) -> Iterator[bytes]:
@@ -132,38 +137,26 @@ def iter_lines(resp: HttpResponse) -> Iterator[bytes]:
     Raises TransportError when the connection breaks or a read times out.
     """
     buffer = b""
-    try:
-        if resp.chunked and resp.supports_chunked_reads():
-            chunks: Iterator[bytes] = resp.read_chunked(decode_content=True)
-        else:
-            chunks = iter(lambda: resp.read1(65536), b"")
-        for chunk in chunks:
-            buffer += chunk
-            while True:
-                line, sep, rest = buffer.partition(b"\n")
-                if not sep:
-                    break
-                buffer = rest
-                if line.strip():
-                    yield line
-    except _VENDOR_FAILURES as e:
-        raise TransportError(f"watch stream broke: {e}") from e
+    for chunk in resp.chunks():
+        buffer += chunk
+        while True:
+            line, sep, rest = buffer.partition(b"\n")
+            if not sep:
+                break
+            buffer = rest
+            if line.strip():
+                yield line
     if buffer.strip():
         yield buffer
 
 
 def close_stream(resp: HttpResponse) -> None:
     """Close a streaming response, from any thread; a reader blocked on it wakes up with an error or EOF."""
-    sock = getattr(getattr(resp, "connection", None), "sock", None)
-    if isinstance(sock, socket.socket):
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-    try:
-        resp.close()
-    except _VENDOR_FAILURES:
-        pass
+    resp.close()
+
+
+def _headers(content_type: str) -> dict[str, str]:
+    return {"Accept": "application/json", "Content-Type": content_type}
 
 
 def _error_from_response(status: int, data: bytes, retry_after: str | None) -> ApiError:
@@ -178,3 +171,91 @@ def _error_from_response(status: int, data: bytes, retry_after: str | None) -> A
         except ValueError:
             seconds = None
     return error_from_status(status, body if isinstance(body, dict) else None, retry_after=seconds)
+
+
+# -- the official client's connector ---------------------------------------------------------------------------
+
+# The official client lets its HTTP library's exceptions (urllib3's, which are not OSErrors) escape; we do not
+# import that library (runtime depends on kubernetes only), so any exception out of the vendor call is a
+# transport failure, chained as the cause.
+_VENDOR_FAILURES = (Exception,)
+
+
+class ApiClientConnector:
+    """Requests through ``ApiClient.param_serialize`` + ``call_api``: the official client's auth, TLS and pool."""
+
+    def __init__(self, api_client: Any) -> None:
+        self.api_client = api_client
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query,
+        headers: Mapping[str, str],
+        body: Any,
+        timeout: Timeout,
+    ) -> HttpResponse:
+        serialized = self.api_client.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list(query) or None,
+            header_params=dict(headers),
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            rest_response = self.api_client.call_api(*serialized, _request_timeout=timeout)
+        except _VENDOR_FAILURES as e:
+            raise TransportError(f"{method} {path}: {e}") from e
+        return _Urllib3Response(rest_response.response, f"{method} {path}")
+
+    def close(self) -> None:
+        """Nothing: the ApiClient belongs to whoever made it."""
+
+
+class _Urllib3Response:
+    """The official client's raw (urllib3) response as an HttpResponse."""
+
+    def __init__(self, raw: Any, what: str) -> None:
+        self._raw = raw
+        self._what = what
+
+    @property
+    def status(self) -> int:
+        return int(self._raw.status)
+
+    def header(self, name: str) -> str | None:
+        value = self._raw.headers.get(name)
+        return None if value is None else str(value)
+
+    def read_all(self) -> bytes:
+        try:
+            return bytes(self._raw.data)
+        except _VENDOR_FAILURES as e:
+            raise TransportError(f"{self._what}: {e}") from e
+        finally:
+            self._raw.release_conn()
+
+    def chunks(self) -> Iterator[bytes]:
+        raw = self._raw
+        try:
+            if raw.chunked and raw.supports_chunked_reads():
+                yield from raw.read_chunked(decode_content=True)
+            else:
+                yield from iter(lambda: bytes(raw.read1(65536)), b"")
+        except _VENDOR_FAILURES as e:
+            raise TransportError(f"watch stream broke: {e}") from e
+
+    def close(self) -> None:
+        sock = getattr(getattr(self._raw, "connection", None), "sock", None)
+        if isinstance(sock, socket.socket):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        try:
+            self._raw.close()
+        except _VENDOR_FAILURES:
+            pass
