@@ -117,7 +117,8 @@ def test_two_replicas_only_the_leader_writes_and_failover_is_within_the_lease(wo
         killed_at = time.monotonic()
         assert first.halt() == 0
         wait_for(lambda: holder(world.client) == "replica-b", timeout=10)
-        assert time.monotonic() - killed_at < 2.0 + 1.0  # lease duration plus one retry period and slack
+        # Lease duration plus retry periods, with slack for a machine shared with other test runs.
+        assert time.monotonic() - killed_at < 2.0 + 2.5
         world.client.create(NODE, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-3"},
                                    "spec": {"providerID": "qcloud:///ap-guangzhou-4/ins-emu00003"}})
         wait_for(lambda: bound_ips(world.client, "node-3") == 5)  # the new leader works
