@@ -16,9 +16,8 @@ import copy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from kubernetes.client import ApiClient
 from prometheus_client import CollectorRegistry
 
 from eni.runtime import log as kvlog
@@ -32,6 +31,9 @@ from eni.runtime.healthz import Checker, HealthServer
 from eni.runtime.leaderelection.elector import Elector, LeaderElectionSettings
 from eni.runtime.leaderelection.lease_lock import KubeLeaseLock, LeaseLock
 from eni.runtime.metrics import RuntimeMetrics
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient  # imported where one is built: processes without it stay light
 
 log = kvlog.get_logger(__name__)
 
@@ -287,6 +289,8 @@ def _lease_api_client(api_client: ApiClient) -> ApiClient:
 
     A retried renewal could outlive the time the elector allowed it (each retry restarts the timeout).
     """
+    from kubernetes.client import ApiClient
+
     configuration = copy.deepcopy(api_client.configuration)
     configuration.retries = False
     return ApiClient(configuration)
