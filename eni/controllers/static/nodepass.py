@@ -73,6 +73,7 @@ class NodeContext:
     used: set[str]
     released: set[str]
     subnets: dict[str, Subnet] = field(default_factory=dict)
+    reserved_subnets: frozenset[str] | None = None
 
 
 @dataclass
@@ -320,9 +321,11 @@ class StaticNodePass:
         if claim.spec.nominated_subnet_ids:
             return tuple(s for s in zone if s in claim.spec.nominated_subnet_ids)
         if self._config.only_nominated_subnets:
-            claims = (decode_claim(c) for c in self._reader.list(VPC_IP_CLAIM))
-            reserved = {s for c in claims if c is not None for s in c.spec.nominated_subnet_ids}
-            return tuple(s for s in zone if s not in reserved)
+            if ctx.reserved_subnets is None:  # once per pass: every claim's nominations
+                claims = (decode_claim(c) for c in self._reader.list(VPC_IP_CLAIM))
+                ctx.reserved_subnets = frozenset(
+                    s for c in claims if c is not None for s in c.spec.nominated_subnet_ids)
+            return tuple(s for s in zone if s not in ctx.reserved_subnets)
         return tuple(zone)
 
     def _target(self, ctx: NodeContext, subnet_id: str, view: PodView, out: PassOutcome) -> WorkingEni | None:
