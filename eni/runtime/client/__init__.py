@@ -1,4 +1,5 @@
-"""A typed-error client over the official Kubernetes client."""
+"""A typed-error Kubernetes client over a KubeTransport: the official client's ApiClient, or the standard library
+(``eni.runtime.client.stdlib.StdlibConnector`` with a config from ``eni.runtime.kubeconfig``)."""
 
 from eni.runtime.client.errors import (
     AlreadyExistsError,

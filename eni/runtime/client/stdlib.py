@@ -22,7 +22,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -84,7 +84,7 @@ class StdlibConnector:
         if authorization:
             sent_headers["Authorization"] = authorization
         for first_try in (True, False):
-            conn, reused = self._checkout(connect_timeout)
+            conn, reused = self._checkout(_remaining(deadline, what) if deadline is not None else connect_timeout)
             try:
                 conn.request(method, target, body=payload, headers=sent_headers)
                 _set_timeout(conn, _remaining(deadline, what) if deadline is not None else read_timeout)
@@ -147,7 +147,7 @@ class StdlibResponse:
         raw: http.client.HTTPResponse,
         conn: http.client.HTTPConnection,
         *,
-        release: Any,
+        release: Callable[[http.client.HTTPConnection], None],
         deadline: float | None,
         what: str,
     ) -> None:
