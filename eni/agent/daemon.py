@@ -5,8 +5,10 @@ What runs (``AgentDaemon``):
   even while the API server is unreachable;
 - the node loop (``NodeLoop``): CNI install when changed, ENIs by MAC, sysctls, pod-rule drift repair, the
   NEC status applied to the pool, ``status.agent`` published when changed or due (``StatusPublisher``), the
-  device plugin's counts updated, and the IP GC every ``gc_interval``; woken by every NEC change;
-- the eni-ip device plugin (capacity = max bindable IPs of the NEC spec, healthy = IPs bound).
+  device plugin's counts updated, and the IP GC every ``gc_interval``; woken by every NEC change, and
+  reporting in-use IPs promptly after each ADD/DEL;
+- the eni-ip device plugin (capacity = max bindable IPs of the NEC spec, healthy = IPs bound; in static-IP
+  mode every bindable IP, since ipamd binds a pod's IP only after the pod is scheduled).
 Readiness (``ready``): the NEC is known and the CNI plugins are installed.
 
 Must never: build concrete infrastructure (``cmd`` passes the network, the informers and the patch callable);
@@ -59,6 +61,8 @@ class AgentDaemonSettings:
     """``status.agent`` is written at least this often even when nothing changed."""
     device_plugins: DevicePluginSettings | None = None
     """Where the kubelet's device-plugin folder is; None: no device plugin."""
+    static_ips: bool = False
+    """ipamd runs in static-IP mode: IPs are bound per pod after scheduling, so every bindable IP is allocatable."""
 
 
 class AgentDaemon:
@@ -79,7 +83,9 @@ class AgentDaemon:
         self._install = install
         self._installed = threading.Event()
         self.ledger = Ledger(JsonFileCheckpointer.at(settings.state_dir / LEDGER_FILE), cooldown=settings.ip_cooldown)
-        self.service = AgentService(self.ledger, NetlinkPodNetworker(network))
+        # NB: the loop is built below; no ADD/DEL can arrive before start_servers.
+        self.service = AgentService(self.ledger, NetlinkPodNetworker(network),
+                                    on_change=lambda: self.loop.allocations_changed())
         self.metrics = AgentMetrics(registry, allocations=lambda: len(self.ledger.in_use()),
                                     pool_ips=lambda: bound_pod_ips(self.service.pool()))
         self.publisher = StatusPublisher(self._counted(patch_status), current=view.nec_status,
@@ -127,7 +133,7 @@ class AgentDaemon:
 
     def _publish(self, status: AgentStatus) -> None:
         if self.device_plugin is not None:
-            counts = eni_ip_counts(self._view.nec_spec(), self.service.pool())
+            counts = eni_ip_counts(self._view.nec_spec(), self.service.pool(), static_ips=self._settings.static_ips)
             self.device_plugin.update(capacity=counts.capacity, healthy=counts.healthy)
         self.publisher.publish(status)
 

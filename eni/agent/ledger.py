@@ -6,11 +6,11 @@ answer. Every change is saved through the ``Checkpointer`` BEFORE the caller see
 returned (and the pod's netns configured) only once its record is durable, so ``kill -9`` at any instant
 loses no allocation and never gives one IP to two pods. Concurrent changes share saves (group commit,
 see ``Ledger._commit``): a burst of ADDs pays a few fsyncs, not one each. Released IPs cool down
-(injectable wall clock, persisted) before reuse; IPs promised back to ipamd through ``promise_release``
-are never handed out again.
+(injectable wall clock, persisted) before reuse by another pod (a static IP goes back to its own pod at
+once); IPs promised back to ipamd through ``promise_release`` are never handed out again.
 
 Must never: return an allocation whose record is not durable, keep an in-memory change whose save failed,
-or hand out an IP that is in use, cooling down, promised back, or in state Releasing.
+or hand out an IP that is in use, cooling down, promised back, in state Releasing, or reserved for another pod.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ipaddress import IPv4Address
 from typing import Any, Protocol
 
 from eni.agent.errors import LedgerError, PoolExhaustedError
-from eni.agent.pool import IpState, PoolView, choose_ip, releasable_ips
+from eni.agent.pool import IpState, PodRef, PoolView, choose_ip, releasable_ips, static_wait_reason
 
 __all__ = ["Allocation", "AttachmentKey", "Checkpointer", "Ledger", "PodRef", "DEFAULT_COOLDOWN"]
 
@@ -46,15 +46,6 @@ class AttachmentKey:
     network_name: str
     container_id: str
     ifname: str
-
-
-@dataclass(frozen=True, slots=True)
-class PodRef:
-    """The pod of an attachment as the runtime named it; ``uid`` tells it from a later pod of the same name."""
-
-    namespace: str = ""
-    name: str = ""
-    uid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +134,13 @@ class Ledger:
                 # NB: an existing record may be a concurrent caller's, not yet durable: wait for it like for ours.
                 return existing, lambda: self._commit(version, _nothing)
             in_use = {a.ip for a in self._by_key.values()}
-            held = self._cooling_locked() | self._promised
-            choice = choose_ip(pool, in_use=in_use, unavailable=held)
+            cooling = self._cooling_locked()
+            choice = choose_ip(pool, pod=pod, in_use=in_use, unavailable=self._promised, cooling=cooling)
             if choice is None:
-                raise PoolExhaustedError(_exhausted_message(pool, in_use=len(in_use), held=len(held)))
+                if pool.static:
+                    raise PoolExhaustedError(static_wait_reason(pool, pod, in_use=in_use))
+                raise PoolExhaustedError(_exhausted_message(pool, pod, in_use=len(in_use),
+                                                            held=len(cooling | self._promised)))
             eni, ip = choice
             alloc = Allocation(key=key, pod=pod, ip=ip, eni_id=eni.eni_id, eni_mac=eni.mac,
                                allocated_at=self._clock())
@@ -280,10 +274,12 @@ def _nothing() -> None:
     """The undo of a call that changed nothing."""
 
 
-def _exhausted_message(pool: PoolView, *, in_use: int, held: int) -> str:
+def _exhausted_message(pool: PoolView, pod: PodRef, *, in_use: int, held: int) -> str:
     shared = [e for e in pool.enis if e.shared]
     if not shared:
-        return "no IP free yet: no ENI with secondary IPs is bound to this node"
+        # NB: in static-IP mode a node's first pod waits here, before ipamd reserved anything on the node.
+        waiting = f" (in static-IP mode: waiting for ipamd to assign the static IP of {pod})" if pod.name else ""
+        return f"no IP free yet: no ENI with secondary IPs is bound to this node{waiting}"
     return f"no IP free yet: {in_use} in use, {held} cooling down or being released, on {len(shared)} ENI(s)"
 
 

@@ -5,6 +5,10 @@ route tables, rules, sysctls, pool) and publishes ``status.agent`` (in-use and p
 and runs IP GC when it is due. A step runs on every status change (``wake``, from the informer's handler)
 and at least every ``resync_interval`` so that drift in links, routes, rules and sysctls is repaired.
 
+Between steps, a change of the pod allocations (``allocations_changed``, from ADD/DEL) publishes the report
+alone, promptly: ipamd sizes the warm pool from ``status.agent.inUseIPs``, so a report that waits for the next
+resync leaves new pods waiting for IPs. Bursts coalesce into at most one report per ``report_interval``.
+
 Must never: stop because one phase failed (each is logged and retried next step); publish a status that
 was computed before the ledger made its promises durable (NodeSync orders that); block ``stop`` for longer
 than one wait slice.
@@ -35,9 +39,11 @@ class NodeLoopSettings:
     """Seconds between steps when nothing changes: the drift-repair period."""
     gc_interval: float = 60.0
     """Seconds between IP GC runs."""
+    report_interval: float = 0.2
+    """Least seconds between two reports prompted by allocation changes (a burst of ADDs costs few patches)."""
 
     def __post_init__(self) -> None:
-        if self.resync_interval <= 0 or self.gc_interval <= 0:
+        if self.resync_interval <= 0 or self.gc_interval <= 0 or self.report_interval <= 0:
             raise ValueError("intervals must be positive")
 
 
@@ -62,22 +68,51 @@ class NodeLoop:
         self._install = install
         self._settings = settings or NodeLoopSettings()
         self._clock = clock
-        self._wake = threading.Event()
+        self._signal = threading.Event()  # set by wake and allocations_changed: the waiting loop looks again
+        self._step_wanted = threading.Event()
+        self._report_wanted = threading.Event()
         self._last_gc: float | None = None
+        self._last_report = float("-inf")
 
     def wake(self) -> None:
         """Asks for a step now (the NodeENIConfig changed)."""
-        self._wake.set()
+        self._step_wanted.set()
+        self._signal.set()
+
+    def allocations_changed(self) -> None:
+        """Asks for a prompt report (an IP was allocated or released); cheap, never blocks."""
+        self._report_wanted.set()
+        self._signal.set()
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            # NB: cleared before the step, so a change during the step is seen by the wait below.
+            self._step_wanted.clear()
+            self._report_wanted.clear()
             self.step()
-            deadline = self._clock() + self._settings.resync_interval
-            if self._gc is not None and self._last_gc is not None:
-                deadline = min(deadline, self._last_gc + self._settings.gc_interval)
-            while not stop.is_set() and not self._wake.is_set() and self._clock() < deadline:
-                self._wake.wait(min(_WAIT_SLICE, max(0.0, deadline - self._clock())))
-            self._wake.clear()
+            self._last_report = self._clock()
+            self._wait(stop)
+
+    def _wait(self, stop: threading.Event) -> None:
+        """Waits for the next step, publishing prompted reports meanwhile; returns when a step is due."""
+        deadline = self._clock() + self._settings.resync_interval
+        if self._gc is not None and self._last_gc is not None:
+            deadline = min(deadline, self._last_gc + self._settings.gc_interval)
+        while not stop.is_set():
+            self._signal.clear()  # NB: before the checks, so a signal after them ends the wait below at once
+            now = self._clock()
+            if self._step_wanted.is_set() or now >= deadline:
+                return
+            timeout = min(_WAIT_SLICE, deadline - now)
+            if self._report_wanted.is_set():
+                report_at = self._last_report + self._settings.report_interval
+                if now >= report_at:
+                    self._report_wanted.clear()
+                    self._phase("publish the agent status", self._report)
+                    self._last_report = self._clock()
+                    continue
+                timeout = min(timeout, report_at - now)
+            self._signal.wait(max(0.0, timeout))
 
     def step(self) -> None:
         """One pass; every phase is independent of the others' failures."""
@@ -93,6 +128,12 @@ class NodeLoop:
             log.debug("No NodeENIConfig for this node yet")
             return
         self._publish(self._sync.sync(status))
+
+    def _report(self) -> None:
+        """Publishes the report over the pool last applied (no node work: that waits for the next step)."""
+        if self._status() is None:
+            return
+        self._publish(self._sync.report())
 
     def _gc_due(self) -> bool:
         now = self._clock()

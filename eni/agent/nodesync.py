@@ -59,6 +59,10 @@ class NodeSync:
         self._repair_pod_rules(tables)
         return self._report(pool)
 
+    def report(self) -> AgentStatus:
+        """The report over the pool last applied by ``sync``, for a prompt publish between syncs."""
+        return self._report(self._service.pool())
+
     def _repair_pod_rules(self, tables: Mapping[str, int]) -> None:
         """Re-adds missing policy rules of every allocated IP (drift repair; present ones are kept)."""
         # NB: exclusive, so that a DEL cannot remove an IP's rules between our read and our add.

@@ -38,10 +38,15 @@ class NodeView:
         self._pods = pods
 
     def on_nec_change(self, callback: Callable[[], None]) -> None:
-        """Calls ``callback`` (cheap, non-blocking: e.g. ``NodeLoop.wake``) whenever the NEC is added or changed."""
+        """Calls ``callback`` (cheap, non-blocking: e.g. ``NodeLoop.wake``) whenever the NEC is added or deleted,
+        or its spec or ipamd's part of the status changed (not for the echo of the agent's own report)."""
+        def updated(old: Any, new: Any) -> None:
+            if _acted_on(old) != _acted_on(new):
+                callback()
+
         self._nec.add_event_handler(EventHandlerFuncs(
             on_add=lambda obj, initial: callback(),
-            on_update=lambda old, new: callback(),
+            on_update=updated,
             on_delete=lambda obj: callback(),
         ))
 
@@ -79,18 +84,32 @@ class NodeView:
         return pods
 
 
+def _acted_on(nec: Any) -> tuple[object, object, object]:
+    """What the agent acts on in a NEC: its spec, ipamd's part of its status, and whether it is being deleted."""
+    if not isinstance(nec, Mapping):
+        return (None, None, None)
+    status = nec.get("status") or {}
+    ipamd_part = {k: v for k, v in status.items() if k != "agent"} if isinstance(status, Mapping) else status
+    return (nec.get("spec"), ipamd_part, (nec.get("metadata") or {}).get("deletionTimestamp"))
+
+
 def bound_pod_ips(pool: PoolView) -> int:
     """Secondary IPs in state Bound on the shared ENIs: what pods can get right now (used or not)."""
     return sum(1 for eni in pool.enis if eni.shared
                for ip, state in eni.ips.items() if state is IpState.BOUND and ip != eni.primary_ip)
 
 
-def eni_ip_counts(spec: Mapping[str, Any], pool: PoolView) -> DeviceCounts:
+def eni_ip_counts(spec: Mapping[str, Any], pool: PoolView, *, static_ips: bool = False) -> DeviceCounts:
     """The eni-ip device counts: capacity = the node's max bindable IPs (``maxENI`` x ``maxIPPerENI`` of the
-    NEC spec), healthy = IPs actually bound. Without limits in the spec yet, capacity is what is bound."""
+    NEC spec), healthy = IPs actually bound. Without limits in the spec yet, capacity is what is bound.
+
+    ``static_ips`` (ipamd in static-IP mode): IPs are bound per pod only once it is bound to the node, so every
+    bindable IP counts as healthy; whether the pod's subnet has one left is the ip-scheduler extender's call.
+    """
     bound = bound_pod_ips(pool)
     limit = _count(spec.get("maxENI")) * _count(spec.get("maxIPPerENI"))
-    return DeviceCounts.clamped(capacity=limit or bound, healthy=bound)
+    capacity = limit or bound
+    return DeviceCounts.clamped(capacity=capacity, healthy=capacity if static_ips else bound)
 
 
 def _count(value: object) -> int:

@@ -4,8 +4,12 @@ Why pure: the pool is what ipamd says is bound to this node (``status.enis[]``);
 the cloud. Everything here is a function of that status plus the ledger's in-use and held-back sets, so
 it is tested with tables and shared by the ledger, the service and introspection.
 
-Must never: hand out an IP that is in state Releasing, an ENI's primary IP, or an IP of a non-route
-(exclusive) ENI; mutate the status mapping it is given.
+Static-IP mode: ipamd names, per IP, the one pod it is reserved for (``ips[].pod``). A pool with any such
+reservation is a static pool: each pod gets only the IP reserved for it, and no IP is handed out by the
+fewest-ENIs rule; a pool without reservations behaves as the warm pool of non-static mode.
+
+Must never: hand out an IP that is in state Releasing, an ENI's primary IP, an IP of a non-route
+(exclusive) ENI, or an IP reserved for another pod; mutate the status mapping it is given.
 """
 
 from __future__ import annotations
@@ -13,11 +17,21 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-__all__ = ["IpState", "PoolEni", "PoolStatusError", "PoolView", "choose_ip", "parse_pool", "releasable_ips"]
+__all__ = [
+    "IpState",
+    "PodRef",
+    "PoolEni",
+    "PoolStatusError",
+    "PoolView",
+    "choose_ip",
+    "parse_pool",
+    "releasable_ips",
+    "static_wait_reason",
+]
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -32,6 +46,25 @@ class IpState(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class PodRef:
+    """A pod as the runtime names it (CNI_ARGS) or as ipamd reserves an IP for it; ``uid`` tells it from a
+    later pod of the same name, and is empty when unknown (or, in a reservation, while the IP is retained)."""
+
+    namespace: str = ""
+    name: str = ""
+    uid: str = ""
+
+    def matches(self, other: PodRef) -> bool:
+        """Same namespace and name, and the same uid when both sides know one."""
+        if (self.namespace, self.name) != (other.namespace, other.name) or not self.name:
+            return False
+        return not (self.uid and other.uid) or self.uid == other.uid
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class PoolEni:
     """One ENI bound to this node, with its secondary IPs and their states."""
 
@@ -43,6 +76,8 @@ class PoolEni:
     route_table_id: str
     kind: str
     ips: Mapping[IPv4Address, IpState]
+    reserved: Mapping[IPv4Address, PodRef] = field(default_factory=dict)
+    """Static-IP mode: the pod each reserved IP is for (IPs without an entry are pool IPs)."""
 
     @property
     def shared(self) -> bool:
@@ -68,6 +103,15 @@ class PoolView:
 
     def all_ips(self) -> set[IPv4Address]:
         return {ip for eni in self.enis for ip in eni.ips}
+
+    def reserved_for(self, ip: IPv4Address) -> PodRef | None:
+        eni = self.eni_of(ip)
+        return None if eni is None else eni.reserved.get(ip)
+
+    @property
+    def static(self) -> bool:
+        """Whether ipamd reserves IPs for pods here (static-IP mode): then only reserved IPs are handed out."""
+        return any(eni.reserved for eni in self.enis)
 
 
 def parse_pool(status: Mapping[str, Any] | None) -> PoolView:
@@ -99,6 +143,7 @@ def _parse_eni(index: int, raw: Any) -> PoolEni:
             route_table_id=str(raw.get("routeTableId", "")),
             kind=str(raw.get("type", "route")),
             ips=_parse_ips(where, raw.get("ips") or []),
+            reserved=_parse_reservations(where, raw.get("ips") or []),
         )
     except KeyError as e:
         raise PoolStatusError(f"{where} lacks {e.args[0]}") from e
@@ -123,13 +168,37 @@ def _parse_ips(where: str, raw_ips: Any) -> dict[IPv4Address, IpState]:
     return ips
 
 
-def choose_ip(
-    pool: PoolView, *, in_use: Collection[IPv4Address], unavailable: Collection[IPv4Address]
-) -> tuple[PoolEni, IPv4Address] | None:
-    """A free IP from the shared ENI with the most IPs in use ("fewest ENIs"), or None when none is free.
+def _parse_reservations(where: str, raw_ips: list[Any]) -> dict[IPv4Address, PodRef]:
+    reserved: dict[IPv4Address, PodRef] = {}
+    for entry in raw_ips:
+        pod = entry.get("pod")
+        if pod is None:
+            continue
+        if not isinstance(pod, Mapping) or not pod.get("namespace") or not pod.get("name"):
+            raise PoolStatusError(f"{where}.ips[].pod of {entry['ip']} must be an object with a namespace and a name")
+        reserved[IPv4Address(str(entry["ip"]))] = PodRef(namespace=str(pod["namespace"]), name=str(pod["name"]),
+                                                         uid=str(pod.get("uid") or ""))
+    return reserved
 
-    Ties go to the ENI listed first; within an ENI the lowest free IP wins, so choices are reproducible.
+
+def choose_ip(
+    pool: PoolView,
+    *,
+    in_use: Collection[IPv4Address],
+    unavailable: Collection[IPv4Address],
+    pod: PodRef | None = None,
+    cooling: Collection[IPv4Address] = (),
+) -> tuple[PoolEni, IPv4Address] | None:
+    """A free IP for ``pod``, or None when none is free (yet).
+
+    A static pool (``PoolView.static``) gives only the Bound IP reserved for ``pod``, even while it cools down
+    (the pod that last held it is the same pod's predecessor). Otherwise: a free IP that is neither
+    ``unavailable`` nor ``cooling``, from the shared ENI with the most IPs in use ("fewest ENIs"); ties go to
+    the ENI listed first and within an ENI the lowest free IP wins, so choices are reproducible.
     """
+    if pool.static:
+        return _reserved_ip(pool, pod, in_use=in_use, unavailable=unavailable)
+    held = set(unavailable) | set(cooling)
     best: tuple[int, int, PoolEni, IPv4Address] | None = None
     for order, eni in enumerate(pool.enis):
         if not eni.shared:
@@ -137,7 +206,7 @@ def choose_ip(
         free = [
             ip
             for ip, state in eni.ips.items()
-            if state is IpState.BOUND and ip != eni.primary_ip and ip not in in_use and ip not in unavailable
+            if state is IpState.BOUND and ip != eni.primary_ip and ip not in in_use and ip not in held
         ]
         if not free:
             continue
@@ -148,14 +217,55 @@ def choose_ip(
     return None if best is None else (best[2], best[3])
 
 
+def _reserved_ip(
+    pool: PoolView, pod: PodRef | None, *, in_use: Collection[IPv4Address], unavailable: Collection[IPv4Address]
+) -> tuple[PoolEni, IPv4Address] | None:
+    if pod is None:
+        return None
+    for eni in pool.enis:
+        if not eni.shared:
+            continue
+        for ip, owner in sorted(eni.reserved.items()):
+            if (owner.matches(pod) and eni.ips[ip] is IpState.BOUND and ip != eni.primary_ip
+                    and ip not in in_use and ip not in unavailable):
+                return eni, ip
+    return None
+
+
+def static_wait_reason(pool: PoolView, pod: PodRef, *, in_use: Collection[IPv4Address]) -> str:
+    """Why a static pool has no IP for ``pod`` yet, for the CNI error (and so the pod's events)."""
+    if not pod.name:
+        return ("static-IP mode gives IPs only to named pods, and the runtime did not pass "
+                "K8S_POD_NAMESPACE/K8S_POD_NAME")
+    waiting = f"waiting for ipamd to assign the static IP of {pod}"
+    for eni in pool.enis:
+        for ip, owner in sorted(eni.reserved.items()):
+            if (owner.namespace, owner.name) != (pod.namespace, pod.name):
+                continue
+            if not owner.matches(pod):
+                return f"{waiting}: {ip} is still reserved for an earlier pod of that name (uid {owner.uid})"
+            if eni.ips[ip] is IpState.RELEASING:
+                return f"{waiting}: {ip} is being moved"
+            if ip in in_use:
+                return f"{waiting}: {ip} is still held by an earlier sandbox of the pod"
+            if not eni.shared:
+                return f"{waiting}: {ip} is on ENI {eni.eni_id}, which pods do not share"
+            return f"{waiting}: {ip} was promised back to ipamd"
+    return waiting
+
+
 def releasable_ips(
     pool: PoolView, *, in_use: Collection[IPv4Address], held: Iterable[IPv4Address]
 ) -> set[IPv4Address]:
-    """IPs ipamd marked Releasing that no pod uses and that are not held back (e.g. cooling down)."""
+    """IPs ipamd marked Releasing that no pod uses and that are not held back (e.g. cooling down).
+
+    A Releasing IP that ipamd still reserves for a pod is on its way to that pod's new node: it is promised
+    back as soon as no pod here uses it, without waiting out a cooldown meant against other pods.
+    """
     held_set = set(held)
     return {
         ip
         for eni in pool.enis
         for ip, state in eni.ips.items()
-        if state is IpState.RELEASING and ip not in in_use and ip not in held_set
+        if state is IpState.RELEASING and ip not in in_use and (ip in eni.reserved or ip not in held_set)
     }

@@ -3,7 +3,8 @@
 Why this shape: the edges (``eni.agent.server``) only convert messages and map errors; every decision
 lives here, over domain values, so it is tested without sockets. ADD reserves an IP in the ledger and plumbs
 the pod while the record is written, answering once both are done; DEL removes the routes and rules, releases
-durably, leaves the veth to a background worker, and is idempotent; CHECK compares.
+durably, leaves the veth to a background worker, and is idempotent; CHECK compares. Every durable change of
+the allocations is announced through ``on_change`` (the node loop reports in-use IPs to ipamd promptly).
 
 Must never: raise anything but ``AgentError`` subclasses for expected failures; answer ADD before its
 ledger record is durable; fail DEL because the namespace or veth is already gone.
@@ -15,7 +16,7 @@ import contextlib
 import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -88,8 +89,10 @@ class _PoolSnapshot:
 class AgentService:
     """Pod IPs and pod networks of one node. Thread-safe: calls for one attachment are serialised."""
 
-    def __init__(self, ledger: Ledger, network: PodNetworker, *, settings: ServiceSettings | None = None) -> None:
+    def __init__(self, ledger: Ledger, network: PodNetworker, *, settings: ServiceSettings | None = None,
+                 on_change: Callable[[], None] | None = None) -> None:
         self._ledger = ledger
+        self._on_change = on_change
         self._network = network
         self._settings = settings or ServiceSettings()
         self._snapshot = _PoolSnapshot()
@@ -141,6 +144,7 @@ class AgentService:
         with self._lock_for(key):
             snapshot = self._snapshot
             alloc = self._ledger.assign(key, pod, _ready(snapshot))
+            self._changed()
             eni = snapshot.pool.eni_of(alloc.ip)
             log.info("Assigned IP", extra={"ip": str(alloc.ip), "container": key.container_id})
             table = snapshot.tables.get(alloc.eni_mac)
@@ -150,6 +154,7 @@ class AgentService:
                     self._network.ensure_rules([(alloc.ip, table)])
                 except Exception as e:
                     self._undo_allocate(key, alloc)
+                    self._changed()
                     raise NetworkSetupError(f"adding the policy rules of {alloc.ip} failed: {e}") from e
             if eni is None:
                 return IpamResult(allocation=alloc, address=IPv4Interface(f"{alloc.ip}/32"),
@@ -193,6 +198,7 @@ class AgentService:
             except NetworkSetupError:
                 # NB: nothing was plumbed; the allocation stays (it may be a running pod's, on a retried ADD).
                 saving.result(timeout=_COMMIT_TIMEOUT)
+                self._changed()
                 raise
             try:
                 # NB: a veth of this attachment still waiting for deletion would collide with the new one.
@@ -212,6 +218,7 @@ class AgentService:
                 except Exception:
                     log.warning("Clean-up after a failed ledger save failed", exc_info=True)
                 raise
+            self._changed()
             return AddResult(allocation=alloc, interfaces=interfaces, netns=request.netns,
                              address=IPv4Interface(f"{alloc.ip}/32"), gateway=spec.gateway)
 
@@ -256,11 +263,18 @@ class AgentService:
 
     # --- internals -----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _released(alloc: Allocation | None) -> Allocation | None:
+    def _released(self, alloc: Allocation | None) -> Allocation | None:
         if alloc is not None:
             log.info("Released IP", extra={"ip": str(alloc.ip), "container": alloc.key.container_id})
+            self._changed()
         return alloc
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            try:
+                self._on_change()
+            except Exception:
+                log.warning("Allocation change listener failed", exc_info=True)
 
     def _spec(self, request: PodRequest, alloc: Allocation, snapshot: _PoolSnapshot, *, mtu: int) -> PodSetup:
         table = snapshot.tables.get(alloc.eni_mac)

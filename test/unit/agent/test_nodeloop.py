@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from eni.agent.gc import IpGarbageCollector
-from eni.agent.ledger import Ledger
+from eni.agent.ledger import AttachmentKey, Ledger, PodRef
 from eni.agent.netlinkpod import NetlinkPodNetworker
 from eni.agent.nodeloop import NodeLoop, NodeLoopSettings
 from eni.agent.nodesync import NodeSync
@@ -107,3 +107,65 @@ def test_run_steps_on_wake_and_stops(loop_parts, store, clock, status_of):
 def test_settings_are_validated():
     with pytest.raises(ValueError):
         NodeLoopSettings(resync_interval=0)
+
+
+class StepClock:
+    """A settable monotonic clock for run(): real waits are short, the clock decides what is due."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def _wait_for(predicate, what):
+    for _ in range(500):
+        if predicate():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_allocation_changes_are_reported_promptly_without_a_step_and_bursts_coalesce(loop_parts):
+    loop, net, service, rec, state = loop_parts
+    clock = StepClock()
+    steps = []
+    prompt = NodeLoop(loop._sync, status=lambda: state["status"], publish=rec.published.append,
+                      install=lambda: steps.append(1),
+                      settings=NodeLoopSettings(resync_interval=3600, report_interval=0.2), clock=clock)
+    stop = threading.Event()
+    worker = threading.Thread(target=prompt.run, args=(stop,))
+    worker.start()
+    try:
+        _wait_for(lambda: len(rec.published) == 1, "the first step")
+        clock.now += 1  # past the report interval
+        for _ in range(5):
+            prompt.allocations_changed()
+        _wait_for(lambda: len(rec.published) == 2, "the prompted report")
+        assert steps == [1]  # a report, not a step (no node work)
+        # Within report_interval of the last report: the next change waits for the clock.
+        prompt.allocations_changed()
+        threading.Event().wait(0.3)
+        assert len(rec.published) == 2
+        clock.now += 0.2
+        _wait_for(lambda: len(rec.published) == 3, "the delayed report")
+        assert steps == [1]
+        prompt.wake()
+        _wait_for(lambda: len(steps) == 2, "a step on wake")
+    finally:
+        stop.set()
+        worker.join(5)
+    assert not worker.is_alive()
+
+
+def test_a_prompt_report_carries_the_new_in_use_ips(loop_parts):
+    loop, net, service, rec, state = loop_parts
+    loop.step()
+    service.ledger.assign(AttachmentKey("tke-eni", "c1", "eth0"), PodRef("default", "web"), service.pool())
+    assert loop._sync.report().in_use_ips == ("10.0.1.20",)
+
+
+def test_the_report_interval_must_be_positive():
+    with pytest.raises(ValueError):
+        NodeLoopSettings(report_interval=0)

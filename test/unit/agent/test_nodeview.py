@@ -70,3 +70,39 @@ def test_eni_ip_counts_from_the_spec_limits_and_the_bound_ips(status_of):
     releasing = status_of.two_enis(3, 2)
     releasing["enis"][0]["ips"][0]["state"] = "Releasing"
     assert eni_ip_counts({"maxENI": True, "maxIPPerENI": "5"}, parse_pool(releasing)) == DeviceCounts(4, 4)
+
+
+def test_only_changes_the_agent_acts_on_wake_it_not_the_echo_of_its_own_report(informers):
+    make, stop = informers
+    nec, nec_lw = make(NODE_ENI_CONFIG, [NEC])
+    pods, _ = make(POD, [])
+    view = NodeView("node-1", nec=nec, pods=pods)
+    calls = []
+    view.on_nec_change(lambda: calls.append(1))
+    start(nec, stop)
+    _wait(lambda: len(calls) == 1)
+    own_report = {**NEC, "status": {"agent": {"inUseIPs": ["10.0.1.20"]}}}
+    nec_lw.modify(own_report)
+    ipamd_change = {**NEC, "status": {"agent": {"inUseIPs": ["10.0.1.20"]}, "enis": []}}
+    nec_lw.modify(ipamd_change)
+    _wait(lambda: (view.nec_status() or {}).get("enis") == [])
+    _wait(lambda: len(calls) == 2)
+    spec_change = {**ipamd_change, "spec": {**NEC["spec"], "maxENI": 3}}
+    nec_lw.modify(spec_change)
+    _wait(lambda: len(calls) == 3)
+    threading.Event().wait(0.1)
+    assert len(calls) == 3
+
+
+def _wait(predicate):
+    for _ in range(500):
+        if predicate():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("timed out")
+
+
+def test_in_static_ip_mode_every_bindable_ip_is_allocatable(status_of):
+    pool = parse_pool(status_of.two_enis(1, 0))
+    assert eni_ip_counts({"maxENI": 2, "maxIPPerENI": 5}, pool, static_ips=True) == DeviceCounts(10, 10)
+    assert eni_ip_counts({}, parse_pool({}), static_ips=True) == DeviceCounts(0, 0)  # limits unknown yet

@@ -113,3 +113,34 @@ def test_bad_requests_change_nothing(service, store, request_):
     with pytest.raises(InvalidRequestError):
         service.add(request_)
     assert store.saves == 0
+
+
+def test_every_durable_allocation_change_is_announced(store, clock, net, status_of):
+    changes = []
+    svc = AgentService(Ledger(store, clock=clock, cooldown=0), net,
+                       on_change=lambda: changes.append(len(store.doc["allocations"])))
+    svc.update_pool(parse_pool(status_of.two_enis(1, 0)), {"02:00:00:00:00:0a": 2003})
+    svc.add(REQ)
+    assert changes == [1]  # announced once the record is saved
+    svc.add(REQ)
+    svc.delete(REQ)
+    svc.delete(REQ)
+    assert changes == [1, 1, 0]  # the retried ADD may be a new pod's view; the second DEL changes nothing
+    net.fail_setup = OSError("boom")
+    with pytest.raises(NetworkSetupError):
+        svc.add(REQ)
+    assert changes == [1, 1, 0]  # a failed ADD leaves nothing to report
+    svc.allocate(KEY, PodRef("default", "web-0"))
+    svc.release(KEY)
+    assert changes == [1, 1, 0, 1, 0]
+    svc.close()
+
+
+def test_a_failing_change_listener_does_not_fail_the_add(store, clock, net, status_of):
+    def broken():
+        raise RuntimeError("listener down")
+
+    svc = AgentService(Ledger(store, clock=clock), net, on_change=broken)
+    svc.update_pool(parse_pool(status_of.two_enis(1, 0)), {"02:00:00:00:00:0a": 2003})
+    assert str(svc.add(REQ).allocation.ip) == "10.0.1.20"
+    svc.close()
