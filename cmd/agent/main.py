@@ -66,6 +66,9 @@ SUBCOMMAND_SETTINGS = {key: value for key, value in CONTEXT_SETTINGS.items() if 
         help="How often allocations are compared with the pods of this node.")
 @option("--gc-grace", group=IPAM, type=DURATION, default="60s",
         help="An allocation whose pod is gone is released after this long.")
+@option("--mode", group=IPAM, type=click.Choice(["non-static", "static"]), default="non-static", show_default=True,
+        help="tke-eni-ipamd's --mode: in static mode ipamd binds a pod's IP after scheduling, so every bindable IP "
+             "is allocatable.")
 @option("--enable-quick-release", group=IPAM, is_flag=True,
         help="Accepted for compatibility with TKE's agent; release pacing is set by tke-eni-ipamd's flag of the "
              "same name.")

@@ -159,6 +159,8 @@ class IpamSettings:
     """An allocation whose pod is gone is released only after this long."""
     quick_release: bool
     """Accepted for compatibility with TKE's agent; release pacing is ipamd's --enable-quick-release."""
+    static_ips: bool = False
+    """ipamd runs with --mode static (IPs reserved per pod; every bindable IP is allocatable)."""
 
     def __post_init__(self) -> None:
         check_absolute("--state-dir", self.state_dir)
@@ -228,7 +230,7 @@ def from_flags(flags: Mapping[str, Any]) -> AgentSettings:
         api=ApiSettings(grpc_socket=flags["grpc_socket"], json_socket=flags["json_socket"]),
         ipam=IpamSettings(state_dir=flags["state_dir"], ip_cooldown=flags["ip_cooldown"],
                           gc_interval=flags["gc_interval"], gc_grace=flags["gc_grace"],
-                          quick_release=flags["enable_quick_release"]),
+                          quick_release=flags["enable_quick_release"], static_ips=flags.get("mode") == "static"),
         device_plugin=DevicePluginSettings(plugin_dir=flags["device_plugin_dir"]),
         serving=ServingSettings(
             metrics=BindAddress.parse(flags["metrics_bind_address"], flag="--metrics-bind-address"),

@@ -125,6 +125,7 @@ def build(settings: AgentSettings, network: Any) -> tuple[Any, Any]:
             ip_cooldown=ipam.ip_cooldown.total_seconds(), gc_interval=ipam.gc_interval.total_seconds(),
             gc_grace=ipam.gc_grace.total_seconds(), resync_interval=settings.node.sync_interval.total_seconds(),
             device_plugins=DevicePluginSettings(plugin_dir=settings.device_plugin.plugin_dir),
+            static_ips=ipam.static_ips,
         ),
         network=network, view=view, patch_status=patch_status, install=lambda: install(cni, plugins),
         registry=registry,
