@@ -9,12 +9,13 @@ import threading
 import time
 import urllib.request
 from datetime import timedelta
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
 
 from eni.agent.deviceplugin import ENI_IP
-from eni.api.v1 import NODE_ENI_CONFIG, EniIP, IPState, NodeENI, NodeENIConfig, crdgen, ipamd_status_patch
+from eni.api.v1 import NODE_ENI_CONFIG, EniIP, IPState, NodeENI, NodeENIConfig, PodRef, crdgen, ipamd_status_patch
 from eni.netlink.fake import FakeNetwork
 from eni.runtime.client.kube import KubeClient
 from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, POD, ObjectKey
@@ -49,10 +50,12 @@ def wait_for(predicate, what, timeout=WAIT):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def nec_status(ips, *, releasing=()):
+def nec_status(ips, *, releasing=(), reserved=None):
+    reserved = reserved or {}
     eni = NodeENI(eni_id="eni-a", mac=ENI_MAC, primary_ip="10.0.1.10", subnet_id="subnet-a",
                   subnet_cidr="10.0.1.0/24", gateway="10.0.1.1", route_table_id="rtb-1",
-                  ips=tuple(EniIP(ip=ip, state=IPState.RELEASING if ip in releasing else IPState.BOUND)
+                  ips=tuple(EniIP(ip=ip, state=IPState.RELEASING if ip in releasing else IPState.BOUND,
+                                  pod=reserved.get(ip))
                             for ip in ips))
     return ipamd_status_patch(enis=[eni], conditions=[])
 
@@ -65,17 +68,19 @@ class World:
         self.thread = None
         self.manager = self.daemon = None
         self.gc_grace = 60.0
+        self.sync_interval = 0.3
+        self.static_ips = False
 
     def settings(self):
         return AgentSettings(
-            node=NodeSettings(node_name=NODE, netns="", sync_interval=timedelta(seconds=0.3)),
+            node=NodeSettings(node_name=NODE, netns="", sync_interval=timedelta(seconds=self.sync_interval)),
             kube=KubeClientSettings(kubeconfig=self.root / "kubeconfig", qps=50, burst=100),
             cni=CniSettings(bin_dir=self.root / "bin", conf_dir=self.root / "net.d",
                             plugin_interpreter="/usr/bin/env -S python3 -IS", port_mapping=False),
             api=ApiSettings(grpc_socket=self.root / "run" / "a.sock", json_socket=self.root / "run" / "j.sock"),
             ipam=IpamSettings(state_dir=self.root / "state", ip_cooldown=timedelta(seconds=30),
                               gc_interval=timedelta(seconds=0.3), gc_grace=timedelta(seconds=self.gc_grace),
-                              quick_release=False),
+                              quick_release=False, static_ips=self.static_ips),
             device_plugin=DevicePluginSettings(plugin_dir=self.root / "dp"),
             serving=ServingSettings(metrics=BindAddress("127.0.0.1", 0), health=BindAddress("127.0.0.1", 0)),
             logging=LoggingSettings(level="info", format="text"),
@@ -106,9 +111,9 @@ class World:
     def agent_status(self):
         return (self.nec().get("status") or {}).get("agent") or {}
 
-    def set_status(self, ips, *, releasing=()):
-        self.client.patch(NODE_ENI_CONFIG, ObjectKey("", NODE), nec_status(ips, releasing=releasing),
-                          subresource="status")
+    def set_status(self, ips, *, releasing=(), reserved=None):
+        self.client.patch(NODE_ENI_CONFIG, ObjectKey("", NODE),
+                          nec_status(ips, releasing=releasing, reserved=reserved), subresource="status")
 
     def http(self, path):
         try:
@@ -257,3 +262,46 @@ def test_sigterm_style_stop_keeps_pods_and_a_restart_picks_the_ledger_up(world):
     wait_for(lambda: world.daemon.service.pool().enis, "the pool after restart")
     code, again = world.cni("ADD", "c-a")
     assert code == 0 and again["ips"] == result["ips"]
+
+
+def test_in_static_mode_a_pod_gets_only_the_ip_ipamd_reserved_for_it_and_in_use_ips_are_reported_at_once(world):
+    world.static_ips = True
+    world.sync_interval = 60.0  # reports must not wait for the resync
+    world.start()
+    wait_for(lambda: world.http("/readyz")[0] == 200, "ready")
+    # Nothing bound yet, but every bindable IP is allocatable: ipamd binds a pod's IP once it is scheduled.
+    wait_for(lambda: world.kubelet.counts(ENI_IP.name).allocatable == 10, "eni-ip devices: 10 allocatable")
+    code, error = world.cni("ADD", "c-db0", pod="db-0", uid="uid-db0")
+    assert code == 1 and error["code"] == 11
+    assert "waiting for ipamd to assign the static IP of default/db-0" in error["msg"]
+
+    db1 = PodRef(namespace="default", name="db-1", uid="uid-db1")
+    world.set_status(["10.0.1.20"], reserved={"10.0.1.20": db1})
+    wait_for(lambda: world.daemon.service.pool().static, "the static pool")
+    code, error = world.cni("ADD", "c-db0", pod="db-0", uid="uid-db0")
+    assert code == 1 and error["code"] == 11, error  # db-1's IP is never db-0's
+    assert error["msg"].endswith("waiting for ipamd to assign the static IP of default/db-0")
+
+    db0 = PodRef(namespace="default", name="db-0", uid="uid-db0")
+    world.set_status(["10.0.1.20", "10.0.1.21"], reserved={"10.0.1.20": db1, "10.0.1.21": db0})
+    wait_for(lambda: world.daemon.service.pool().reserved_for(IPv4Address("10.0.1.21")), "db-0's reservation")
+    started = time.monotonic()
+    code, result = world.cni("ADD", "c-db0", pod="db-0", uid="uid-db0")
+    assert code == 0, result
+    assert result["ips"][0]["address"] == "10.0.1.21/32"
+    wait_for(lambda: world.agent_status().get("inUseIPs") == ["10.0.1.21"], "status.agent.inUseIPs")
+    assert time.monotonic() - started < 30  # well before the 60 s resync
+
+    # Deleted and re-created under the same name (retained, uid cleared then rebound): the same IP at once.
+    code, _ = world.cni("DEL", "c-db0")
+    assert code == 0
+    wait_for(lambda: world.agent_status().get("inUseIPs") == [], "status.agent after DEL")
+    retained = PodRef(namespace="default", name="db-0")
+    world.set_status(["10.0.1.20", "10.0.1.21"], reserved={"10.0.1.20": db1, "10.0.1.21": retained})
+    wait_for(lambda: world.daemon.service.pool().reserved_for(IPv4Address("10.0.1.21")) is not None
+             and not world.daemon.service.pool().reserved_for(IPv4Address("10.0.1.21")).uid, "retained")
+    code, again = world.cni("ADD", "c-db0-new", pod="db-0", uid="uid-db0-new")
+    assert code == 0, again
+    assert again["ips"][0]["address"] == "10.0.1.21/32"  # inside the 30 s cooldown: it is its own IP
+    code, error = world.cni("ADD", "c-web", pod="web", uid="uid-web")
+    assert code == 1 and error["code"] == 11 and "default/web" in error["msg"]
