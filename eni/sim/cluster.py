@@ -244,7 +244,7 @@ class ClusterBuilder:
                 "--plugin-interpreter", f"{sys.executable} -IS", "--grpc-socket", node["agent_socket"],
                 "--json-socket", node["json_socket"], "--state-dir", node["agent_state_dir"],
                 "--device-plugin-dir", node["device_plugin_dir"], "--ip-cooldown", "2s", "--gc-interval", "10s",
-                "--gc-grace", "10s", *common,
+                "--gc-grace", "10s", "--mode", self.cfg.mode, *common,
             ])
             spawn(self.state, f"kubelet-{node['name']}", [self.sim, "kubelet", "--state-dir", str(self.state.path),
                                                           "--node", node["name"]])
@@ -282,11 +282,9 @@ class ClusterBuilder:
             not_ready = [n for n in names if n not in nodes or not node_ready(nodes[n])]
             if not_ready:
                 return f"nodes Ready: {len(names) - len(not_ready)}/{len(names)}"
+            # NB: in static mode the agents count every bindable IP as allocatable, bound or not.
             no_plugin = [n for n in names if int(((nodes[n].get("status") or {}).get("allocatable") or {})
                                                  .get(ENI_IP_RESOURCE, "0") or 0) <= 0]
-            if self.cfg.mode == "static":
-                no_plugin = [n for n in names if ENI_IP_RESOURCE not in
-                             ((nodes[n].get("status") or {}).get("capacity") or {})]
             if no_plugin:
                 return f"agents registered {ENI_IP_RESOURCE}: {len(names) - len(no_plugin)}/{len(names)}"
             if self.cfg.mode == "non-static":
