@@ -1,4 +1,5 @@
-"""The wired tke-eni-agent talks to the API server without ever importing the official client.
+"""The wired tke-eni-agent talks to the API server without ever importing the official client, reads YAML
+kubeconfigs, and points operators with credential plugins at the official-client fallback.
 
 A fresh interpreter builds the agent exactly as cmd/agent's wiring does (FakeNetwork stands in for the node's
 kernel; the real netlink adapter is imported as ``start`` imports it), runs its manager against the fake API
@@ -15,12 +16,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from eni.api.v1 import NODE_ENI_CONFIG, NodeENIConfig, crdgen
 from eni.runtime.client import KubeClient, KubeTransport
 from eni.runtime.client.stdlib import StdlibConnector
-from eni.runtime.kubeconfig import kubeconfig_from_mapping
-from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION
+from eni.runtime.kubeconfig import KubeConfigError, kubeconfig_from_mapping
+from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, NAMESPACE
+from tke_eni_agent import wiring
+from tke_eni_agent.settings import KubeClientSettings
 
 AGENT = textwrap.dedent("""
     import json, sys, threading
@@ -97,3 +101,27 @@ def test_the_running_agent_never_imports_the_official_client(apiserver, short_di
 
 def test_the_official_client_remains_a_fallback(apiserver, short_dir):
     assert "kubernetes" in run_agent(apiserver, short_dir, kube_client="official")
+
+
+def agent_kube_settings(kubeconfig):
+    class Settings:  # wiring.kube_transport reads only settings.kube
+        kube = KubeClientSettings(kubeconfig=kubeconfig, qps=5, burst=10)
+
+    return Settings()
+
+
+def test_the_agent_reads_yaml_kubeconfigs_and_points_credential_plugins_at_the_fallback(apiserver, tmp_path,
+                                                                                         monkeypatch):
+    monkeypatch.delenv("ENI_KUBE_CLIENT", raising=False)
+    document = apiserver.kubeconfig()
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(document))
+    transport = wiring.kube_transport(agent_kube_settings(tmp_path / "config.yaml"))
+    try:
+        assert isinstance(transport.connector, StdlibConnector)
+        assert any(ns["metadata"]["name"] == "default" for ns in KubeClient(transport).list(NAMESPACE))
+    finally:
+        transport.close()
+    document["users"][0]["user"] = {"exec": {"command": "cloud-login", "apiVersion": "client.authentication.k8s.io/v1"}}
+    (tmp_path / "exec.yaml").write_text(yaml.safe_dump(document))
+    with pytest.raises(KubeConfigError, match="ENI_KUBE_CLIENT=official"):
+        wiring.kube_transport(agent_kube_settings(tmp_path / "exec.yaml"))
