@@ -42,6 +42,9 @@ SUBCOMMAND_SETTINGS = {key: value for key, value in CONTEXT_SETTINGS.items() if 
         help="How often node set-up (CNI files, ENIs, rules, sysctls) is re-checked and drift repaired.")
 @option("--kubeconfig", group=KUBE, default="", show_default=False, metavar="PATH",
         help="Kubeconfig file. Default: the in-cluster service account.")
+@option("--kube-client", group=KUBE, type=click.Choice(["stdlib", "official"]), default="stdlib",
+        help="How to reach the API server: the light standard-library transport, or the official Kubernetes "
+             "client (needed for kubeconfigs with exec or auth-provider credential plugins; ~30 MiB more memory).")
 @option("--kube-client-qps", group=KUBE, type=click.FloatRange(min=0, min_open=True), default=5.0,
         help="Requests per second to the API server.")
 @option("--kube-client-burst", group=KUBE, type=click.IntRange(min=1), default=10,

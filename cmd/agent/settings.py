@@ -100,8 +100,13 @@ class KubeClientSettings:
     """Client-side request rate limit."""
     burst: int
     """Requests allowed above qps in a burst."""
+    client: str = "stdlib"
+    """``stdlib``: the agent's light standard-library transport; ``official``: the official Kubernetes client
+    (needed for kubeconfigs with exec or auth-provider credential plugins; costs ~30 MiB of memory)."""
 
     def __post_init__(self) -> None:
+        if self.client not in ("stdlib", "official"):
+            raise SettingsError("--kube-client", "must be stdlib or official")
         if self.qps <= 0:
             raise SettingsError("--kube-client-qps", "must be above 0")
         if self.burst < max(1, self.qps):
@@ -224,7 +229,7 @@ def from_flags(flags: Mapping[str, Any]) -> AgentSettings:
         node=NodeSettings(node_name=flags["node_name"] or "", netns=flags["netns"],
                           sync_interval=flags.get("sync_interval") or timedelta(seconds=10)),
         kube=KubeClientSettings(kubeconfig=Path(kubeconfig) if kubeconfig else None, qps=flags["kube_client_qps"],
-                                burst=flags["kube_client_burst"]),
+                                burst=flags["kube_client_burst"], client=flags["kube_client"]),
         cni=CniSettings(bin_dir=flags["cni_bin_dir"], conf_dir=flags["cni_conf_dir"],
                         plugin_interpreter=flags["plugin_interpreter"], port_mapping=flags["port_mapping"]),
         api=ApiSettings(grpc_socket=flags["grpc_socket"], json_socket=flags["json_socket"]),

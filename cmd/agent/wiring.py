@@ -11,7 +11,6 @@ in place. This module only assembles; it decides nothing.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
@@ -29,12 +28,13 @@ NETWORK_NAME = "tke-eni"
 def kube_transport(settings: AgentSettings) -> Any:
     """The API server transport from --kubeconfig or the in-cluster service account.
 
-    The standard-library connector keeps the official client (~30 MiB) out of the agent; ENI_KUBE_CLIENT=official
-    goes through the official client instead (kubeconfigs with exec or auth-provider credential plugins).
+    The standard-library connector keeps the official client (~30 MiB) out of the agent; ``--kube-client=official``
+    (ENI_KUBE_CLIENT=official) goes through the official client instead (kubeconfigs with exec or auth-provider
+    credential plugins).
     """
     from eni.runtime.client.transport import KubeTransport
 
-    if os.environ.get("ENI_KUBE_CLIENT", "") == "official":
+    if settings.kube.client == "official":
         return KubeTransport(official_api_client(settings))
     from eni.runtime.client.stdlib import StdlibConnector
     from eni.runtime.kubeconfig import in_cluster_config, load_kubeconfig

@@ -27,7 +27,7 @@ from tke_eni_agent import wiring
 from tke_eni_agent.settings import KubeClientSettings
 
 AGENT = textwrap.dedent("""
-    import json, sys, threading
+    import json, os, sys, threading
     from datetime import timedelta
     from pathlib import Path
 
@@ -40,7 +40,8 @@ AGENT = textwrap.dedent("""
     root = Path(sys.argv[1])
     settings = AgentSettings(
         node=NodeSettings(node_name="node-1", netns="", sync_interval=timedelta(seconds=1)),
-        kube=KubeClientSettings(kubeconfig=root / "kubeconfig", qps=50, burst=100),
+        kube=KubeClientSettings(kubeconfig=root / "kubeconfig", qps=50, burst=100,
+                                client=os.environ.get("ENI_KUBE_CLIENT") or "stdlib"),
         cni=CniSettings(bin_dir=root / "bin", conf_dir=root / "net.d", plugin_interpreter="/usr/bin/python3 -IS",
                         port_mapping=False),
         api=ApiSettings(grpc_socket=root / "a.sock", json_socket=root / "j.sock"),
