@@ -36,7 +36,7 @@ from eni.agent.nodeloop import NodeLoop, NodeLoopSettings
 from eni.agent.nodesync import AgentStatus, NodeSync
 from eni.agent.nodeview import NodeView, bound_pod_ips, eni_ip_counts
 from eni.agent.server import AgentServers, ServerSettings
-from eni.agent.service import AgentService
+from eni.agent.service import AgentService, ServiceSettings
 from eni.agent.statuspub import DEFAULT_HEARTBEAT, StatusPublisher
 from eni.runtime.manager import RunnableFunc
 
@@ -63,6 +63,8 @@ class AgentDaemonSettings:
     """Where the kubelet's device-plugin folder is; None: no device plugin."""
     static_ips: bool = False
     """ipamd runs in static-IP mode: IPs are bound per pod after scheduling, so every bindable IP is allocatable."""
+    static_ip_wait: float = 3.0
+    """Seconds an ADD waits for ipamd to list its pod's static IP before answering "try again later"."""
 
 
 class AgentDaemon:
@@ -85,6 +87,7 @@ class AgentDaemon:
         self.ledger = Ledger(JsonFileCheckpointer.at(settings.state_dir / LEDGER_FILE), cooldown=settings.ip_cooldown)
         # NB: the loop is built below; no ADD/DEL can arrive before start_servers.
         self.service = AgentService(self.ledger, NetlinkPodNetworker(network),
+                                    settings=ServiceSettings(static_ip_wait=settings.static_ip_wait),
                                     on_change=lambda: self.loop.allocations_changed())
         self.metrics = AgentMetrics(registry, allocations=lambda: len(self.ledger.in_use()),
                                     pool_ips=lambda: bound_pod_ips(self.service.pool()))

@@ -4,6 +4,7 @@ Hierarchy::
 
     AgentError
      ├── PoolExhaustedError     no IP free yet; retryable (CNI 11, gRPC RESOURCE_EXHAUSTED)
+     │    └── StaticIpPendingError  ipamd has not listed the pod's static IP on this node yet
      ├── UnknownContainerError  no allocation for the attachment (CNI 3, gRPC NOT_FOUND)
      ├── InvalidRequestError    malformed request; nothing changed (CNI 4, gRPC INVALID_ARGUMENT)
      ├── NetworkSetupError      the pod's network could not be set up (CNI 101, gRPC INTERNAL)
@@ -23,6 +24,7 @@ __all__ = [
     "LedgerError",
     "NetworkSetupError",
     "PoolExhaustedError",
+    "StaticIpPendingError",
     "UnknownContainerError",
 ]
 
@@ -37,6 +39,10 @@ class AgentError(Exception):
 class PoolExhaustedError(AgentError):
     reason = "POOL_EXHAUSTED"
     retryable = True
+
+
+class StaticIpPendingError(PoolExhaustedError):
+    """Static-IP mode: the pod's IP is not (or not yet usable) on this node; the NEC status will bring it."""
 
 
 class UnknownContainerError(AgentError):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any, Protocol
 
-from eni.agent.errors import LedgerError, PoolExhaustedError
+from eni.agent.errors import LedgerError, PoolExhaustedError, StaticIpPendingError
 from eni.agent.pool import IpState, PodRef, PoolView, choose_ip, releasable_ips, static_wait_reason
 
 __all__ = ["Allocation", "AttachmentKey", "Checkpointer", "Ledger", "PodRef", "DEFAULT_COOLDOWN"]
@@ -138,9 +138,11 @@ class Ledger:
             choice = choose_ip(pool, pod=pod, in_use=in_use, unavailable=self._promised, cooling=cooling)
             if choice is None:
                 if pool.static:
-                    raise PoolExhaustedError(static_wait_reason(pool, pod, in_use=in_use))
-                raise PoolExhaustedError(_exhausted_message(pool, pod, in_use=len(in_use),
-                                                            held=len(cooling | self._promised)))
+                    raise StaticIpPendingError(static_wait_reason(pool, pod, in_use=in_use))
+                message = _exhausted_message(pool, pod, in_use=len(in_use), held=len(cooling | self._promised))
+                if pod.name and not any(e.shared for e in pool.enis):
+                    raise StaticIpPendingError(message)  # NB: static mode's first pod on a node, or a node starting
+                raise PoolExhaustedError(message)
             eni, ip = choice
             alloc = Allocation(key=key, pod=pod, ip=ip, eni_id=eni.eni_id, eni_mac=eni.mac,
                                allocated_at=self._clock())

@@ -16,15 +16,18 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import TypeVar
 
 from eni.agent.errors import (
     CheckFailedError,
     InvalidRequestError,
     NetworkSetupError,
+    StaticIpPendingError,
     UnknownContainerError,
 )
 from eni.agent.ledger import Allocation, AttachmentKey, Ledger, PodRef
@@ -42,6 +45,7 @@ _IFNAME_FORBIDDEN = re.compile(r"[/:\s]")
 _LOCK_STRIPES = 64
 _COMMIT_WORKERS = 8
 _COMMIT_TIMEOUT = 60.0
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,10 @@ class ServiceSettings:
     """MTU of pod interfaces when the network config does not name one."""
     gateway: IPv4Address = LINK_LOCAL_GATEWAY
     """The link-local next hop pods route through (answered by the host veth)."""
+    static_ip_wait: float = 0.0
+    """Seconds an ADD/Allocate waits for ipamd to list the pod's static IP before answering "try again later":
+    the runtime's retries back off for seconds, the NEC usually brings the IP sooner. Keep it well under the
+    plugins' timeout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +104,7 @@ class AgentService:
         self._network = network
         self._settings = settings or ServiceSettings()
         self._snapshot = _PoolSnapshot()
+        self._pool_changed = threading.Condition()  # notified by update_pool; guards nothing else
         # Calls for one attachment are serialised by the stripe its key hashes to.
         self._key_locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
         # Writes ledger records while ADD does its kernel work (see add).
@@ -119,7 +128,9 @@ class AgentService:
 
     def update_pool(self, pool: PoolView, tables: Mapping[str, int]) -> None:
         """Replaces the pool (from the NodeENIConfig status) and the route table of each set-up ENI by MAC."""
-        self._snapshot = _PoolSnapshot(pool=pool, tables=dict(tables))
+        with self._pool_changed:
+            self._snapshot = _PoolSnapshot(pool=pool, tables=dict(tables))
+            self._pool_changed.notify_all()
 
     def pool(self) -> PoolView:
         return self._snapshot.pool
@@ -141,6 +152,9 @@ class AgentService:
     def allocate(self, key: AttachmentKey, pod: PodRef) -> IpamResult:
         """An IP for the attachment (the same one on retry), durable before it is returned."""
         _validate_key(key)
+        return self._waiting_for_static_ip(lambda: self._allocate(key, pod))
+
+    def _allocate(self, key: AttachmentKey, pod: PodRef) -> IpamResult:
         with self._lock_for(key):
             snapshot = self._snapshot
             alloc = self._ledger.assign(key, pod, _ready(snapshot))
@@ -189,6 +203,9 @@ class AgentService:
         _validate_key(request.key)
         _validate_netns(request.netns)
         mtu = self._mtu(request.mtu)
+        return self._waiting_for_static_ip(lambda: self._add(request, mtu))
+
+    def _add(self, request: PodRequest, mtu: int) -> AddResult:
         with self._lock_for(request.key):
             snapshot = self._snapshot
             alloc, durable = self._ledger.reserve(request.key, request.pod, _ready(snapshot))
@@ -263,6 +280,18 @@ class AgentService:
 
     # --- internals -----------------------------------------------------------------------------------
 
+    def _waiting_for_static_ip(self, attempt: Callable[[], _T]) -> _T:
+        """Runs ``attempt``; while it finds the pod's static IP pending, retries on each pool update until
+        ``static_ip_wait`` ran out (then the last error stands). Waits hold no lock."""
+        deadline = time.monotonic() + self._settings.static_ip_wait
+        while True:
+            snapshot = self._snapshot
+            try:
+                return attempt()
+            except StaticIpPendingError:
+                if not self._wait_for_pool_change(snapshot, deadline):
+                    raise
+
     def _released(self, alloc: Allocation | None) -> Allocation | None:
         if alloc is not None:
             log.info("Released IP", extra={"ip": str(alloc.ip), "container": alloc.key.container_id})
@@ -307,6 +336,12 @@ class AgentService:
         except Exception:
             # The runtime follows a failed ADD with DEL, which retries this clean-up.
             log.warning("Clean-up after a failed allocation failed", exc_info=True)
+
+    def _wait_for_pool_change(self, seen: _PoolSnapshot, deadline: float) -> bool:
+        """Whether the pool was replaced after ``seen`` by ``deadline`` (monotonic)."""
+        with self._pool_changed:
+            return self._pool_changed.wait_for(lambda: self._snapshot is not seen,
+                                               timeout=max(0.0, deadline - time.monotonic()))
 
     def _mtu(self, requested: int) -> int:
         mtu = requested or self._settings.default_mtu

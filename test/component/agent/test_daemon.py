@@ -282,11 +282,16 @@ def test_in_static_mode_a_pod_gets_only_the_ip_ipamd_reserved_for_it_and_in_use_
     assert code == 1 and error["code"] == 11, error  # db-1's IP is never db-0's
     assert error["msg"].endswith("waiting for ipamd to assign the static IP of default/db-0")
 
+    # The runtime's ADD waits (a few seconds at most) and gets the IP as soon as ipamd lists it.
     db0 = PodRef(namespace="default", name="db-0", uid="uid-db0")
-    world.set_status(["10.0.1.20", "10.0.1.21"], reserved={"10.0.1.20": db1, "10.0.1.21": db0})
-    wait_for(lambda: world.daemon.service.pool().reserved_for(IPv4Address("10.0.1.21")), "db-0's reservation")
+    answers = []
+    adding = threading.Thread(target=lambda: answers.append(world.cni("ADD", "c-db0", pod="db-0", uid="uid-db0")))
+    adding.start()
+    time.sleep(0.5)
     started = time.monotonic()
-    code, result = world.cni("ADD", "c-db0", pod="db-0", uid="uid-db0")
+    world.set_status(["10.0.1.20", "10.0.1.21"], reserved={"10.0.1.20": db1, "10.0.1.21": db0})
+    adding.join(WAIT)
+    code, result = answers[0]
     assert code == 0, result
     assert result["ips"][0]["address"] == "10.0.1.21/32"
     wait_for(lambda: world.agent_status().get("inUseIPs") == ["10.0.1.21"], "status.agent.inUseIPs")

@@ -1,14 +1,15 @@
 """Static-IP mode on the node: an IP ipamd reserves for a pod goes to that pod only, others wait with code 11."""
 
+import threading
 from ipaddress import IPv4Address as A
 
 import pytest
 
-from eni.agent.errors import PoolExhaustedError
+from eni.agent.errors import PoolExhaustedError, StaticIpPendingError
 from eni.agent.ledger import AttachmentKey, Ledger, PodRef
 from eni.agent.podnet import FakePodNetworker
 from eni.agent.pool import IpState, PoolStatusError, choose_ip, parse_pool, releasable_ips
-from eni.agent.service import AgentService, PodRequest
+from eni.agent.service import AgentService, PodRequest, ServiceSettings
 
 MAC = "02:00:00:00:00:0a"
 DB0 = PodRef("shop", "db-0", "uid-1")
@@ -178,3 +179,39 @@ def test_a_moving_ip_is_promised_back_once_its_pod_is_gone(service):
     assert ledger.promise_release(service.pool()) == frozenset()
     assert service.pool().state_of(A("10.0.1.20")) is IpState.BOUND
     assert str(service.add(request(2, DB0)).allocation.ip) == "10.0.1.20"
+
+
+def test_an_add_waits_a_bounded_time_for_its_static_ip_and_takes_it_when_ipamd_lists_it(store, clock):
+    svc = AgentService(Ledger(store, clock=clock), FakePodNetworker(),
+                       settings=ServiceSettings(static_ip_wait=30.0))
+    set_status(svc, ("10.0.1.20", "Bound", DB1))
+    results = []
+    worker = threading.Thread(target=lambda: results.append(svc.add(request(1, DB0))))
+    worker.start()
+    try:
+        threading.Event().wait(0.1)
+        assert results == [] and worker.is_alive()  # waiting, and holding no lock meanwhile:
+        assert str(svc.add(request(2, DB1)).allocation.ip) == "10.0.1.20"
+        set_status(svc, ("10.0.1.20", "Bound", DB1), ("10.0.1.21", "Bound", DB0))
+        worker.join(10)
+        assert not worker.is_alive()
+        assert str(results[0].allocation.ip) == "10.0.1.21"
+    finally:
+        set_status(svc, ("10.0.1.21", "Bound", DB0))
+        worker.join(10)
+        svc.close()
+
+
+def test_the_wait_ends_with_try_again_later_and_a_pool_ip_is_never_waited_for(store, clock):
+    svc = AgentService(Ledger(store, clock=clock), FakePodNetworker(),
+                       settings=ServiceSettings(static_ip_wait=0.05))
+    set_status(svc, ("10.0.1.20", "Bound", DB1))
+    with pytest.raises(PoolExhaustedError, match="shop/db-0"):
+        svc.add(request(1, DB0))
+    # Non-static, exhausted: no wait (the pool grows at ipamd's pace; the scheduler counts bound IPs).
+    svc.update_pool(parse_pool(static_status(("10.0.1.20", "Bound", None))), {MAC: 2003})
+    svc.add(request(2, DB1))
+    with pytest.raises(PoolExhaustedError, match="no IP free yet: 1 in use") as e:
+        svc.add(request(3, DB0))
+    assert not isinstance(e.value, StaticIpPendingError)
+    svc.close()
