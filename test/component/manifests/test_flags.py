@@ -189,3 +189,20 @@ def test_host_network_programs_on_one_node_bind_distinct_ports(rendered, overlay
                 assert port not in ports, f"{container['name']} {flag} and {ports.get(port)} both use port {port}"
                 ports[port] = f"{container['name']} {flag}"
     assert len(ports) >= 4
+
+
+@pytest.mark.parametrize("overlay", manifests.OVERLAYS)
+def test_the_agent_and_ipamd_run_in_the_same_mode(rendered, overlay, pyproject, monkeypatch):
+    scripts = console_scripts(pyproject)
+    r = rendered[overlay]
+    modes = {}
+    for name in ("tke-eni-agent", "tke-eni-ipamd"):
+        _, container = next((w, c) for w, c in r.containers() if c["command"] == [name])
+        env = container_env(r, container)
+        monkeypatch.delenv("ENI_MODE", raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        ctx = cli_of(scripts[name]).make_context(name, expand(container.get("args", []), env))
+        modes[name] = ctx.params["mode"]
+        monkeypatch.undo()
+    assert modes["tke-eni-agent"] == modes["tke-eni-ipamd"] == r.config_map("tke-eni-config")["data"]["mode"]
