@@ -9,7 +9,6 @@ or until the lease is lost or a part fails (exit 1). This module only assembles;
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -76,6 +75,7 @@ def build(settings: IpamdSettings) -> Any:
                         security_groups_enabled=settings.security_groups.enabled,
                         security_group_ids=settings.security_groups.group_ids,
                         node_condition=settings.node_report.enable_condition,
+                        node_taint=settings.node_report.enable_taint,
                         static=StaticConfig(only_nominated_subnets=settings.claims.only_nominated_subnets)
                         if pool.mode is PoolMode.STATIC else None),
         claims=ClaimSettings(enable_ownerref=settings.claims.enable_ownerref,
@@ -110,8 +110,6 @@ def serve_metrics(settings: IpamdSettings, registry: Any) -> Callable[[], None]:
 def start(settings: IpamdSettings, *, stop: threading.Event | None = None) -> int:
     """Run until stopped; returns the process exit status."""
     configure_logging(level=settings.logging.level, fmt=settings.logging.format)
-    if settings.node_report.enable_taint:
-        logging.getLogger(__name__).warning("--enable-node-taint is not implemented in this build; no taint is set")
     try:
         manager = build(settings)
     except Exception as e:  # a bad kubeconfig or unreachable config must end with a message, not a trace

@@ -23,6 +23,8 @@ class PoolConfig:
     """Ordered groups for every node; empty: inherit the instance's primary ENI groups."""
     node_condition: bool = False
     """Also report ENILimitReached as a condition on the Node."""
+    node_taint: bool = False
+    """Taint the Node NoSchedule while it has no free IP and cannot get one (``nodefacts``)."""
     resync_interval: float = 30.0
     """Seconds after which a settled node is looked at again (cloud drift, agent reports)."""
     subnet_exhausted_backoff: float = 60.0

@@ -20,7 +20,10 @@ Each pass, for node N (the Request's name):
    attach ENIs, mark releases, remove empty ENIs no pod's primary IP needs. In static-IP mode the
    claims' pass (``eni.controllers.static.nodepass``) replaces sizing: IPs per pod claim, each
    published with the pod it is reserved for; claimed IPs are never unassigned by step 5c.
-7. Security groups kept equal to the NEC's ordered list; the NEC status written when it changed.
+7. Security groups kept equal to the NEC's ordered list; the NEC status written when it changed; the
+   Node's route-eni-subnet-ids label and, with ``--enable-node-taint``, ipamd's NoSchedule taint while
+   the node has no free IP and cannot get one (``nodefacts``). The Node annotation
+   desired-route-eni-pod-num raises the pool's window to a floor (``desired``).
 Cloud errors become waits: retryable ones are raised (the queue backs off), a quota error blocks
 growth of that node until its limits change, an exhausted subnet is skipped for a while.
 The reconciler must never unassign an IP outside the handshake on a live node.
@@ -68,12 +71,14 @@ from eni.runtime.meta import NODE, ObjectKey
 from eni.runtime.reconcile import Request, Result, TerminalError
 
 from .config import PoolConfig
+from .desired import desired_floor
 from .growth import GrowthMemory, PoolGrowth
 from .model import WorkingEni, render_status, working_eni
 from .nodecondition import report_node_condition
+from .nodefacts import publish_node_facts
 from .planner import choose_releases, removable_enis
 from .pods import count_ip_pods
-from .sizing import PoolFigures, pool_change
+from .sizing import PoolFigures, pool_change, window
 from .teardown import teardown
 
 
@@ -190,6 +195,9 @@ class NodeReconciler:
         warm, problem = effective_warm_targets(self._config.ip_warm, annotations, previous=memory.warm)
         memory.warm = warm
         self._report_problems(name, nec, [problem] if problem else [], memory)
+        floor, floor_problem = desired_floor(node)
+        self._report_problems(name, nec, [floor_problem] if floor_problem else [], memory, kind="desired",
+                              about=node)
 
         self._finish_releases(work, released=set(agent.released_ips), used=used)
         bound = [ip for w in work.values() for ip in w.bound]
@@ -199,7 +207,7 @@ class NodeReconciler:
             memory.last_release = now
         tick_due = now - memory.last_release >= self._config.release_interval
         change = pool_change(PoolFigures(pods=pods, bound=len(bound), idle=idle, cap=limits.ip_cap), warm=warm,
-                             quick_release=self._config.quick_release, tick_due=tick_due)
+                             quick_release=self._config.quick_release, tick_due=tick_due, floor=floor)
         conditions: list[Condition] = []
         if change.release:
             self._mark_releases(work, change.release, used=used, released=set(agent.released_ips))
@@ -231,6 +239,11 @@ class NodeReconciler:
                                      kind=NODE_ENI_CONFIG)
                 work.pop(eni_id)
         self._sgs.sync(nec, node, [w.eni for w in work.values()], recorder=self._recorder, raw_nec=raw)
+        bound_now = [ip for w in work.values() for ip in w.bound]
+        no_free_ip = all(ip in used for ip in bound_now)
+        blocked = bool(short) or capped or len(bound_now) < window(pods=pods, warm=warm, cap=limits.ip_cap,
+                                                                   floor=floor)[0]
+        self._publish_node(node, work, unavailable=no_free_ip and blocked)
         if self._config.node_condition:
             report_node_condition(self._client, node, limited=bool(conditions),
                                   message=conditions[0].message if conditions else "", now=self._clock.now())
@@ -259,6 +272,7 @@ class NodeReconciler:
                 ctx.work.pop(eni_id)
         self._sgs.sync(ctx.nec, ctx.node_obj, [w.eni for w in ctx.work.values()], recorder=self._recorder,
                        raw_nec=raw)
+        self._publish_node(ctx.node_obj, ctx.work, unavailable=outcome.unserved > 0)
         if self._config.node_condition:
             report_node_condition(self._client, ctx.node_obj, limited=bool(conditions),
                                   message=conditions[0].message if conditions else "", now=self._clock.now())
@@ -322,13 +336,16 @@ class NodeReconciler:
 
     def _report_problems(
         self, name: str, nec: NodeENIConfig, problems: list[str], memory: _NodeMemory, *, kind: str = "warm",
+        about: Mapping[str, Any] | None = None,
     ) -> None:
+        """A Warning Event for each new problem, on the NEC or, when ``about`` is given, on that Node."""
         tagged = frozenset(f"{kind}:{p}" for p in problems)
         mine = frozenset(p for p in memory.reported if p.startswith(f"{kind}:"))
         for problem in sorted(tagged - mine):
-            self._recorder.event(nec.to_dict(), reason=events.INVALID_ANNOTATION, type="Warning",
-                                 message=f"{problem.split(':', 1)[1]}; the previous value stays in force",
-                                 kind=NODE_ENI_CONFIG)
+            outcome = "the previous value stays in force" if about is None else "it is ignored"
+            self._recorder.event(nec.to_dict() if about is None else about, reason=events.INVALID_ANNOTATION,
+                                 type="Warning", message=f"{problem.split(':', 1)[1]}; {outcome}",
+                                 kind=NODE_ENI_CONFIG if about is None else NODE)
         memory.reported = (memory.reported - mine) | tagged
 
     # ---- handshake ------------------------------------------------------------------------------
@@ -350,9 +367,12 @@ class NodeReconciler:
             for w in work.values():
                 w.mark_releasing(address)
 
-    # ---- growth ---------------------------------------------------------------------------------
-
     # ---- publishing -----------------------------------------------------------------------------
+
+    def _publish_node(self, node: Mapping[str, Any], work: Mapping[str, WorkingEni], *, unavailable: bool) -> None:
+        """The Node's subnets label; ipamd's taint only with the flag on (off: a taint it left is removed)."""
+        publish_node_facts(self._client, node, subnet_ids=[w.eni.subnet_id for w in work.values()],
+                           tainted=self._config.node_taint and unavailable)
 
     def _write_status(self, nec: NodeENIConfig, work: Mapping[str, WorkingEni], conditions: list[Condition], *,
                       reservations: Mapping[str, PodRef] | None = None) -> None:

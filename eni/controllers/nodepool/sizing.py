@@ -1,6 +1,7 @@
 """How many IPs a node's pool should gain or give back right now (PRODUCT.md "Modes", non-static).
 
-Bound IPs are kept in ``[pods + minWarm, pods + maxWarm]``, capped by ``maxENI x IPsPerENI``:
+Bound IPs are kept in ``[pods + minWarm, pods + maxWarm]``, both raised to the node's floor (the Node
+annotation ``desired-route-eni-pod-num``, 0 when unset), capped by ``maxENI x IPsPerENI``:
 below the window the pool grows at once; above the cap idle IPs go at once; above the window they go
 one per release tick, or all surplus per tick with quick release. Pure arithmetic: this module must
 never read the clock, the API or the cloud.
@@ -39,17 +40,22 @@ class PoolFigures:
     """maxENI x IPsPerENI of the node."""
 
 
-def window(*, pods: int, warm: WarmTargets, cap: int) -> tuple[int, int]:
-    """The node's ``(low, high)`` bound-IP window, both capped.
+def window(*, pods: int, warm: WarmTargets, cap: int, floor: int = 0) -> tuple[int, int]:
+    """The node's ``(low, high)`` bound-IP window, both raised to ``floor`` and capped.
 
     >>> window(pods=3, warm=WarmTargets(min=5, max=8), cap=10)
     (8, 10)
+    >>> window(pods=3, warm=WarmTargets(min=1, max=2), cap=10, floor=7)
+    (7, 7)
+    >>> window(pods=0, warm=WarmTargets(min=1, max=2), cap=10, floor=40)
+    (10, 10)
     """
-    return min(pods + warm.min, cap), min(pods + warm.max, cap)
+    return min(max(pods + warm.min, floor), cap), min(max(pods + warm.max, floor), cap)
 
 
-def pool_change(figures: PoolFigures, *, warm: WarmTargets, quick_release: bool, tick_due: bool) -> PoolChange:
-    """The change that moves the pool toward its window.
+def pool_change(figures: PoolFigures, *, warm: WarmTargets, quick_release: bool, tick_due: bool,
+                floor: int = 0) -> PoolChange:
+    """The change that moves the pool toward its window (``floor``: the node's desired bound IPs).
 
     >>> pool_change(PoolFigures(pods=0, bound=0, idle=0, cap=27), warm=WarmTargets(5, 5),
     ...             quick_release=False, tick_due=False)
@@ -58,9 +64,9 @@ def pool_change(figures: PoolFigures, *, warm: WarmTargets, quick_release: bool,
     ...             quick_release=False, tick_due=True)
     PoolChange(assign=0, release=1, surplus_waiting=True)
     """
-    if min(figures.pods, figures.bound, figures.idle, figures.cap) < 0:
-        raise ValueError(f"negative pool figures: {figures}")
-    low, high = window(pods=figures.pods, warm=warm, cap=figures.cap)
+    if min(figures.pods, figures.bound, figures.idle, figures.cap, floor) < 0:
+        raise ValueError(f"negative pool figures: {figures}, floor {floor}")
+    low, high = window(pods=figures.pods, warm=warm, cap=figures.cap, floor=floor)
     if figures.bound < low:
         return PoolChange(assign=low - figures.bound)
     if figures.bound > figures.cap:

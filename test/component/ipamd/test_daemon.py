@@ -177,3 +177,23 @@ def test_static_mode_claims_an_ip_per_pod_and_keeps_no_warm_pool(world, kubeconf
         assert bound_ips(world.client, "node-1") == 1  # no warm pool
     finally:
         assert replica.halt() == 0
+
+
+def test_enable_node_taint_taints_a_node_the_daemon_cannot_serve(world, kubeconfig, monkeypatch):
+    taint_key = "tke.cloud.tencent.com/eni-ip-unavailable"
+    world.client.create(NODE, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-3"},
+                               "spec": {"providerID": "qcloud:///ap-guangzhou-4/ins-emu00003"}})
+    replica = Replica(settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "r", "--enable-node-taint",
+                                   "--subnets", "subnet-gz3a0001"))  # no subnet serves node-3's zone
+
+    def node(name: str) -> dict:
+        return world.client.get(NODE, ObjectKey(namespace="", name=name))
+
+    try:
+        wait_for(lambda: [t["key"] for t in node("node-3")["spec"].get("taints") or []] == [taint_key])
+        wait_for(lambda: bound_ips(world.client, "node-1") == 5)
+        wait_for(lambda: node("node-1")["metadata"].get("labels", {}).get(
+            "tke.cloud.tencent.com/route-eni-subnet-ids") == "subnet-gz3a0001")
+        assert not node("node-1")["spec"].get("taints")
+    finally:
+        assert replica.halt() == 0
