@@ -45,7 +45,7 @@ manifests: install  ## regenerate config/crd from the Python types
 proto: install  ## regenerate the gRPC/protobuf stubs in eni/rpc from api/*.proto
 	hack/gen-proto.sh
 
-DEMO_ARGS ?= --mode non-static
+DEMO_ARGS ?=
 demo: install  ## a local cluster with a simulated VPC: pods get VPC IPs and talk to each other (needs root)
 	@test "$$(id -u)" -eq 0 || { echo "make demo needs root: the simulated VPC lives in network namespaces" >&2; exit 1; }
 	$(BIN)/tke-eni-sim demo $(DEMO_ARGS)
