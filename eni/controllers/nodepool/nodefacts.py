@@ -85,13 +85,14 @@ def taint_patch(node: Mapping[str, Any], *, tainted: bool) -> list[dict[str, Any
     return [guard, {"op": "remove", "path": "/spec/taints"}]
 
 
-def publish_node_facts(client: Client, node: Mapping[str, Any], *, subnet_ids: Iterable[str],
+def publish_node_facts(client: Client, node: Mapping[str, Any], *, subnet_ids: Iterable[str] | None,
                        tainted: bool) -> None:
-    """Bring the Node's subnets label and ipamd's taint up to date; never raises."""
+    """Bring the Node's subnets label (unless ``subnet_ids`` is None: unknown) and ipamd's taint up to date;
+    never raises."""
     name = str(_metadata(node).get("name") or "")
     key = ObjectKey(namespace="", name=name)
     try:
-        label = subnet_label_patch(node, subnet_ids)
+        label = None if subnet_ids is None else subnet_label_patch(node, subnet_ids)
     except AnnotationError as e:  # too many subnets for one label value: say so, leave the label alone
         log.warning("Cannot label the node with its ENI subnets", node=name, error=str(e))
         label = None

@@ -146,11 +146,13 @@ class NodeReconciler:
         except ProviderIdError as e:
             self._recorder.event(node, reason=events.INVALID_PROVIDER_ID, message=str(e), type="Warning",
                                  kind=NODE)
+            self._publish_node(node, None, unavailable=True)  # no NEC, no IP until the providerID is right
             raise TerminalError(e) from e
         try:
             found = self._necs.get(name) or self._necs.create(name, where)
         except DecodeError as e:  # a hand-edited NEC ipamd cannot read: say so, do not retry in a loop
             self._recorder.event(node, reason=events.INVALID_NEC, message=str(e), type="Warning", kind=NODE)
+            self._publish_node(node, None, unavailable=True)
             raise TerminalError(e) from e
         nec, raw = found
         memory = self._node_memory(name)
@@ -272,7 +274,7 @@ class NodeReconciler:
                 ctx.work.pop(eni_id)
         self._sgs.sync(ctx.nec, ctx.node_obj, [w.eni for w in ctx.work.values()], recorder=self._recorder,
                        raw_nec=raw)
-        self._publish_node(ctx.node_obj, ctx.work, unavailable=outcome.unserved > 0)
+        self._publish_node(ctx.node_obj, ctx.work, unavailable=outcome.eni_limit)
         if self._config.node_condition:
             report_node_condition(self._client, ctx.node_obj, limited=bool(conditions),
                                   message=conditions[0].message if conditions else "", now=self._clock.now())
@@ -369,10 +371,12 @@ class NodeReconciler:
 
     # ---- publishing -----------------------------------------------------------------------------
 
-    def _publish_node(self, node: Mapping[str, Any], work: Mapping[str, WorkingEni], *, unavailable: bool) -> None:
-        """The Node's subnets label; ipamd's taint only with the flag on (off: a taint it left is removed)."""
-        publish_node_facts(self._client, node, subnet_ids=[w.eni.subnet_id for w in work.values()],
-                           tainted=self._config.node_taint and unavailable)
+    def _publish_node(self, node: Mapping[str, Any], work: Mapping[str, WorkingEni] | None, *,
+                      unavailable: bool) -> None:
+        """The Node's subnets label (left alone without a model, ``work`` None); ipamd's taint only with the
+        flag on (off: a taint it left is removed)."""
+        publish_node_facts(self._client, node, tainted=self._config.node_taint and unavailable,
+                           subnet_ids=None if work is None else [w.eni.subnet_id for w in work.values()])
 
     def _write_status(self, nec: NodeENIConfig, work: Mapping[str, WorkingEni], conditions: list[Condition], *,
                       reservations: Mapping[str, PodRef] | None = None) -> None:

@@ -12,9 +12,9 @@ Per pass, for node N (called by ``NodeReconciler`` in static mode instead of the
      N's ENI in the IP's subnet (created if needed); an IP outside N's zone gets a Warning Event;
    - none yet: the nominated address, or new IPs on the ENI with the most IPs in use in a subnet the
      claim may use, creating an ENI in the freest such subnet only when those are full.
-A pod whose IP cannot be served gets a Warning Event with the reason. Nothing is ever assigned to a
-second claim: a VpcIP names its claim and a claim only takes an address whose record it owns or
-creates.
+A pod whose IP cannot be served gets a Warning Event with the reason (``eni_limit`` when it is the node's
+ENI limit). Nothing is ever assigned to a second claim: a VpcIP names its claim and a claim only takes an
+address whose record it owns or creates.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ class PassOutcome:
     reservations: dict[str, PodRef] = field(default_factory=dict)
     waiting: bool = False
     unserved: int = 0
+    eni_limit: bool = False  # a pod waits for an ENI the node may not get: node-wide, unlike other reasons
 
 
 class StaticNodePass:
@@ -378,7 +379,7 @@ class StaticNodePass:
     def _unserved(self, ctx: NodeContext, views: PodView | list[PodView], out: PassOutcome, reason: str,
                   message: str) -> None:
         """A Warning Event on each pod that cannot get its IP now, and the reason on its claim."""
-        out.waiting = True
+        out.waiting, out.eni_limit = True, out.eni_limit or reason == events.ENI_LIMIT
         for view in views if isinstance(views, list) else [views]:
             out.unserved += 1
             pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": view.namespace, "name": view.name,

@@ -12,13 +12,17 @@ from eni.api.v1 import IPState
 from eni.api.v1.constants import (
     ANNOTATION_DESIRED_ROUTE_ENI_POD_NUM,
     LABEL_ROUTE_ENI_SUBNET_IDS,
+    RESOURCE_ENI_IP,
     WarmTargets,
     format_route_eni_subnet_ids,
 )
 from eni.cloud.emulator import World
 from eni.cloud.emulator.world import Quotas
 from eni.controllers.nodepool.nodefacts import TAINT_EFFECT, TAINT_KEY, publish_node_facts
-from eni.runtime.meta import NODE, ObjectKey
+from eni.controllers.static.claims import ClaimSettings, VpcIPClaimReconciler
+from eni.controllers.static.config import StaticConfig
+from eni.runtime.meta import NODE, POD, ObjectKey
+from eni.runtime.reconcile import Request, TerminalError
 
 FOREIGN = {"key": "dedicated", "value": "infra", "effect": "NoSchedule"}
 OURS = {"key": TAINT_KEY, "value": "true", "effect": TAINT_EFFECT}
@@ -162,3 +166,59 @@ def test_a_node_whose_zone_has_no_configured_subnet_is_tainted(make_cluster):
     assert bound(cluster, "node-1") == 5 and taints(cluster, "node-1") == []
     labels = the_node(cluster, "node-1")["metadata"]["labels"]
     assert labels[LABEL_ROUTE_ENI_SUBNET_IDS] == "subnet-gz3a0001"
+
+
+def test_a_node_without_a_usable_provider_id_is_tainted_until_it_has_one(make_cluster):
+    cluster = make_cluster(node_taint=True)
+    cluster.add_node("node-1")
+    provider_id = the_node(cluster, "node-1")["spec"]["providerID"]
+    patch_node(cluster, "node-1", {"metadata": {"labels": {LABEL_ROUTE_ENI_SUBNET_IDS: "subnet-x"}},
+                                   "spec": {"providerID": None}})  # registered before the cloud controller set it
+    with pytest.raises(TerminalError):
+        cluster.reconcile("node-1")
+    assert taints(cluster, "node-1") == [OURS]
+    assert the_node(cluster, "node-1")["metadata"]["labels"][LABEL_ROUTE_ENI_SUBNET_IDS] == "subnet-x"  # unknown
+
+    patch_node(cluster, "node-1", {"spec": {"providerID": provider_id}})
+    cluster.converge()
+    assert bound(cluster, "node-1") == 5 and taints(cluster, "node-1") == []
+    subnets = format_route_eni_subnet_ids(e.subnet_id for e in cluster.nec("node-1").status.enis)
+    assert the_node(cluster, "node-1")["metadata"]["labels"][LABEL_ROUTE_ENI_SUBNET_IDS] == subnets != "subnet-x"
+
+
+def static_pass(cluster, pod_name):
+    """One claim pass and one node pass of static-IP mode for a pod on node-1."""
+    claims = VpcIPClaimReconciler(client=cluster.client, reader=cluster.client, recorder=cluster.recorder,
+                                  settings=ClaimSettings(), clock=cluster.clock)
+    for _ in range(3):
+        claims.reconcile(Request(namespace="default", name=pod_name))
+        cluster.reconcile("node-1")
+
+
+def add_static_pod(cluster, name):
+    cluster.client.create(POD, {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+        "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "pause", "resources": {
+            "requests": {RESOURCE_ENI_IP: "1"}, "limits": {RESOURCE_ENI_IP: "1"}}}]},
+        "status": {"phase": "Running"}})
+
+
+def test_static_mode_taints_a_node_with_no_eni_left(make_cluster):
+    cluster = make_cluster(static=StaticConfig(), node_taint=True)
+    cluster.add_node("node-1")
+    add_static_pod(cluster, "web-0")
+    static_pass(cluster, "web-0")
+    assert cluster.nec("node-1").status.enis == ()
+    assert taints(cluster, "node-1") == [OURS]
+
+
+def test_static_mode_leaves_a_node_that_serves_its_pods_untainted(make_cluster):
+    cluster = make_cluster(static=StaticConfig(), node_taint=True)
+    cluster.add_node("node-1")
+    patch_node(cluster, "node-1", {"spec": {"taints": [FOREIGN, OURS]}})
+    add_static_pod(cluster, "web-0")
+    static_pass(cluster, "web-0")
+    assert [ip.pod.name for e in cluster.nec("node-1").status.enis for ip in e.ips if ip.pod] == ["web-0"]
+    assert taints(cluster, "node-1") == [FOREIGN]
+    subnets = format_route_eni_subnet_ids(e.subnet_id for e in cluster.nec("node-1").status.enis)
+    assert the_node(cluster, "node-1")["metadata"]["labels"][LABEL_ROUTE_ENI_SUBNET_IDS] == subnets

@@ -180,3 +180,10 @@ def test_a_negative_floor_is_refused():
     with pytest.raises(ValueError, match="floor"):
         pool_change(PoolFigures(pods=0, bound=0, idle=0, cap=5), warm=WARM, quick_release=False, tick_due=False,
                     floor=-1)
+
+
+def test_publish_without_known_subnets_leaves_the_label_and_still_taints():
+    client = RecordingClient()
+    publish_node_facts(client, node(labels={LABEL_ROUTE_ENI_SUBNET_IDS: "subnet-a"}), subnet_ids=None,  # type: ignore[arg-type]
+                       tainted=True)
+    assert [patch_type for _, _, patch_type in client.patches] == [PatchType.JSON]
