@@ -19,9 +19,11 @@ from typing import Any
 
 from eni.api.v1.constants import LABEL_ROUTE_ENI_SUBNET_IDS, PREFIX, format_route_eni_subnet_ids
 from eni.api.v1.errors import AnnotationError
+from eni.controllers import events
 from eni.runtime import log as kvlog
 from eni.runtime.client.errors import ApiError
 from eni.runtime.client.interfaces import Client, PatchType
+from eni.runtime.events import EventRecorder
 from eni.runtime.meta import NODE, ObjectKey
 
 log = kvlog.get_logger(__name__)
@@ -86,9 +88,9 @@ def taint_patch(node: Mapping[str, Any], *, tainted: bool) -> list[dict[str, Any
 
 
 def publish_node_facts(client: Client, node: Mapping[str, Any], *, subnet_ids: Iterable[str] | None,
-                       tainted: bool) -> None:
-    """Bring the Node's subnets label (unless ``subnet_ids`` is None: unknown) and ipamd's taint up to date;
-    never raises."""
+                       tainted: bool, recorder: EventRecorder | None = None) -> None:
+    """Bring the Node's subnets label (unless ``subnet_ids`` is None: unknown) and ipamd's taint up to date,
+    with an Event on the Node when the taint changed; never raises."""
     name = str(_metadata(node).get("name") or "")
     key = ObjectKey(namespace="", name=name)
     try:
@@ -106,5 +108,9 @@ def publish_node_facts(client: Client, node: Mapping[str, Any], *, subnet_ids: I
         try:
             client.patch(NODE, key, taint, patch_type=PatchType.JSON)
             log.info("Node taint changed", node=name, taint=TAINT_KEY, tainted=tainted)
+            if recorder is not None:
+                recorder.event(node, kind=NODE, reason=events.NODE_TAINTED if tainted else events.NODE_UNTAINTED,
+                               message=f"{'added' if tainted else 'removed'} taint {TAINT_KEY}:{TAINT_EFFECT}: the "
+                                       f"node {'has no free pod IP and cannot get one' if tainted else 'has pod IPs'}")
         except ApiError as e:  # a concurrent change of the Node: the next pass recomputes
             log.warning("Could not change the node's taint", node=name, tainted=tainted, error=str(e))

@@ -375,7 +375,7 @@ class NodeReconciler:
                       unavailable: bool) -> None:
         """The Node's subnets label (left alone without a model, ``work`` None); ipamd's taint only with the
         flag on (off: a taint it left is removed)."""
-        publish_node_facts(self._client, node, tainted=self._config.node_taint and unavailable,
+        publish_node_facts(self._client, node, tainted=self._config.node_taint and unavailable, recorder=self._recorder,
                            subnet_ids=None if work is None else [w.eni.subnet_id for w in work.values()])
 
     def _write_status(self, nec: NodeENIConfig, work: Mapping[str, WorkingEni], conditions: list[Condition], *,

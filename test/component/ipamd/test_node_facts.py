@@ -92,6 +92,8 @@ def test_a_node_at_its_eni_quota_is_tainted_while_every_ip_is_used(make_cluster)
     cluster.agents["node-2"].want_pods = 10
     cluster.converge()
     assert taints(cluster, "node-2") == [FOREIGN]
+    assert [e["reason"] for e in cluster.events("NoPodIPs") + cluster.events("PodIPsAvailable")
+            if e["involvedObject"]["name"] == "node-2"] == ["NoPodIPs", "PodIPsAvailable"]
     assert cluster.violations == []
 
 

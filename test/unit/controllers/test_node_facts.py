@@ -187,3 +187,21 @@ def test_publish_without_known_subnets_leaves_the_label_and_still_taints():
     publish_node_facts(client, node(labels={LABEL_ROUTE_ENI_SUBNET_IDS: "subnet-a"}), subnet_ids=None,  # type: ignore[arg-type]
                        tainted=True)
     assert [patch_type for _, _, patch_type in client.patches] == [PatchType.JSON]
+
+
+class RecordingRecorder:
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def event(self, obj: Any, *, reason: str, message: str, type: str = "Normal", kind: Any = None) -> None:
+        self.reasons.append(reason)
+
+
+def test_a_taint_change_is_told_on_the_node_and_a_failed_one_is_not():
+    recorder = RecordingRecorder()
+    publish_node_facts(RecordingClient(), node(), subnet_ids=None, tainted=True, recorder=recorder)  # type: ignore[arg-type]
+    publish_node_facts(RecordingClient(), node(taints=[OURS]), subnet_ids=None, tainted=False,  # type: ignore[arg-type]
+                       recorder=recorder)
+    publish_node_facts(RecordingClient(failing=(PatchType.JSON,)), node(), subnet_ids=None, tainted=True,  # type: ignore[arg-type]
+                       recorder=recorder)
+    assert recorder.reasons == ["NoPodIPs", "PodIPsAvailable"]
