@@ -48,7 +48,7 @@ def main() -> int:
         node, _peer = world.build_vpc(ns)
         started = time.monotonic()
         with world.running_agent(node, tmp, world.nec_status(args.pods + 10), python=args.python,
-                                 extra_flags=args.agent_flags) as pid:
+                                 extra_flags=args.agent_flags) as (pid, _port):
             ready_after = time.monotonic() - started
             ready = status_mib(pid, "VmRSS")
             ours = world.Runtime(node, ns, str(tmp / "bin" / "tke-route-eni"),

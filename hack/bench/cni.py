@@ -88,8 +88,10 @@ def nec_status(ips: int) -> dict[str, object]:
 
 @contextmanager
 def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: str,
-                  extra_flags: Sequence[str] = ()) -> Iterator[int]:
-    """Runs ``tke-eni-agent --netns <node>`` with a NodeENIConfig whose status lists the bench's IPs; yields its pid."""
+                  extra_flags: Sequence[str] = ()) -> Iterator[tuple[int, int]]:
+    """Runs ``tke-eni-agent --netns <node>`` with a NodeENIConfig whose status lists the bench's IPs.
+
+    Yields the agent's pid and the port of its health and metrics server."""
     from eni.api.v1 import NODE_ENI_CONFIG, NodeENIConfig, crdgen
     from eni.runtime.client.kube import KubeClient
     from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, ObjectKey
@@ -128,7 +130,7 @@ def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: st
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the agent did not become ready: " + (tmp / "agent.log").read_text()[-2000:])
             time.sleep(0.05)
-        yield proc.pid
+        yield proc.pid, port
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)
@@ -155,6 +157,22 @@ def ready(port: int) -> bool:
             return bool(answer.status == 200)
     except OSError:
         return False
+
+
+def served_seconds(port: int) -> dict[str, tuple[float, int]]:
+    """The agent's own time per method so far: ``{method: (seconds summed, requests)}`` from its /metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    values: dict[tuple[str, str], float] = {}
+    for line in text.splitlines():
+        for suffix in ("_sum", "_count"):
+            head = f"tke_eni_agent_request_duration_seconds{suffix}{{method=\""
+            if line.startswith(head):
+                method, _, value = line[len(head):].partition('"} ')
+                values[suffix, method] = float(value)
+    return {m: (v, int(values.get(("_count", m), 0))) for (suffix, m), v in values.items() if suffix == "_sum"}
 
 
 def rss_mib(pid: int) -> float:
@@ -250,7 +268,7 @@ def bench(args: argparse.Namespace) -> int:
     try:
         node, _peer = build_vpc(ns)
         status = nec_status(args.pods + args.burst * args.burst_rounds + args.memory_pods + 10)
-        with running_agent(node, tmp, status, python=args.python) as agent_pid:
+        with running_agent(node, tmp, status, python=args.python) as (agent_pid, agent_port):
             socket_path = tmp / "agent.json.sock"
             ours = Runtime(node, ns, str(tmp / "bin" / "tke-route-eni"),
                            {"cniVersion": "1.0.0", "name": "tke-eni", "type": "tke-route-eni",
@@ -263,7 +281,7 @@ def bench(args: argparse.Namespace) -> int:
             def make(prefix: str, n: int) -> list[str]:
                 return [ns.add(prefix) for _ in range(n)]
 
-            results = run_all(args, ours, ref, make)
+            results = run_all(args, ours, ref, make, agent_port)
             pods = make("bmem", args.memory_pods)
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda p: ours.call("ADD", p), pods))
@@ -285,10 +303,15 @@ class Results:
     start_ours: list[float]
     start_ref: list[float]
     start_bare: list[float]
+    agent_ms: dict[str, float]  # mean time the agent itself spent per sequential ADD / DEL
 
 
 def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
-            make: Callable[[str, int], list[str]]) -> Results:
+            make: Callable[[str, int], list[str]], agent_port: int) -> Results:
+    # Start-up first: after the bursts the agent is still deleting veths in the background, which would load
+    # the machine while the bare interpreter and VERSION are timed.
+    bare = [startup_ms_of([args.python, "-IS", "-c", "pass"]) for _ in range(30)]
+    start_ours, start_ref = startup_ms(ours.exe), startup_ms(ref.exe)
     # Warm both paths once (page cache, the agent's first netlink calls), then interleave the measurements.
     for runtime, prefix in ((ours, "bwo"), (ref, "bwr")):
         runtime.sequential(make(prefix, 3))
@@ -297,10 +320,15 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
     seq_ours: tuple[list[float], list[float]] = ([], [])
     seq_ref: tuple[list[float], list[float]] = ([], [])
     pairs = list(zip(make("bso", args.pods), make("bsr", args.pods), strict=True))
+    agent_ms: dict[str, float] = {}
     for command, index in (("ADD", 0), ("DEL", 1)):
+        method = command.capitalize()
+        before = served_seconds(agent_port).get(method, (0.0, 0))
         for mine, theirs in pairs:
             seq_ours[index].append(ours.call(command, mine))
             seq_ref[index].append(ref.call(command, theirs))
+        after = served_seconds(agent_port).get(method, (0.0, 0))
+        agent_ms[command] = 1000 * (after[0] - before[0]) / max(1, after[1] - before[1])
     burst_ours: tuple[list[float], list[float]] = ([], [])
     burst_ref: tuple[list[float], list[float]] = ([], [])
     for _ in range(args.burst_rounds):
@@ -308,8 +336,7 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
             adds, wall = runtime.burst(make(prefix, args.burst))
             into[0].extend(adds)
             into[1].append(wall)
-    bare = [startup_ms_of([args.python, "-IS", "-c", "pass"]) for _ in range(30)]
-    return Results(seq_ours, seq_ref, burst_ours, burst_ref, startup_ms(ours.exe), startup_ms(ref.exe), bare)
+    return Results(seq_ours, seq_ref, burst_ours, burst_ref, start_ours, start_ref, bare, agent_ms)
 
 
 def startup_ms_of(argv: list[str]) -> float:
@@ -337,6 +364,8 @@ def report(args: argparse.Namespace, results: Results, rss: float) -> None:
     print(f"mean ADD sequential    {statistics.fmean(o_add):6.1f} / {statistics.fmean(r_add):6.1f}")
     print(row("VERSION (start-up)", results.start_ours, results.start_ref))
     print(f"{'bare interpreter':<22}p50 {pct(results.start_bare, 50):6.1f}  ({args.python} -IS -c pass)")
+    print(f"{'agent share (mean)':<22}ADD {results.agent_ms['ADD']:6.1f}   DEL {results.agent_ms['DEL']:6.1f}"
+          "  (the agent's own time per sequential request, from its /metrics)")
     print(f"agent RSS with {args.memory_pods} pods: {rss:.1f} MiB")
 
 
