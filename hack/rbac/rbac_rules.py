@@ -46,13 +46,7 @@ class AheadOfCode:
 # program -> grants made before its code makes the calls (each with why); the place to grant calls a program
 # is about to make. Empty while every grant is derived from the code; check.py reports entries the code has
 # caught up with, so that they can go.
-AHEAD_OF_CODE: dict[str, tuple[AheadOfCode, ...]] = {
-    "tke-eni-ipamd": (
-        AheadOfCode(ApiCall("", "nodes", "patch"),
-                    "ipamd's Node label route-eni-subnet-ids and --enable-node-taint's taint, being added to the "
-                    "node pool controller"),
-    ),
-}
+AHEAD_OF_CODE: dict[str, tuple[AheadOfCode, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
