@@ -102,35 +102,64 @@ class SimCluster:
             pass
 
 
+def bring_up(*, mode: str, nodes: int) -> SimCluster:
+    """``tke-eni-sim up``; on failure the test fails with the logs (the caller still runs ``tear_down``)."""
+    state = StateDir(Path(tempfile.mkdtemp(prefix="tke-eni-e2e-")))
+    _BROUGHT_UP.append(state)
+    programs = [f"--program={p}" for p in os.environ.get("TKE_ENI_SIM_PROGRAMS", "").split(",") if p]
+    result = subprocess.run([SIM, "up", "--state-dir", str(state.path), "--nodes", str(nodes), "--zones", "2",
+                             "--mode", mode, "--ready-timeout", "90", *programs],
+                            capture_output=True, text=True, timeout=180, check=False)
+    if result.returncode != 0:
+        logs = "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted(state.logs.glob("*.log")))
+        pytest.fail(f"tke-eni-sim up failed ({result.returncode}):\n{result.stderr[-3000:]}\n{logs}")
+    return SimCluster(state, read_json(state.path / "state.json"), KubeApi(state.kubeconfig))
+
+
+# Every state dir `bring_up` created, so `tear_down` also finds one whose `up` failed half-way.
+_BROUGHT_UP: list[StateDir] = []
+
+
+def tear_down(state: StateDir, api: KubeApi | None) -> None:
+    """``tke-eni-sim down``, then assert it left no namespace of the cluster behind."""
+    if api is not None:
+        api.close()
+    prefix = str(state.cluster().get("prefix") or "")
+    subprocess.run([SIM, "down", "--state-dir", str(state.path)], capture_output=True, timeout=120, check=False)
+    reap_children()  # components restarted by a test are children of this process
+    left = [ns for ns in list_netns() if prefix and ns.startswith(prefix + "-")]
+    shutil.rmtree(state.path, ignore_errors=True)
+    assert left == [], f"down left namespaces behind: {left}"
+
+
 @pytest.fixture(scope="module")
 def sim_cluster() -> Iterator[Callable[..., SimCluster]]:
     """``sim_cluster(mode="non-static", nodes=3)``: a running cluster for the module, torn down after it."""
-    made: list[tuple[StateDir, KubeApi | None]] = []
+    made: list[SimCluster] = []
+    first = len(_BROUGHT_UP)
 
     def make(*, mode: str = "non-static", nodes: int = 3) -> SimCluster:
-        state = StateDir(Path(tempfile.mkdtemp(prefix="tke-eni-e2e-")))
-        made.append((state, None))
-        programs = [f"--program={p}" for p in os.environ.get("TKE_ENI_SIM_PROGRAMS", "").split(",") if p]
-        result = subprocess.run([SIM, "up", "--state-dir", str(state.path), "--nodes", str(nodes), "--zones", "2",
-                                 "--mode", mode, "--ready-timeout", "90", *programs],
-                                capture_output=True, text=True, timeout=180, check=False)
-        if result.returncode != 0:
-            logs = "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted(state.logs.glob("*.log")))
-            pytest.fail(f"tke-eni-sim up failed ({result.returncode}):\n{result.stderr[-3000:]}\n{logs}")
-        api = KubeApi(state.kubeconfig)
-        made[-1] = (state, api)
-        return SimCluster(state, read_json(state.path / "state.json"), api)
+        made.append(bring_up(mode=mode, nodes=nodes))
+        return made[-1]
 
     try:
         yield make
     finally:
-        for state, api in made:
-            if api is not None:
-                api.close()
-            prefix = str(state.cluster().get("prefix") or "")
-            subprocess.run([SIM, "down", "--state-dir", str(state.path)], capture_output=True, timeout=120,
-                           check=False)
-            reap_children()  # components restarted by a test are children of this process
-            left = [ns for ns in list_netns() if prefix and ns.startswith(prefix + "-")]
-            shutil.rmtree(state.path, ignore_errors=True)
-            assert left == [], f"down left namespaces behind: {left}"
+        apis = {id(c.state): c.api for c in made}
+        for state in _BROUGHT_UP[first:]:
+            tear_down(state, apis.get(id(state)))
+        del _BROUGHT_UP[first:]
+
+
+@pytest.fixture(scope="module", params=["non-static", "static"])
+def cluster_of_each_mode(request: pytest.FixtureRequest) -> Iterator[SimCluster]:
+    """A 3-node cluster per mode; pytest groups the tests by mode, so one cluster runs at a time."""
+    first = len(_BROUGHT_UP)
+    made: SimCluster | None = None
+    try:
+        made = bring_up(mode=str(request.param), nodes=3)
+        yield made
+    finally:
+        for state in _BROUGHT_UP[first:]:
+            tear_down(state, made.api if made is not None and made.state is state else None)
+        del _BROUGHT_UP[first:]

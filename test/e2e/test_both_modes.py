@@ -1,4 +1,5 @@
-"""The local cluster in non-static mode (warm pools): connectivity, scale, crashes, throttling."""
+"""The local cluster in both modes (warm pools, static IPs): connectivity, scale, crashes, throttling, and a
+check that fails when the cloud holds an IP the CRDs do not know."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import pytest
 from eni.sim.procs import find, is_ours, kill, restart
 
 # One cluster per module: keep a module's tests on one xdist worker (with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("e2e-nonstatic")
+pytestmark = pytest.mark.xdist_group("e2e-both-modes")
 
 
-@pytest.fixture(scope="module")
-def cluster(sim_cluster):
-    return sim_cluster(mode="non-static")
+@pytest.fixture
+def cluster(cluster_of_each_mode):
+    return cluster_of_each_mode
 
 
 def _spread(pods):
@@ -132,3 +133,43 @@ def test_the_cluster_converges_while_the_cloud_throttles_30_percent_of_calls(clu
     for name in names:
         cluster.delete(name)
     cluster.gone(names)
+
+
+def _vpc_client(cluster):
+    from tencentcloud.common import credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.vpc.v20170312 import vpc_client
+
+    cloud = cluster.summary["cloud"]
+    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=cloud["endpoint"], reqTimeout=10))
+    return vpc_client.VpcClient(credential.Credential(cloud["secret_id"], cloud["secret_key"]), cloud["region"],
+                                profile)
+
+
+def _call(client, action, params):
+    import json
+
+    from tencentcloud.vpc.v20170312 import models
+
+    request = getattr(models, action + "Request")()
+    request.from_json_string(json.dumps(params))
+    return getattr(client, action)(request)
+
+
+def test_check_fails_on_an_eni_the_crds_do_not_know_and_passes_once_it_is_gone(cluster):
+    from eni.sim.statedir import read_json
+
+    cloud = read_json(cluster.state.path / "cloud.json")
+    client = _vpc_client(cluster)
+    made = _call(client, "CreateNetworkInterface", {
+        "VpcId": cloud["vpc_id"], "SubnetId": cloud["subnets"][0]["id"], "NetworkInterfaceName": "made-by-hand",
+    }).NetworkInterface.NetworkInterfaceId
+    try:
+        leaked = cluster.sim("check")
+        assert leaked.returncode == 1, leaked.stdout
+        assert "leak" in leaked.stdout and made in leaked.stdout
+    finally:
+        _call(client, "DeleteNetworkInterface", {"NetworkInterfaceId": made})
+    result = cluster.check()
+    assert result.returncode == 0, result.stdout
