@@ -2,7 +2,8 @@
 
 Started by ``tke-eni-sim up``: the emulator's attach/detach/assign/unassign hooks must run where the data
 plane is programmed, so both live in this process. It reads the cluster's prefix and credentials from the
-state dir, makes the router namespace, and writes ``cloud.json`` (endpoint, region) once serving.
+state dir, makes the router namespace, and writes ``cloud.json`` (endpoint, region) once serving. A world file
+that lists no ``instances`` gets none (``up`` adds the nodes); it never gets the built-in instances.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from pathlib import Path
 
 import click
+import yaml
 
 from eni.cloud.emulator import Emulator, World, WorldError
 from eni.sim.dataplane import VpcDataPlane
@@ -38,7 +40,7 @@ def command(state_dir: Path, listen_port: int, task_delay: float, faults_file: P
     if not cluster.get("prefix"):
         raise click.UsageError(f"{state_dir} is not the state dir of a local cluster (no cluster.json)")
     try:
-        world = World.from_yaml(cluster["world"]) if cluster.get("world") else World.from_dict({"instances": []})
+        world = _load_world(str(cluster.get("world") or ""))
     except WorldError as e:
         raise click.UsageError(str(e)) from e
     plane = VpcDataPlane(SimNames(cluster["prefix"]))
@@ -56,3 +58,19 @@ def command(state_dir: Path, listen_port: int, task_delay: float, faults_file: P
         pass
     emu.stop()
     log.info("Stopped")
+
+
+def _load_world(path: str) -> World:
+    """The world file (or the built-in world) without built-in instances: ``up`` adds the nodes itself, and the
+    built-in ones sit in the built-in subnets, which a world with its own subnets does not have."""
+    if not path:
+        return World.from_dict({"instances": []})
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise WorldError(f"cannot read world file {path}: {e}") from e
+    if raw is None:
+        raw = {}
+    if isinstance(raw, dict):
+        raw.setdefault("instances", [])
+    return World.from_dict(raw)
