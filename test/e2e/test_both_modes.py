@@ -173,3 +173,44 @@ def test_check_fails_on_an_eni_the_crds_do_not_know_and_passes_once_it_is_gone(c
         _call(client, "DeleteNetworkInterface", {"NetworkInterfaceId": made})
     result = cluster.check()
     assert result.returncode == 0, result.stdout
+
+
+KUBECTL_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: by-kubectl, namespace: default}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+    - name: app
+      image: registry.local/app:1
+      resources:
+        requests: {tke.cloud.tencent.com/eni-ip: "1"}
+        limits: {tke.cloud.tencent.com/eni-ip: "1"}
+"""
+
+
+def test_kubectl_applies_shows_and_deletes_a_pod_and_lists_the_crds(cluster, tmp_path):
+    import subprocess
+
+    def kubectl(*args):
+        result = subprocess.run(["kubectl", "--kubeconfig", cluster.summary["kubeconfig"], "--request-timeout=20s",
+                                 *args], capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+        return result.stdout
+
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(KUBECTL_POD)
+    kubectl("apply", "-f", str(manifest))
+    pod = cluster.running(["by-kubectl"])["by-kubectl"]
+    ip, node = pod["status"]["podIP"], pod["spec"]["nodeName"]
+    row = next(line for line in kubectl("get", "pods", "-o", "wide").splitlines() if line.startswith("by-kubectl"))
+    assert "Running" in row and ip in row.split() and node in row.split()
+    assert node in kubectl("get", "nec", "-o", "name")
+    assert ip in kubectl("get", "vip", "-o", "name")
+    claims = kubectl("get", "vipc", "-o", "name")
+    assert ("by-kubectl" in claims) == (cluster.summary["mode"] == "static")
+    kubectl("delete", "pod", "by-kubectl", "--wait=false")
+    cluster.gone(["by-kubectl"])
+    result = cluster.check()
+    assert result.returncode == 0, result.stdout
