@@ -92,9 +92,6 @@ def test_every_container_runs_the_one_image_at_the_package_version(rendered, ove
 def test_the_image_is_replaceable_with_kustomize_images(tmp_path: Path):
     staged = tmp_path / "config"
     shutil.copytree(manifests.CONFIG, staged)
-    crd_dir = staged / "crd"
-    if not (crd_dir / "kustomization.yaml").is_file():
-        (crd_dir / "kustomization.yaml").write_text(manifests.crd_kustomization(crd_dir), encoding="utf-8")
     mine = staged / "overlays" / "mine"
     mine.mkdir()
     (mine / "kustomization.yaml").write_text(
