@@ -87,3 +87,24 @@ def test_the_guide_documents_every_program_of_the_manifests(rendered):
     guide = GUIDE.read_text(encoding="utf-8")
     programs = {c["command"][0] for r in rendered.values() for _, c in r.containers()}
     assert all(f"### {p}" in guide for p in programs)
+
+
+def test_the_taint_and_its_events_are_named_as_ipamd_writes_them():
+    from eni.controllers import events
+    from eni.controllers.nodepool import nodefacts
+
+    guide = GUIDE.read_text(encoding="utf-8")
+    taint = f"`{nodefacts.TAINT_KEY}={nodefacts.TAINT_VALUE}:{nodefacts.TAINT_EFFECT}`"
+    assert taint in guide
+    assert guide.count("eni-ip-unavailable") == guide.count(taint)
+    for reason in (events.NODE_TAINTED, events.NODE_UNTAINTED, events.INVALID_ANNOTATION):
+        assert f"`{reason}`" in guide
+
+
+def test_the_subnet_label_example_is_what_ipamd_writes():
+    from eni.controllers.nodepool import nodefacts
+
+    patch = nodefacts.subnet_label_patch({"metadata": {}}, ["subnet-b", "subnet-a"])
+    assert patch is not None
+    value = patch["metadata"]["labels"][constants.LABEL_ROUTE_ENI_SUBNET_IDS]
+    assert f"`{value}`" in GUIDE.read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ import re
 import time
 
 import manifests
+import pytest
 import yaml
 
 SAMPLES = manifests.CONFIG / "samples"
@@ -48,3 +49,21 @@ def test_a_custom_resource_outside_its_schema_is_refused(rendered, kubectl):
     refused = kubectl("apply", "-f", "-", input=yaml.safe_dump(claim), check=False)
     assert refused.returncode != 0 and "deletePolicy" in refused.stderr
     assert kubectl("get", "vipc", "-A", "-o", "name").stdout.strip() == ""
+
+
+def served_kinds(kubectl) -> set[str]:
+    names = kubectl("get", "customresourcedefinitions", "-o", "jsonpath={.items[*].spec.names.kind}").stdout
+    return set(names.split())
+
+
+@pytest.mark.parametrize("how", ["-k", "-f"])
+def test_the_crds_install_the_ways_the_guide_gives(kubectl, how):
+    """``kubectl apply -k config/crd`` reads its Kustomization; ``-f config/crd/`` reads the YAML files beside it."""
+    folder = "config/crd" if how == "-k" else "config/crd/"
+    assert f"kubectl apply {how} {folder}" in GUIDE.read_text(encoding="utf-8")
+    expected = {yaml.safe_load(p.read_text(encoding="utf-8"))["spec"]["names"]["kind"]
+                for p in (manifests.CONFIG / "crd").glob("*.yaml")}
+    assert len(expected) == 5
+    assert served_kinds(kubectl) == set()
+    kubectl("apply", how, str(manifests.REPO / folder))
+    assert served_kinds(kubectl) == expected
