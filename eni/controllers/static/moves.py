@@ -16,7 +16,7 @@ from __future__ import annotations
 from eni.api.v1 import VPC_IP, ObjectMeta, ObjectReference, VpcIP, VpcIPClaim, VpcIPPhase, VpcIPSpec, VpcIPType
 from eni.api.v1.codec import encode
 from eni.api.v1.constants import LABEL_NODE_NAME
-from eni.cloud.errors import Conflict
+from eni.cloud.errors import Conflict, PartialOutcome, SubnetExhausted
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import EniId
 from eni.controllers.eni.ips import IpLifecycle
@@ -55,14 +55,22 @@ class StaticIps:
             return None
 
     def assign_new(self, *, node: str, nec_uid: str, annotations: dict[str, str], eni_id: str, subnet_id: str,
-                   claims: list[VpcIPClaim]) -> list[tuple[VpcIPClaim, str]]:
-        """One new IP per claim on ``eni_id`` in one call; returns (claim, address) pairs."""
-        addresses = self._ips.assign(node=node, nec_uid=nec_uid, annotations=annotations, eni_id=eni_id,
-                                     subnet_id=subnet_id, count=len(claims))
+                   claims: list[VpcIPClaim]) -> tuple[list[tuple[VpcIPClaim, str]], bool]:
+        """One new IP per claim on ``eni_id`` in one call; returns (claim, address) pairs and whether the
+        subnet ran out part way (the addresses it did give still go to claims, in order, so none is left
+        recorded without an owner). Nothing assigned at all: ``SubnetExhausted`` is raised as the cloud said."""
+        exhausted = False
+        try:
+            addresses = self._ips.assign(node=node, nec_uid=nec_uid, annotations=annotations, eni_id=eni_id,
+                                         subnet_id=subnet_id, count=len(claims))
+        except PartialOutcome as e:
+            if not isinstance(e.cause, SubnetExhausted):
+                raise
+            addresses, exhausted = list(e.done), True
         pairs = list(zip(claims, addresses, strict=False))
         for claim, address in pairs:
             self.own(address, claim, eni_id=eni_id, subnet_id=subnet_id, node=node)
-        return pairs
+        return pairs, exhausted
 
     def assign_address(self, *, node: str, eni_id: str, subnet_id: str, address: str, claim: VpcIPClaim) -> None:
         """Assign exactly ``address`` to ``eni_id`` for ``claim``; the record is written first."""

@@ -1,20 +1,21 @@
 """One node's static-IP pass: every live claimed pod of the node gets its claim's IP on an ENI here.
 
 Per pass, for node N (called by ``NodeReconciler`` in static mode instead of the warm-pool sizing):
-1. Each IP recorded on N is kept — reserved for its claim's pod (``pod`` in the NEC status) — while
-   its claim exists, is not being deleted and its pod is not live on another node; otherwise it is
-   marked Releasing (never while the agent lists it in use), and the agent's confirmation lets the
-   handshake unassign it (no claim) or lets the pod's new node move it (claim alive).
+1. Each IP recorded on N is kept — reserved for its claim's pod (``pod`` in the NEC status) — while its claim
+   exists, is not being deleted and its pod is not live on another node; otherwise it is marked Releasing
+   (never while the agent lists it in use), and the agent's confirmation lets the handshake unassign it
+   (no claim) or lets the pod's new node move it (claim alive).
 2. Each live pod on N whose claim is adopted (``spec.podUID``) gets its IP:
    - already here and Bound: nothing to do;
-   - on another node M: marked Releasing there; once M's agent confirms it (Releasing, in
-     ``releasedIPs``, not in ``inUseIPs`` of M's NEC), it is moved with MigratePrivateIpAddress to
-     N's ENI in the IP's subnet (created if needed); an IP outside N's zone gets a Warning Event;
-   - none yet: the nominated address, or new IPs on the ENI with the most IPs in use in a subnet the
-     claim may use, creating an ENI in the freest such subnet only when those are full.
-A pod whose IP cannot be served gets a Warning Event with the reason (``eni_limit`` when it is the node's
-ENI limit). Nothing is ever assigned to a second claim: a VpcIP names its claim and a claim only takes an
-address whose record it owns or creates.
+   - on another node M: marked Releasing there; once M's agent confirms it (Releasing, in ``releasedIPs``,
+     not in ``inUseIPs`` of M's NEC), it is moved with MigratePrivateIpAddress to N's ENI in the IP's
+     subnet (created if needed); an IP outside N's zone gets a Warning Event;
+   - none yet: the nominated address, or new IPs on the ENI with the most IPs in use in a subnet the claim
+     may use (fewer per call when the subnet runs low), creating an ENI in the freest such subnet only when
+     those are full.
+A pod whose IP cannot be served gets a Warning Event with the reason (``eni_limit`` when it is the node's ENI
+limit). Nothing is ever assigned to a second claim: a VpcIP names its claim and a claim only takes an address
+whose record it owns or creates.
 """
 
 from __future__ import annotations
@@ -101,8 +102,6 @@ class StaticNodePass:
         self._claims = VpcIPClaimWriter(client)
         self._exhausted: dict[str, float] = {}
 
-    # ---- entry ----------------------------------------------------------------------------------
-
     def run(self, ctx: NodeContext) -> PassOutcome:
         ctx.subnets = {s.id: s for s in self._necs.zone_subnets(ctx.nec.spec.zone)}
         out = PassOutcome()
@@ -119,8 +118,8 @@ class StaticNodePass:
         return out
 
     def _live_pods(self, node: str) -> list[PodView]:
-        pods = self._reader.list(POD, field_selector=f"spec.nodeName={node}")
-        return [PodView.of(p) for p in pods if wants_static_ip(p) and is_live(p)]
+        return [PodView.of(p) for p in self._reader.list(POD, field_selector=f"spec.nodeName={node}")
+                if wants_static_ip(p) and is_live(p)]
 
     def _claim(self, namespace: str, name: str) -> VpcIPClaim | None:
         try:
@@ -275,6 +274,7 @@ class StaticNodePass:
         groups: dict[tuple[str, ...], list[tuple[VpcIPClaim, PodView]]] = {}
         for claim, view in new:
             groups.setdefault(self._allowed_subnets(ctx, claim), []).append((claim, view))
+        batch_cap: dict[str, int] = {}  # a by-count assign fails whole past a subnet's last IPs: ask for fewer
         for allowed, waiting in groups.items():
             for _ in range(8):  # each round assigns on one ENI or adds one; bounded like the pool's growth
                 if not waiting:
@@ -294,18 +294,21 @@ class StaticNodePass:
                         break
                     continue
                 target = ctx.work[plan[0].eni_id]
-                batch, waiting = waiting[:plan[0].count], waiting[plan[0].count:]
+                subnet_id = target.eni.subnet_id
+                size = min(plan[0].count, batch_cap.get(subnet_id, plan[0].count))
+                batch, waiting = waiting[:size], waiting[size:]
                 try:
-                    pairs = self._static.assign_new(node=ctx.name, nec_uid=ctx.nec.metadata.uid,
-                                                    annotations=ctx.annotations, eni_id=target.eni_id,
-                                                    subnet_id=target.eni.subnet_id, claims=[c for c, _ in batch])
-                except SubnetExhausted:
-                    self._exhausted[target.eni.subnet_id] = self._clock.monotonic() + \
-                        self._config.subnet_exhausted_backoff
-                    waiting = batch + waiting
-                    continue
+                    pairs, ran_out = self._static.assign_new(
+                        node=ctx.name, nec_uid=ctx.nec.metadata.uid, annotations=ctx.annotations,
+                        eni_id=target.eni_id, subnet_id=subnet_id, claims=[c for c, _ in batch])
+                except SubnetExhausted:  # nothing assigned
+                    pairs, ran_out = [], True
                 finally:
                     bump_seq(ctx.annotations)
+                if ran_out and len(batch) - len(pairs) > 1:  # halve before calling the subnet exhausted
+                    batch_cap[subnet_id] = (len(batch) - len(pairs)) // 2
+                elif ran_out:
+                    self._exhausted[subnet_id] = self._clock.monotonic() + self._config.subnet_exhausted_backoff
                 views = {c.metadata.uid: v for c, v in batch}
                 for claim, address in pairs:
                     view = views[claim.metadata.uid]
@@ -370,8 +373,6 @@ class StaticNodePass:
         ctx.work[eni.id] = work
         return work
 
-    # ---- small parts ----------------------------------------------------------------------------
-
     def _bound(self, claim: VpcIPClaim, address: str, eni: WorkingEni, ctx: NodeContext) -> None:
         self._claims.set_status(claim, phase=ClaimPhase.BOUND, ip=address, subnet_id=eni.eni.subnet_id,
                                 eni_id=eni.eni_id, node_name=ctx.name, released_time=None, message="")
@@ -396,5 +397,4 @@ class StaticNodePass:
             return None
 
     def _exhausted_now(self) -> set[str]:
-        now = self._clock.monotonic()
-        return {s for s, until in self._exhausted.items() if until > now}
+        return {s for s, until in self._exhausted.items() if until > self._clock.monotonic()}
