@@ -52,6 +52,10 @@ class UpConfig:
     max_warm: int = 6
     task_delay: float = 0.05
     ready_timeout: float = 90.0
+    ipamd_kube_qps: float = 50.0
+    """ipamd's API-server budget. Static mode writes several objects per pod (claim and its status, VpcIP,
+    NEC status); at the client's default of 10 requests/s a 40-pod burst waits ~20 s on the limiter alone."""
+    ipamd_kube_burst: int = 100
     programs: tuple[tuple[str, str], ...] = ()
     """(console script name, path) pairs that replace the installed programs, e.g. a locally built agent."""
 
@@ -234,7 +238,9 @@ class ClusterBuilder:
                 "--mode", self.cfg.mode, "--subnets", subnets, "--ip-min-warm-target", str(self.cfg.min_warm),
                 "--ip-max-warm-target", str(self.cfg.max_warm), "--release-interval", "10s",
                 "--leader-elect-identity", f"ipamd-{i}", "--leader-elect-lease-duration", "6s",
-                "--leader-elect-renew-deadline", "4s", "--leader-elect-retry-period", "1s", *common,
+                "--leader-elect-renew-deadline", "4s", "--leader-elect-retry-period", "1s",
+                "--kube-client-qps", f"{self.cfg.ipamd_kube_qps:g}", "--kube-client-burst",
+                str(self.cfg.ipamd_kube_burst), *common,
             ])
         for node in cluster["nodes"]:
             spawn(self.state, f"agent-{node['name']}", [
