@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from eni.cli.flags import CONTEXT_SETTINGS, DURATION, GroupedCommand, GroupedGroup, option
+from eni.cli.settings import SettingsError
 from eni.cni.bundle import DEFAULT_INTERPRETER
 from eni.cni.config import DEFAULT_AGENT_SOCKET
 from eni.cni.errors import CniError
@@ -21,8 +23,7 @@ from eni.cni.errors import CniError
 from . import ipam as ipam_view
 from . import uninstall as uninstaller
 from . import wiring
-from .flags import CONTEXT_SETTINGS, DURATION, GroupedCommand, GroupedGroup, option
-from .settings import SettingsError, from_flags
+from .settings import from_flags
 
 NODE, KUBE, CNI, API, IPAM, DEVICES, SERVE = (
     "Node", "Kubernetes", "CNI plugins", "Agent API", "Pod IPs", "Device plugins", "Serving and logging",

@@ -7,7 +7,6 @@ flag. ``from_flags`` builds the whole tree from the parsed command line.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,19 +14,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from eni.cli.settings import BindAddress, LoggingSettings, ServingSettings, SettingsError, check_kube_client_rate
+
 # The kernel's sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH_BYTES = 107
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _NETNS_NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*$")
-
-
-class SettingsError(ValueError):
-    """A flag's value is unusable; ``flag`` names it for the error message."""
-
-    def __init__(self, flag: str, problem: str) -> None:
-        self.flag = flag
-        self.problem = problem
-        super().__init__(f"{flag}: {problem}")
 
 
 def check_absolute(flag: str, path: Path) -> None:
@@ -39,33 +31,6 @@ def check_socket_path(flag: str, path: Path) -> None:
     check_absolute(flag, path)
     if len(str(path).encode()) > MAX_SOCKET_PATH_BYTES:
         raise SettingsError(flag, f"a unix socket path holds at most {MAX_SOCKET_PATH_BYTES} bytes")
-
-
-@dataclass(frozen=True, slots=True)
-class BindAddress:
-    """A ``host:port`` to listen on; the host is an IP literal, ``localhost`` or empty (all interfaces)."""
-
-    host: str
-    port: int
-
-    @classmethod
-    def parse(cls, text: str, *, flag: str) -> BindAddress | None:
-        """``127.0.0.1:8080``, ``[::1]:8080`` or ``:8080``; ``0`` disables the server (None)."""
-        if text.strip() == "0":
-            return None
-        host, sep, port = text.strip().rpartition(":")
-        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise SettingsError(flag, f"{text!r} is not HOST:PORT with a port from 0 to 65535 (or 0 to disable)")
-        host = host.removeprefix("[").removesuffix("]")
-        if host not in ("", "localhost"):
-            try:
-                ipaddress.ip_address(host)
-            except ValueError as e:
-                raise SettingsError(flag, f"{host!r} is not an IP address") from e
-        return cls(host=host, port=int(port))
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +72,7 @@ class KubeClientSettings:
     def __post_init__(self) -> None:
         if self.client not in ("stdlib", "official"):
             raise SettingsError("--kube-client", "must be stdlib or official")
-        if self.qps <= 0:
-            raise SettingsError("--kube-client-qps", "must be above 0")
-        if self.burst < max(1, self.qps):
-            raise SettingsError("--kube-client-burst", f"must be at least 1 and at least --kube-client-qps "
-                                                       f"({self.qps:g})")
+        check_kube_client_rate(self.qps, self.burst)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,26 +147,6 @@ class DevicePluginSettings:
 
     def __post_init__(self) -> None:
         check_absolute("--device-plugin-dir", self.plugin_dir)
-
-
-@dataclass(frozen=True, slots=True)
-class ServingSettings:
-    """The program's HTTP endpoints besides its API."""
-
-    metrics: BindAddress | None
-    """Where /metrics is served; None: not served."""
-    health: BindAddress | None
-    """Where /healthz and /readyz are served; None: not served."""
-
-
-@dataclass(frozen=True, slots=True)
-class LoggingSettings:
-    """Log output."""
-
-    level: str
-    """Least severe level logged: debug, info, warning or error."""
-    format: str
-    """json (one object per line) or text."""
 
 
 @dataclass(frozen=True, slots=True)

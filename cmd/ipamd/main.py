@@ -14,9 +14,11 @@ from typing import Any
 
 import click
 
+from eni.cli.flags import CONTEXT_SETTINGS, DURATION, LIST, GroupedCommand, option
+from eni.cli.settings import SettingsError
+
 from . import wiring
-from .flags import CONTEXT_SETTINGS, DURATION, LIST, GroupedCommand, option
-from .settings import SettingsError, from_flags
+from .settings import from_flags
 
 KUBE, CLOUD, POOL, CLAIMS, SG, NODES, GC, LEADER, SERVE = (
     "Kubernetes", "Tencent Cloud", "IP and ENI pools", "Static IPs and EIPs (claims)", "Security groups",

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from .logs import configure_logging
+from eni.cli.logs import TEXT_FORMAT, configure_logging
+from eni.runtime.log import KeyValueFormatter
+
 from .settings import IpamdSettings, PoolMode
 
 FAILED_STATUS = 1
@@ -109,7 +111,8 @@ def serve_metrics(settings: IpamdSettings, registry: Any) -> Callable[[], None]:
 
 def start(settings: IpamdSettings, *, stop: threading.Event | None = None) -> int:
     """Run until stopped; returns the process exit status."""
-    configure_logging(level=settings.logging.level, fmt=settings.logging.format)
+    configure_logging(level=settings.logging.level, fmt=settings.logging.format,
+                      text_formatter=KeyValueFormatter(TEXT_FORMAT))
     try:
         manager = build(settings)
     except Exception as e:  # a bad kubeconfig or unreachable config must end with a message, not a trace

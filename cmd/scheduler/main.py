@@ -14,9 +14,11 @@ from typing import Any
 
 import click
 
+from eni.cli.flags import CONTEXT_SETTINGS, DURATION, GroupedCommand, option
+from eni.cli.settings import SettingsError
+
 from . import wiring
-from .flags import CONTEXT_SETTINGS, DURATION, GroupedCommand, option
-from .settings import SettingsError, from_flags
+from .settings import from_flags
 
 EXTENDER, KUBE, CLOUD, SERVE = "Extender", "Kubernetes", "Tencent Cloud (optional)", "Serving and logging"
 

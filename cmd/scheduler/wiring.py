@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .logs import configure_logging
+from eni.cli.logs import TEXT_FORMAT, configure_logging
+from eni.runtime.log import KeyValueFormatter
+
 from .settings import SchedulerSettings
 
 if TYPE_CHECKING:
@@ -145,7 +147,8 @@ def _check(ok: bool, problem: str) -> None:
 
 def start(settings: SchedulerSettings, *, stop: threading.Event | None = None) -> int:
     """Serve until stopped; returns the process exit status."""
-    configure_logging(level=settings.logging.level, fmt=settings.logging.format)
+    configure_logging(level=settings.logging.level, fmt=settings.logging.format,
+                      text_formatter=KeyValueFormatter(TEXT_FORMAT))
     try:
         program = build(settings)
     except Exception as e:  # a bad kubeconfig or cloud setting must end with a message, not a trace

@@ -1,19 +1,11 @@
-"""The click building blocks each program carries: value types, and the copies staying identical."""
+"""The click building blocks the programs share: value types and options grouped in --help."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import click
 import pytest
 
-from tke_eni_ipamd.flags import DURATION, LIST, GroupedCommand, option
-
-CMD = Path(__file__).resolve().parents[3] / "cmd"
-
-
-def test_every_program_carries_the_same_flags_module():
-    copies = {program: (CMD / program / "flags.py").read_bytes() for program in ("agent", "ipamd", "scheduler")}
-    assert len(set(copies.values())) == 1, "cmd/*/flags.py have drifted apart; keep them identical"
+from eni.cli.flags import DURATION, LIST, GroupedCommand, option
 
 
 @pytest.mark.parametrize(("text", "expected"), [("90s", timedelta(seconds=90)), ("1h30m", timedelta(minutes=90)),

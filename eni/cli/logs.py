@@ -1,6 +1,7 @@
-"""Log output of tke-eni-ipamd: one JSON object per line, or text, at the chosen level.
+"""Log output of the programs: one JSON object per line, or text, at the chosen level.
 
-Only configures the root logger's handler; never decides what is logged.
+Only configures the root logger's handler; never decides what is logged. The text formatter is handed in,
+so this module needs nothing beyond the standard library.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import logging
 import sys
 from typing import Any
 
-from eni.runtime.log import KeyValueFormatter
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+"""The line layout the text formatter is built with."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,10 +28,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def configure_logging(*, level: str, fmt: str) -> None:
+def configure_logging(*, level: str, fmt: str, text_formatter: logging.Formatter) -> None:
+    """Send the root logger to stderr as JSON (``fmt == "json"``) or through ``text_formatter``."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else
-                         KeyValueFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else text_formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -1,8 +1,6 @@
-"""Click building blocks for this program: flag groups in --help and the DURATION and LIST value types.
+"""Click building blocks of the programs: flag groups in --help and the DURATION and LIST value types.
 
-Every program of the project has its own copy of this small module because ``cmd/<program>``
-folders are separate packages that must not import each other. It only shapes the command line;
-meaning and validation of the values live in settings.py.
+It only shapes the command line; meaning and validation of the values live in each program's settings.
 """
 
 from __future__ import annotations
