@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from eni.sim.statedir import ProcessRecord, StateDir
@@ -101,11 +101,61 @@ def signal_process(record: ProcessRecord, state: StateDir, sig: int) -> bool:
         return False
     try:
         os.killpg(record.pid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        pass  # not a group leader (e.g. a stray started by something else): signal the process alone
+    try:
+        os.kill(record.pid, sig)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        os.kill(record.pid, sig)
     return True
+
+
+def _ancestors() -> set[int]:
+    """This process and every process above it (never ours to stop, even if their command line names the
+    state dir, e.g. the shell that runs ``tke-eni-sim down``)."""
+    pids, pid = set(), os.getpid()
+    for _ in range(256):  # bounded: a parent chain is never this deep
+        pids.add(pid)
+        try:
+            ppid = int(Path(f"/proc/{pid}/stat").read_text(errors="replace").rsplit(")", 1)[-1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        if ppid <= 1:
+            break
+        pid = ppid
+    return pids
+
+
+def _names_path(arg: str, root: str) -> bool:
+    """``arg`` is ``root`` or a path below it, bare or as ``--flag=value``.
+
+    >>> [_names_path(a, "/s/c") for a in ("/s/c", "/s/c/logs", "--log=/s/c/x", "/s/c2", "--dir=/s/c2")]
+    [True, True, True, False, False]
+    """
+    value = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
+    return value == root or value.startswith(root + "/")
+
+
+def stray_processes(state: StateDir, *, known: Collection[int] = ()) -> list[ProcessRecord]:
+    """Processes whose command line names the state dir but that pids.json does not list.
+
+    An ``up`` killed between starting a child and recording its pid leaves such a process behind; ``down``
+    stops these too. Matches whole arguments (the dir itself or a path below it), so /tmp/c2 is not /tmp/c's.
+    """
+    root = str(state.path)
+    skip = _ancestors() | set(known)
+    strays = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in skip:
+            continue
+        try:
+            argv = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            continue
+        if any(_names_path(a, root) for a in argv):
+            strays.append(ProcessRecord(f"stray-{entry.name}", int(entry.name), tuple(argv)))
+    return strays
 
 
 def stop_processes(records: Sequence[ProcessRecord], state: StateDir, *, timeout: float = STOP_TIMEOUT) -> list[str]:

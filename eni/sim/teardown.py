@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from eni.sim.iproute import delete_netns, list_netns
 from eni.sim.names import SimNames
-from eni.sim.procs import stop_processes
+from eni.sim.procs import stop_processes, stray_processes
 from eni.sim.statedir import StateDir
 
 STATE_FILES = ("cluster.json", "pids.json", "state.json", "cloud.json", "kubeconfig", "apiserver.json",
@@ -37,6 +37,8 @@ def down(state: StateDir, *, purge: bool = False) -> DownReport:
     order = sorted(processes, key=lambda p: (not p.name.startswith(("kubelet-", "scheduler")),
                                             p.name in ("apiserver", "vpc")))
     report.stopped = stop_processes(order, state)
+    # An `up` killed between starting a child and recording it leaves an unlisted process: stop those too.
+    report.stopped += stop_processes(stray_processes(state, known=[p.pid for p in processes]), state)
     prefix = str(state.cluster().get("prefix") or "")
     if prefix:
         names = SimNames(prefix)

@@ -17,7 +17,7 @@ import pytest
 
 from eni.sim.iproute import list_netns
 from eni.sim.kube import KubeApi
-from eni.sim.procs import alive, reap_children
+from eni.sim.procs import alive, reap_children, stray_processes
 from eni.sim.statedir import StateDir, read_json
 
 SIM = str(Path(sys.executable).parent / "tke-eni-sim")
@@ -114,3 +114,4 @@ def test_down_after_a_killed_up_stops_its_processes_and_removes_its_namespaces(s
     assert down.returncode == 0, down.stderr
     assert _ours(prefix) == []
     assert not any(alive(p, state) for p in processes)
+    assert stray_processes(state) == [], "down left a process that names the state dir running"
