@@ -33,7 +33,7 @@ from typing import Any
 from .errors import ApiValueError, DecodeError
 
 # Words that Kubernetes API conventions spell in capitals inside camelCase names.
-_ACRONYMS = {"eni": "ENI", "ip": "IP", "ips": "IPs", "cidr": "CIDR", "uid": "UID", "isp": "ISP"}
+_ACRONYMS = {"eni": "ENI", "enis": "ENIs", "ip": "IP", "ips": "IPs", "cidr": "CIDR", "uid": "UID", "isp": "ISP"}
 
 
 def hints(

@@ -17,6 +17,14 @@ gives a reserved IP only to the pod whose CNI_ARGS K8S_POD_NAMESPACE/K8S_POD_NAM
 never to another pod; until the pod's IP appears in this status the agent answers that pod's ADD
 with CNI error 11 ("try again later"). An IP without ``pod`` (non-static mode) is a pool IP that any
 pod of the node may get.
+
+Exclusive ENIs (``type: direct``): the whole ENI goes into one pod's network namespace. The same
+handshake covers them: ipamd sets the ENI's ``state`` to ``Releasing`` when it wants it back (warm pool
+above its maximum, or the static pod it was kept for is gone); the agent stops handing it out and, once
+no pod holds it and the link is back in the node's namespace, lists its id in
+``status.agent.releasedENIs``; ipamd detaches only direct ENIs that are both ``Releasing`` and listed
+there. The agent lists the direct ENIs pods hold in ``status.agent.inUseENIs`` (ipamd sizes the warm
+pool from it). In static-IP mode a direct ENI carries ``pod``: only that pod may get it.
 Values only: this module must never talk to the API or the cloud, nor import beyond the standard
 library and eni.runtime.meta.
 """
@@ -126,6 +134,10 @@ class NodeENI:
     """Attachment order on the instance; the primary ENI is 0."""
     ips: tuple[EniIP, ...] = ()
     """Secondary IPs assigned to the ENI in the VPC."""
+    state: IPState = IPState.BOUND
+    """Direct ENIs only: Bound (usable) or Releasing (ipamd wants it back; see the release handshake)."""
+    pod: PodRef | None = None
+    """Direct ENIs in static-IP mode only: the one pod that may get this ENI."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,6 +149,11 @@ class AgentStatus:
     released_ips: tuple[str, ...] = field(default=(), metadata=hints(fmt="ipv4"))
     """IPs in state Releasing that the agent promises never to hand out again; only these may be
     unassigned by ipamd."""
+    in_use_enis: tuple[str, ...] = ()
+    """Direct (exclusive) ENIs held by pods of the node right now."""
+    released_enis: tuple[str, ...] = ()
+    """Direct ENIs in state Releasing that no pod holds, back in the node's namespace, and that the agent
+    promises never to hand out again; only these may be detached by ipamd."""
     heartbeat_time: datetime | None = None
     """When the agent last wrote this status."""
     observed_generation: int | None = field(default=None, metadata=hints(minimum=0))

@@ -125,9 +125,11 @@ def test_ipamd_patch_replaces_only_its_part_and_clears_lists(samples):
 def test_agent_patch_replaces_only_the_agent_part_and_clears_stale_values(samples):
     nec = samples["NodeENIConfig"]
     assert agent_status_patch(AgentStatus()) == {"status": {"agent": {
-        "inUseIPs": [], "releasedIPs": [], "heartbeatTime": None, "observedGeneration": None}}}
+        "inUseIPs": [], "releasedIPs": [], "inUseENIs": [], "releasedENIs": [],
+        "heartbeatTime": None, "observedGeneration": None}}}
     patch = agent_status_patch(nec.status.agent)
     assert patch == {"status": {"agent": {"inUseIPs": ["10.0.1.5"], "releasedIPs": ["10.0.1.6"],
+                                          "inUseENIs": [], "releasedENIs": [],
                                           "heartbeatTime": "2026-03-01T08:00:00Z", "observedGeneration": 3}}}
 
 
