@@ -7,6 +7,11 @@ route plus a permanent neighbour entry with the ENI's MAC, installed by ``on_ass
 removed by ``on_unassign``/``on_detach``. Each subnet's gateway is an address of the router, so node
 default routes work, and the router answers ARP for other VPC addresses (proxy ARP) like the real VPC.
 
+An ENI's primary IP is routed like its secondary IPs, so an exclusive (direct) ENI that the agent moved into
+a pod's namespace receives its pod's traffic: the router end stays where it is, only the node end moves. Its
+``ethN`` name stays reserved while it is attached, so that a later ENI never takes the name the agent gives
+back to it when the pod goes.
+
 ``VpcDataPlane`` implements the emulator's ``EmulatorHooks``; hooks run on the emulator's dispatcher
 thread and must not raise, so failures are logged. It never creates anything outside the namespaces
 named by its ``SimNames`` (nothing in the host namespace).
@@ -58,6 +63,7 @@ class VpcDataPlane:
         # Serialises hook calls with node creation: one ENI's veth must exist before its routes.
         self._lock = threading.Lock()
         self._macs: dict[str, str] = {}
+        self._ifnames: dict[str, tuple[str, str]] = {}  # attached ENI id -> (node netns, the ethN it got there)
 
     # ---- building ----------------------------------------------------------------------------------
 
@@ -127,10 +133,12 @@ class VpcDataPlane:
                             instance_id)
                 return
             try:
-                ifname = _free_eth(netns)
+                reserved = {name for ns, name in self._ifnames.values() if ns == netns}
+                ifname = _free_eth(netns, reserved=reserved)
                 self._plug(netns, ifname, eni_id=eni.eni_id, mac=eni.mac,
                            subnet=ipaddress.IPv4Network(eni.subnet_cidr))
                 self._route(eni.eni_id, eni.mac.lower(), eni.ips)
+                self._ifnames[eni.eni_id] = (netns, ifname)
             except SimNetError:
                 log.exception("cannot plug ENI %s into %s", eni.eni_id, netns)
                 return
@@ -141,6 +149,7 @@ class VpcDataPlane:
             # Deleting the router end removes the node end, its routes and neighbours with it.
             ip_in(self.names.router, "link", "del", SimNames.router_link(eni.eni_id), check=False)
             self._macs.pop(eni.eni_id, None)
+            self._ifnames.pop(eni.eni_id, None)
         log.info("ENI %s detached from %s", eni.eni_id, instance_id)
 
     def on_assign(self, eni_id: str, ips: tuple[str, ...]) -> None:
@@ -189,9 +198,10 @@ def _link_peer_mac(router: str, rlink: str) -> str:
     raise SimNetError(f"no known MAC behind {rlink} in {router}")
 
 
-def _free_eth(netns: str) -> str:
-    """The lowest ``ethN`` name not used in ``netns`` (a cloud VM names its ENIs eth0, eth1, ...)."""
-    taken = set()
+def _free_eth(netns: str, *, reserved: Iterable[str] = ()) -> str:
+    """The lowest ``ethN`` name neither used in ``netns`` nor ``reserved`` (a cloud VM names its ENIs eth0, eth1,
+    ...; an ENI inside a pod's namespace keeps its name reserved)."""
+    taken = set(reserved)
     for line in ip_in(netns, "-o", "link", "show").splitlines():
         fields = line.split(":", 2)
         if len(fields) >= 2:

@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from eni.api.v1.constants import ANNOTATION_NETWORKS, NETWORK_DIRECT_ENI, NETWORK_ROUTE_ENI
 from eni.sim.kube import KubeApi, Obj
-from eni.sim.scheduler import ENI_IP_RESOURCE
+from eni.sim.scheduler import DIRECT_ENI_RESOURCE, EIP_RESOURCE, ENI_IP_RESOURCE
 
 
 class PodWaitError(TimeoutError):
@@ -19,18 +20,35 @@ class PodWaitError(TimeoutError):
 
 def pod_manifest(name: str, *, labels: Mapping[str, str] | None = None,
                  annotations: Mapping[str, str] | None = None, eni_ips: int = 1,
-                 node_selector: Mapping[str, str] | None = None) -> Obj:
-    """A pod asking for ``eni_ips`` of ``tke.cloud.tencent.com/eni-ip`` (what the webhook would inject)."""
+                 node_selector: Mapping[str, str] | None = None, network: str = "", eip: bool = False) -> Obj:
+    """A pod with the extended-resource requests the webhook would inject.
+
+    By default it asks for ``eni_ips`` of ``tke.cloud.tencent.com/eni-ip`` (a shared-ENI pod). ``network``
+    sets the ``tke.cloud.tencent.com/networks`` annotation: ``tke-direct-eni`` asks for one
+    ``tke.cloud.tencent.com/direct-eni`` instead (a whole ENI, no eni-ip). ``eip`` adds
+    ``tke.cloud.tencent.com/eip: 1``. ValueError for an unknown network.
+    """
+    if network not in ("", NETWORK_ROUTE_ENI, NETWORK_DIRECT_ENI):
+        raise ValueError(f"unknown network {network!r}; use {NETWORK_ROUTE_ENI} or {NETWORK_DIRECT_ENI}")
+    wants: dict[str, str] = {}
+    if network == NETWORK_DIRECT_ENI:
+        wants[DIRECT_ENI_RESOURCE] = "1"
+    elif eni_ips:
+        wants[ENI_IP_RESOURCE] = str(eni_ips)
+    if eip:
+        wants[EIP_RESOURCE] = "1"
     container: dict[str, Any] = {"name": "app", "image": "registry.local/app:1"}
-    if eni_ips:
-        container["resources"] = {"requests": {ENI_IP_RESOURCE: str(eni_ips)},
-                                  "limits": {ENI_IP_RESOURCE: str(eni_ips)}}
+    if wants:
+        container["resources"] = {"requests": dict(wants), "limits": dict(wants)}
     spec: dict[str, Any] = {"containers": [container], "terminationGracePeriodSeconds": 0}
     if node_selector:
         spec["nodeSelector"] = dict(node_selector)
+    all_annotations = dict(annotations or {})
+    if network:
+        all_annotations[ANNOTATION_NETWORKS] = network
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": "default", "labels": dict(labels or {}),
-                         "annotations": dict(annotations or {})},
+                         "annotations": all_annotations},
             "spec": spec}
 
 

@@ -2,11 +2,12 @@
 
 Each pass lists the unbound pods and the nodes, keeps the Ready, schedulable nodes that match the pod's
 ``nodeSelector`` and have room for its extended-resource requests (allocatable minus what the pods already
-bound there request) and its pod count, then, for pods that ask for a resource the extender manages
-(``tke.cloud.tencent.com/eni-ip``), asks the extender with kube-scheduler's real JSON protocol: ``POST
-<prefix>/filter`` with ``ExtenderArgs`` (``Pod``, ``Nodes``) and ``POST <prefix>/prioritize`` for
-``HostPriority`` scores. The best node (extender score, then fewest pods, then name) gets a Binding. A pod
-that fits nowhere gets one ``FailedScheduling`` event per distinct reason and is retried every pass.
+bound there request: ``eni-ip``, ``direct-eni``, ``eip`` and any other) and its pod count, then, for pods that
+ask for a resource the extender manages (``tke.cloud.tencent.com/eni-ip`` or ``.../direct-eni``), asks the
+extender with kube-scheduler's real JSON protocol: ``POST <prefix>/filter`` with ``ExtenderArgs`` (``Pod``,
+``Nodes``) and ``POST <prefix>/prioritize`` for ``HostPriority`` scores. The best node (extender score, then
+fewest pods, then name) gets a Binding. A pod that fits nowhere gets one ``FailedScheduling`` event per distinct
+reason and is retried every pass.
 
 It never binds a pod twice (the API server refuses a second binding) and never blocks without a timeout.
 """
@@ -24,12 +25,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from eni.api.v1.constants import RESOURCE_DIRECT_ENI, RESOURCE_EIP, RESOURCE_ENI_IP
 from eni.sim.kube import KubeApi, Obj
 from eni.sim.kubelet.objects import extended_requests, rfc3339
 
 log = logging.getLogger(__name__)
 
-ENI_IP_RESOURCE = "tke.cloud.tencent.com/eni-ip"
+ENI_IP_RESOURCE = RESOURCE_ENI_IP
+DIRECT_ENI_RESOURCE = RESOURCE_DIRECT_ENI
+EIP_RESOURCE = RESOURCE_EIP
 EXTENDER_TIMEOUT = 5.0
 
 
@@ -43,7 +47,9 @@ class ExtenderConfig:
     filter_verb: str = "filter"
     prioritize_verb: str = "prioritize"
     weight: int = 1
-    managed_resources: tuple[str, ...] = (ENI_IP_RESOURCE,)
+    managed_resources: tuple[str, ...] = (ENI_IP_RESOURCE, DIRECT_ENI_RESOURCE)
+    """Pods requesting one of these are sent to the extender. direct-eni is there because a static pod's kept
+    ENI lives in one subnet, so in one zone, like a retained IP."""
     timeout: float = EXTENDER_TIMEOUT
 
 

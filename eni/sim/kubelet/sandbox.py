@@ -5,6 +5,12 @@ namespace's name, the CNI ADD result (handed back to DEL and CHECK) and the conf
 Because each record is written before its namespace is created and removed only after the namespace is
 gone, a restarted kubelet stand-in (or ``tke-eni-sim down``) can always tear down what was set up.
 
+Teardown runs CNI DEL first and deletes the namespace only once DEL succeeded; a failed DEL (or a node with
+no CNI config to run it with) leaves everything in place for the next attempt, as a container runtime
+retries StopPodSandbox. This matters for exclusive ENIs: the ENI sits in the pod's namespace until DEL moves
+it back, and a sim ENI is a veth, which dies with its namespace. An ENI link still there after a successful
+DEL is moved back to the node namespace first, as the kernel does for a physical NIC (``enilinks``).
+
 ``SandboxRuntime`` builds and removes sandboxes; it never deletes a namespace that is not recorded here.
 """
 
@@ -20,8 +26,17 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from eni.sim.iproute import add_netns, delete_netns
-from eni.sim.kubelet.cni_exec import CniError, CniExecutor, NetworkList, RuntimeConf, first_ipv4, load_network_list
+from eni.sim.enilinks import return_to_node
+from eni.sim.iproute import add_netns, delete_netns, netns_exists
+from eni.sim.kubelet.cni_exec import (
+    CniConfigError,
+    CniError,
+    CniExecutor,
+    NetworkList,
+    RuntimeConf,
+    first_ipv4,
+    load_network_list,
+)
 from eni.sim.names import SimNames
 
 log = logging.getLogger(__name__)
@@ -131,16 +146,24 @@ class SandboxRuntime:
         self.executor.check(self.network(), record.runtime_conf(), record.result)
 
     def destroy(self, record: SandboxRecord) -> None:
-        """DEL (with the cached result), then the namespace and the record; raises CniError if DEL failed."""
+        """DEL (with the cached result), then the namespace and the record.
+
+        Raises CniError if DEL failed, or if there is no CNI config to run it with while the namespace exists
+        (nothing is removed then; the caller retries).
+        """
         try:
-            net = self.network()
-        except ValueError:
-            net = None
+            net: NetworkList | None = self.network()
+        except CniConfigError as e:
+            if self.names.owns(record.netns) and netns_exists(record.netns):
+                raise CniError("runtime", "DEL", code=999, msg=f"cannot tear the network down: {e}") from e
+            net = None  # no namespace, nothing a plugin could still hold there: only the record is left
         self._teardown(record, net)
 
     def _teardown(self, record: SandboxRecord, net: NetworkList | None) -> None:
         if net is not None:
             self.executor.delete(net, record.runtime_conf(), record.result)
         if self.names.owns(record.netns):
+            if netns_exists(record.netns):
+                return_to_node(record.netns, node_netns=self.executor.node_netns, router=self.names.router)
             delete_netns(record.netns)
         self.store.remove(record.uid)

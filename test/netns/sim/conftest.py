@@ -33,8 +33,9 @@ class SimVpc:
     vpc: TencentVpc
     nodes: list[NodePort] = field(default_factory=list)
 
-    def add_node(self, zone: str, subnet_id: str) -> NodePort:
-        reply = self.emu.add_instance(zone=zone, instance_type="S5.MEDIUM4", subnetId=subnet_id)
+    def add_node(self, zone: str, subnet_id: str, *, instance_type: str = "S5.MEDIUM4") -> NodePort:
+        """A node namespace for a new CVM; S5.LARGE8 and larger may attach exclusive ENIs."""
+        reply = self.emu.add_instance(zone=zone, instance_type=instance_type, subnetId=subnet_id)
         primary = reply["PrimaryNetworkInterface"]
         subnet = next(s.cidr for s in self.emu.world.subnets if s.subnet_id == subnet_id)
         port = self.plane.add_node(instance_id=reply["InstanceId"], eni_id=primary["NetworkInterfaceId"],
