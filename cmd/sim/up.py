@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from eni.sim.cluster import ClusterBuilder, UpConfig, UpError
+from eni.sim.cluster import DEFAULT_INSTANCE_TYPE, ClusterBuilder, UpConfig, UpError
 from eni.sim.statedir import StateDir
 from eni.sim.ui import Progress
 
@@ -20,7 +20,8 @@ from .common import state_dir_option
 @click.option("--nodes", default=3, show_default=True, type=click.IntRange(1, 20))
 @click.option("--zones", default=2, show_default=True, type=click.IntRange(1, 8))
 @click.option("--mode", type=click.Choice(["non-static", "static"]), default="non-static", show_default=True)
-@click.option("--instance-type", default="S5.MEDIUM4", show_default=True)
+@click.option("--instance-type", default=DEFAULT_INSTANCE_TYPE, show_default=True,
+              help="CVM type of every node; its quotas decide the ENIs (shared and exclusive) a node may attach.")
 @click.option("--world", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML world for the emulator (see `tke-eni-sim cloud --help`); its instances are not nodes.")
 @click.option("--ready-timeout", default=90.0, show_default=True, type=click.FloatRange(5, 900))

@@ -31,7 +31,8 @@ from eni.sim.statedir import StateDir, read_json
 from eni.sim.ui import Progress
 
 CLUSTER_ID = "cls-tkeenisim"
-DEFAULT_INSTANCE_TYPE = "S5.MEDIUM4"
+DEFAULT_INSTANCE_TYPE = "S5.LARGE8"
+"""4 shared ENIs of 10 IPs, and 4 exclusive (extension) ENIs, so that direct-eni pods run too."""
 START_TIMEOUT = 30.0
 PROGRAMS = ("tke-eni-ipamd", "tke-eni-agent", "tke-eni-ip-scheduler", "tke-eni-sim")
 
