@@ -3,7 +3,7 @@
 ``start`` connects to the API server (kubeconfig or in-cluster), builds the Tencent adapter from the
 cloud settings (an endpoint override speaks plain http to the emulator), a Manager with leader
 election on a Lease, and ipamd's controllers (node pools and leaked-resource GC, pod EIPs; with
-``--mode static`` per-pod VpcIPClaims instead of warm pools); it runs until SIGTERM/SIGINT (exit 0)
+``--mode static`` per-pod VpcIPClaims and exclusive ENIs instead of warm pools); it runs until SIGTERM/SIGINT (exit 0)
 or until the lease is lost or a part fails (exit 1). This module only assembles; it decides nothing.
 """
 
@@ -72,7 +72,8 @@ def build(settings: IpamdSettings) -> Any:
     vpc = TencentVpc.from_settings(cloud, settings.cloud.credentials, registry=registry)
     pool = settings.pool
     add_ipamd_controllers(manager, vpc, IpamdConfig(
-        pool=PoolConfig(subnet_ids=pool.subnet_ids, ip_warm=pool.ip_warm, quick_release=pool.quick_release,
+        pool=PoolConfig(subnet_ids=pool.subnet_ids, ip_warm=pool.ip_warm, eni_warm=pool.eni_warm,
+                        quick_release=pool.quick_release, enable_ownerref=settings.claims.enable_ownerref,
                         release_interval=pool.release_interval.total_seconds(),
                         security_groups_enabled=settings.security_groups.enabled,
                         security_group_ids=settings.security_groups.group_ids,

@@ -41,3 +41,13 @@ CLAIM_DELETION_DEFERRED = "DeletionDeferred"
 CLAIM_RETAINED = "IPRetained"
 CLAIM_EXPIRED = "ClaimExpired"
 INVALID_POD_ANNOTATION = "InvalidAnnotation"
+
+# Exclusive ENIs (tke-direct-eni).
+ENI_KEPT = "ENIKept"
+"""Static-IP mode: a pod with delete policy Never is gone; its exclusive ENI is detached and kept for the next pod."""
+ENI_REATTACHED = "ENIReattached"
+"""Static-IP mode: a kept exclusive ENI was attached to the node of the next pod of that name."""
+ENI_RECLAIMED = "ENIReclaimed"
+"""A kept exclusive ENI was deleted: expired, deleted by hand (kubectl delete veni) or its workload is gone."""
+DELETION_DEFERRED = "DeletionDeferred"
+"""kubectl delete veni of an exclusive ENI a pod holds: the ENI goes when the pod does."""

@@ -1,5 +1,6 @@
 """Adds ipamd's controllers to a Manager: the node pool controller and the leaked-resource collector,
-and in static-IP mode (``PoolConfig.static`` set) the VpcIPClaim controller.
+and in static-IP mode (``PoolConfig.static`` set) the VpcIPClaim controller and the reclaimer of
+exclusive ENIs kept for static pods.
 
 ``add_ipamd_controllers(manager, vpc, config)`` is all the composition root (cmd/ipamd) calls. Both
 parts need leadership, so with two replicas only the elected one talks to the cloud or writes.
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from eni.api.v1 import NODE_ENI_CONFIG, VPC_IP, VPC_IP_CLAIM
 from eni.cloud.interfaces import VpcApi
+from eni.controllers.directeni.reclaim import KeptEniReclaimer
 from eni.controllers.eni.records import Records
 from eni.controllers.gc.collector import LeakCollector
 from eni.controllers.metrics import IpamdMetrics
@@ -44,6 +46,8 @@ class IpamdConfig:
     workers: int = 4
     claims: ClaimSettings = field(default_factory=ClaimSettings)
     """Claim reclaim settings; used in static-IP mode only."""
+    kept_eni_interval: float = 30.0
+    """Seconds between passes of the kept exclusive ENIs' reclaimer (static-IP mode)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,8 @@ class IpamdParts:
     metrics: IpamdMetrics
     claims: Controller | None = None
     """The VpcIPClaim controller (static-IP mode)."""
+    reclaimer: KeptEniReclaimer | None = None
+    """Deletes exclusive ENIs kept for static pods when they expire, are deleted or lose their workload."""
 
 
 def _node_of_pod(pod: Obj) -> Iterable[Request]:
@@ -104,6 +110,7 @@ def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) ->
                .watches(NODE_ENI_CONFIG, enqueue_request_for_object(), predicates=[NEC_PREDICATE])
                .watches(POD, enqueue_mapped(_node_of_pod), predicates=[POD_PREDICATE]))
     claims = None
+    reclaimer = None
     if config.pool.static is not None:
         builder = (builder.watches(VPC_IP, enqueue_mapped(_node_of_vpc_ip))
                    .watches(VPC_IP_CLAIM, enqueue_mapped(_nodes_of_claim(reader))))
@@ -113,9 +120,13 @@ def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) ->
                   .watches(POD, enqueue_mapped(_claim_of_pod))
                   .watches(VPC_IP, enqueue_mapped(_claim_of_vpc_ip))
                   .named("vpcipclaim").with_workers(2).complete(claim_reconciler))
+        reclaimer = KeptEniReclaimer(client=manager.client, vpc=vpc, settings=config.claims,
+                                     interval=config.kept_eni_interval, metrics=metrics, recorder=recorder,
+                                     clock=manager.clock)
+        manager.add(reclaimer)
     controller = builder.named("nodepool").with_workers(config.workers).complete(reconciler)
     collector = LeakCollector(vpc=vpc, records=Records(manager.client), cluster_tags=config.cluster_tags,
                               interval=config.gc_interval, grace=config.gc_grace, metrics=metrics,
                               clock=manager.clock)
     manager.add(collector)
-    return IpamdParts(controller, reconciler, collector, recorder, metrics, claims)
+    return IpamdParts(controller, reconciler, collector, recorder, metrics, claims, reclaimer)

@@ -16,7 +16,9 @@ from eni.api.v1 import (
     NODE_ENI_CONFIG,
     VPC_ENI,
     VPC_IP,
+    EniType,
     ObjectMeta,
+    ObjectReference,
     VpcENI,
     VpcENIPhase,
     VpcENISpec,
@@ -60,12 +62,13 @@ class Records:
 
     # ---- VpcENI ---------------------------------------------------------------------------------
 
-    def record_eni(self, eni: Eni, *, node: str, instance_id: str, phase: VpcENIPhase) -> None:
+    def record_eni(self, eni: Eni, *, node: str, instance_id: str, phase: VpcENIPhase,
+                   eni_type: EniType = EniType.ROUTE, owner_pod: ObjectReference | None = None) -> None:
         """Write the VpcENI of a just-created ENI (finalizer included); an existing one gets the phase."""
         obj = VpcENI(
             metadata=ObjectMeta(name=eni.id, labels={LABEL_NODE_NAME: node}, finalizers=(FINALIZER_VPC_ENI,)),
-            spec=VpcENISpec(subnet_id=eni.subnet_id, node_name=node, instance_id=instance_id,
-                            security_group_ids=tuple(eni.security_group_ids)),
+            spec=VpcENISpec(subnet_id=eni.subnet_id, node_name=node, instance_id=instance_id, type=eni_type,
+                            security_group_ids=tuple(eni.security_group_ids), owner_pod=owner_pod),
         )
         try:
             self.client.create(VPC_ENI, obj.to_dict())
@@ -84,6 +87,19 @@ class Records:
     def set_eni_phase(self, eni_id: str, phase: VpcENIPhase, *, message: str = "") -> None:
         self.client.patch(VPC_ENI, _key(eni_id), {"status": {"phase": phase.value, "message": message or None}},
                           subresource="status")
+
+    def patch_eni(self, eni_id: str, *, spec: Mapping[str, Any] | None = None,
+                  labels: Mapping[str, str | None] | None = None,
+                  annotations: Mapping[str, str | None] | None = None) -> None:
+        """Merge-patch a VpcENI's spec fields (wire names), labels and annotations (None removes a key)."""
+        patch: dict[str, Any] = {}
+        if spec:
+            patch["spec"] = dict(spec)
+        metadata = {k: dict(v) for k, v in (("labels", labels), ("annotations", annotations)) if v}
+        if metadata:
+            patch["metadata"] = metadata
+        if patch:
+            self.client.patch(VPC_ENI, _key(eni_id), patch)
 
     def forget_eni(self, eni_id: str) -> None:
         """Drop the finalizer and delete the VpcENI; call only once the cloud ENI is gone."""

@@ -29,6 +29,10 @@ class PendingEni:
     intent: str
     subnet_id: str
     ip_count: int = 0
+    direct: bool = False
+    """An exclusive ENI: attached as an extension ENI, recorded with ``spec.type: direct``."""
+    owner: str = ""
+    """Static-IP mode, exclusive ENI: ``namespace/name`` of the pod it is created for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,8 @@ def pending_eni(annotations: Mapping[str, str]) -> PendingEni | None:
         return None
     try:
         return PendingEni(intent=str(raw["intent"]), subnet_id=str(raw["subnetId"]),
-                          ip_count=int(raw.get("ipCount") or 0))
+                          ip_count=int(raw.get("ipCount") or 0), direct=raw.get("type") == "direct",
+                          owner=str(raw.get("owner") or ""))
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -76,6 +81,10 @@ def eni_annotation(pending: PendingEni | None) -> dict[str, str | None]:
     fields: dict[str, Any] = {} if pending is None else {"intent": pending.intent, "subnetId": pending.subnet_id}
     if pending is not None and pending.ip_count:
         fields["ipCount"] = pending.ip_count
+    if pending is not None and pending.direct:
+        fields["type"] = "direct"
+    if pending is not None and pending.owner:
+        fields["owner"] = pending.owner
     value = None if pending is None else json.dumps(fields)
     return {ANNOTATION_PENDING_ENI: value}
 

@@ -45,6 +45,8 @@ class InUse:
     """Attached ENIs holding an IP a pod uses (or whose primary IP a pod uses)."""
     ips_on_one_eni: int = 0
     """The most in-use IPs on any single ENI."""
+    direct_enis: int = 0
+    """Exclusive ENIs held by pods."""
 
 
 def cloud_limits(quota: EniLimits) -> NodeLimits:
@@ -65,7 +67,7 @@ def effective_limits(
     for key, field_name, floor in (
         (ANNOTATION_ROUTE_ENI_MAX_ATTACH, "max_eni", in_use.enis),
         (ANNOTATION_MAX_IP_PER_ROUTE_ENI, "max_ip_per_eni", in_use.ips_on_one_eni),
-        (ANNOTATION_DIRECT_ENI_MAX_ATTACH, "max_direct_eni", 0),
+        (ANNOTATION_DIRECT_ENI_MAX_ATTACH, "max_direct_eni", in_use.direct_enis),
     ):
         ceiling = getattr(quota, field_name)
         fallback = min(getattr(previous, field_name), ceiling) if previous is not None else ceiling

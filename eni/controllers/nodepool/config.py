@@ -14,6 +14,8 @@ class PoolConfig:
     """Subnets for pod ENIs; each node uses those of its own zone."""
     ip_warm: WarmTargets = WarmTargets(min=5, max=5)
     """Default warm targets; NEC annotations override them per node."""
+    eni_warm: WarmTargets = WarmTargets(min=1, max=1)
+    """Default free exclusive-ENI window per node (non-static); NEC annotations override it per node."""
     quick_release: bool = False
     """Release all surplus at each tick instead of one IP."""
     release_interval: float = 120.0
@@ -31,11 +33,13 @@ class PoolConfig:
     """Seconds a subnet that reported exhaustion is skipped."""
     static: StaticConfig | None = None
     """Static-IP mode: no warm pool, IPs per pod claim (``eni.controllers.static``); None: non-static."""
+    enable_ownerref: bool = False
+    """Static-IP mode: a kept exclusive ENI records its pod's workload and goes with it."""
 
     def __post_init__(self) -> None:
         if not self.subnet_ids:
             raise ValueError("at least one subnet is required")
         if self.release_interval <= 0 or self.resync_interval <= 0:
             raise ValueError("release_interval and resync_interval must be > 0")
-        if not 0 <= self.ip_warm.min <= self.ip_warm.max:
+        if not 0 <= self.ip_warm.min <= self.ip_warm.max or not 0 <= self.eni_warm.min <= self.eni_warm.max:
             raise ValueError("warm targets need 0 <= min <= max")

@@ -40,23 +40,26 @@ from eni.api.v1 import (
     NODE_ENI_CONFIG,
     Condition,
     ConditionStatus,
-    IPState,
     NodeENIConfig,
     PodRef,
-    VpcENIPhase,
     VpcIPPhase,
     ipamd_status_patch,
 )
 from eni.api.v1.constants import WarmTargets
 from eni.api.v1.errors import DecodeError
 from eni.cloud.interfaces import VpcApi
-from eni.cloud.types import Eni, EniId, InstanceId, Subnet
+from eni.cloud.types import InstanceId, Subnet, SubnetId
 from eni.controllers import events
+from eni.controllers.directeni.context import DIRECT_WAIT, DirectContext, DirectOutcome, with_direct_condition
+from eni.controllers.directeni.create import DirectCreator
+from eni.controllers.directeni.keep import KeptEnis
+from eni.controllers.directeni.model import DirectEni, render_direct
+from eni.controllers.directeni.pool import DirectPool
+from eni.controllers.directeni.static import StaticDirectPass
 from eni.controllers.eni.ips import IpLifecycle
 from eni.controllers.eni.lifecycle import EniLifecycle
 from eni.controllers.eni.records import Records
 from eni.controllers.metrics import CloudCalls, IpamdMetrics
-from eni.controllers.nec.intents import pending_assign, pending_eni
 from eni.controllers.nec.keeper import NecKeeper
 from eni.controllers.nec.limits import InUse, NodeLimits, cloud_limits, effective_limits, effective_warm_targets
 from eni.controllers.nec.providerid import ProviderIdError, parse_provider_id
@@ -73,9 +76,10 @@ from eni.runtime.reconcile import Request, Result, TerminalError
 from .config import PoolConfig
 from .desired import desired_floor
 from .growth import GrowthMemory, PoolGrowth
-from .model import WorkingEni, render_status, working_eni
+from .model import WorkingEni, render_status
 from .nodecondition import report_node_condition
 from .nodefacts import publish_node_facts
+from .observe import observe, resume_intents
 from .planner import choose_releases, removable_enis
 from .pods import count_ip_pods
 from .sizing import PoolFigures, pool_change, window
@@ -120,6 +124,14 @@ class NodeReconciler:
             client=client, reader=reader, records=self._records, ips=self._ips, enis=self._enis, necs=self._necs,
             static_ips=StaticIps(vpc, self._records, self._ips, self._calls), recorder=recorder, clock=clock,
             config=config.static)
+        creator = DirectCreator(vpc=vpc, enis=self._enis, clock=clock,
+                                subnet_exhausted_backoff=config.subnet_exhausted_backoff)
+        self._direct: DirectPool | StaticDirectPass = DirectPool(
+            reader=reader, enis=self._enis, creator=creator, necs=self._necs, recorder=recorder,
+            warm=config.eni_warm) if config.static is None else StaticDirectPass(
+            reader=reader, vpc=vpc, calls=self._calls, records=self._records, enis=self._enis, creator=creator,
+            necs=self._necs, recorder=recorder, clock=clock, config=config.static,
+            enable_ownerref=config.enable_ownerref)
         self._growth = PoolGrowth(vpc=vpc, calls=self._calls, ips=self._ips, enis=self._enis, necs=self._necs,
                                   recorder=recorder, clock=clock, known_subnets=self._subnets,
                                   subnet_exhausted_backoff=config.subnet_exhausted_backoff)
@@ -136,8 +148,10 @@ class NodeReconciler:
     def _reconcile(self, name: str) -> Result:
         node = self._node(name)
         if node is None or (node.get("metadata") or {}).get("deletionTimestamp"):
-            teardown(name, records=self._records, enis=self._enis, client=self._client)
+            teardown(name, records=self._records, enis=self._enis, client=self._client, now=self._clock.now(),
+                     kept=KeptEnis(vpc=self._vpc, records=self._records, enis=self._enis))
             self._metrics.forget_node(name)
+            self._direct.forget(name)
             with self._lock:
                 self._memory.pop(name, None)
             return Result()
@@ -181,19 +195,26 @@ class NodeReconciler:
     ) -> Result:
         instance_id = nec.spec.instance_id
         annotations: dict[str, str] = dict((raw.get("metadata") or {}).get("annotations") or {})
-        self._resume_intents(name, nec, annotations)
-        work = self._model(name, nec, instance_id)
+        resume_intents(name, nec, annotations, vpc=self._vpc, enis=self._enis, ips=self._ips,
+                       security_groups=self._sgs.desired(nec, None))
+        observed = observe(name, nec, records=self._records, vpc=self._vpc, calls=self._calls, enis=self._enis)
+        work = observed.work
         agent = nec.status.agent
         reported = agent.heartbeat_time is not None
         used = set(agent.in_use_ips)
         pods = len(used) if reported else count_ip_pods(self._reader, name)
 
-        limits = self._limits(name, nec, annotations, work, used)
+        limits = self._limits(name, nec, annotations, work, used, direct_in_use=set(agent.in_use_enis))
+        direct = DirectContext(name=name, node_obj=node, nec=nec, annotations=annotations, direct=observed.direct,
+                               limits=limits, security_groups=self._sgs.desired(nec, node),
+                               in_use=set(agent.in_use_enis), released=set(agent.released_enis), reported=reported,
+                               keeping=observed.keeping)
+        direct_outcome = self._direct.run(direct)
         if self._static is not None:
             return self._reconcile_static(self._static, NodeContext(
                 name=name, node_obj=node, nec=nec, annotations=annotations, work=work, limits=limits,
                 security_groups=self._sgs.desired(nec, node), used=used, released=set(agent.released_ips)),
-                raw, reported=reported)
+                raw, reported=reported, direct=direct, direct_outcome=direct_outcome)
         warm, problem = effective_warm_targets(self._config.ip_warm, annotations, previous=memory.warm)
         memory.warm = warm
         self._report_problems(name, nec, [problem] if problem else [], memory)
@@ -240,7 +261,9 @@ class NodeReconciler:
                 self._recorder.event(raw, reason=events.ENI_DELETED, message=f"deleted empty ENI {eni_id}",
                                      kind=NODE_ENI_CONFIG)
                 work.pop(eni_id)
-        self._sgs.sync(nec, node, [w.eni for w in work.values()], recorder=self._recorder, raw_nec=raw)
+        conditions = with_direct_condition(conditions, direct_outcome)
+        self._sgs.sync(nec, node, [w.eni for w in work.values()] + [d.eni for d in direct.direct.values()],
+                       recorder=self._recorder, raw_nec=raw)
         bound_now = [ip for w in work.values() for ip in w.bound]
         no_free_ip = all(ip in used for ip in bound_now)
         blocked = bool(short) or capped or len(bound_now) < window(pods=pods, warm=warm, cap=limits.ip_cap,
@@ -249,15 +272,17 @@ class NodeReconciler:
         if self._config.node_condition:
             report_node_condition(self._client, node, limited=bool(conditions),
                                   message=conditions[0].message if conditions else "", now=self._clock.now())
-        self._write_status(nec, work, conditions)
+        self._write_status(nec, work, conditions, direct=direct.direct.values())
         self._export(name, work, used)
+        if direct_outcome.waiting:
+            return Result(requeue_after=min(DIRECT_WAIT, self._config.resync_interval))
         if change.surplus_waiting:
             wait = max(0.05, memory.last_release + self._config.release_interval - self._clock.monotonic())
             return Result(requeue_after=min(wait, self._config.resync_interval))
         return Result(requeue_after=self._config.resync_interval)
 
     def _reconcile_static(self, static: StaticNodePass, ctx: NodeContext, raw: Mapping[str, Any], *,
-                          reported: bool) -> Result:
+                          reported: bool, direct: DirectContext, direct_outcome: DirectOutcome) -> Result:
         """Static-IP mode: claimed IPs per pod instead of the warm pool (``eni.controllers.static``)."""
         outcome = static.run(ctx)
         self._finish_releases(ctx.work, released=ctx.released, used=ctx.used, keep=set(outcome.reservations))
@@ -266,69 +291,36 @@ class NodeReconciler:
             conditions.append(Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
                                         reason=events.ENI_LIMIT,
                                         message=f"{outcome.unserved} pods wait for an IP the node cannot get"))
+        conditions = with_direct_condition(conditions, direct_outcome)
         if reported and not outcome.waiting:
             for eni_id in removable_enis([w.slot() for w in ctx.work.values()], used=ctx.used, ips_needed=0):
                 self._enis.remove(eni_id, ctx.nec.spec.instance_id)
                 self._recorder.event(raw, reason=events.ENI_DELETED, message=f"deleted empty ENI {eni_id}",
                                      kind=NODE_ENI_CONFIG)
                 ctx.work.pop(eni_id)
-        self._sgs.sync(ctx.nec, ctx.node_obj, [w.eni for w in ctx.work.values()], recorder=self._recorder,
-                       raw_nec=raw)
+        self._sgs.sync(ctx.nec, ctx.node_obj, [w.eni for w in ctx.work.values()] + [
+            d.eni for d in direct.direct.values()], recorder=self._recorder, raw_nec=raw)
         self._publish_node(ctx.node_obj, ctx.work, unavailable=outcome.eni_limit)
         if self._config.node_condition:
             report_node_condition(self._client, ctx.node_obj, limited=bool(conditions),
                                   message=conditions[0].message if conditions else "", now=self._clock.now())
-        self._write_status(ctx.nec, ctx.work, conditions, reservations=outcome.reservations)
+        self._write_status(ctx.nec, ctx.work, conditions, reservations=outcome.reservations,
+                           direct=direct.direct.values())
         self._export(ctx.name, ctx.work, ctx.used)
-        if outcome.waiting and self._config.static is not None:
+        if (outcome.waiting or direct_outcome.waiting) and self._config.static is not None:
             return Result(requeue_after=self._config.static.wait_interval)
         return Result(requeue_after=self._config.resync_interval)
 
-    def _resume_intents(self, name: str, nec: NodeENIConfig, annotations: Mapping[str, str]) -> None:
-        eni_intent = pending_eni(annotations)
-        if eni_intent is not None:
-            self._enis.finish_pending(eni_intent, node=name, instance_id=nec.spec.instance_id,
-                                      security_groups=self._sgs.desired(nec, None))
-        ip_intent = pending_assign(annotations)
-        if ip_intent is not None:
-            self._ips.finish_pending(ip_intent, node=name, subnet_id=self._subnet_of(ip_intent.eni_id))
-
-    def _subnet_of(self, eni_id: str) -> str:
-        found = self._vpc.describe_enis(eni_ids=[EniId(eni_id)])
-        return found[0].subnet_id if found else ""
-
-    def _model(self, name: str, nec: NodeENIConfig, instance_id: str) -> dict[str, WorkingEni]:
-        records = self._records.enis_of(name)
-        if not records:
-            return {}  # the model holds recorded ENIs only: a node without any needs no describe
-        described = self._calls.call("DescribeNetworkInterfaces",
-                                     lambda: self._vpc.describe_enis(instance_id=InstanceId(instance_id)))
-        attached: dict[str, Eni] = {e.id: e for e in described if not e.primary}
-        recorded_ips = {ip.name: ip for ip in self._records.ips_of(name)}
-        releasing = set(nec.status.ips_in_state(IPState.RELEASING))
-        releasing |= {a for a, ip in recorded_ips.items() if ip.status.phase is VpcIPPhase.RELEASING}
-        work: dict[str, WorkingEni] = {}
-        for record in records:
-            cloud = attached.get(record.name)
-            if record.status.phase is not VpcENIPhase.ATTACHED or cloud is None:
-                if not self._enis.resume(record, cloud, instance_id):
-                    continue
-                again = self._vpc.describe_enis(eni_ids=[EniId(record.name)])
-                if not again:
-                    continue
-                cloud = again[0]
-            work[cloud.id] = working_eni(cloud, recorded=recorded_ips, releasing=releasing)
-        return work
-
     def _limits(
         self, name: str, nec: NodeENIConfig, annotations: Mapping[str, str], work: Mapping[str, WorkingEni],
-        used: set[str],
+        used: set[str], *, direct_in_use: set[str],
     ) -> NodeLimits:
         quota = cloud_limits(self._calls.call("DescribeNetworkInterfaceLimit", lambda: self._vpc.describe_eni_limits(
             InstanceId(nec.spec.instance_id))))
         in_use = InUse(
             enis=sum(1 for w in work.values() if any(ip in used for ip in w.bound) or w.eni.primary_ip in used),
-            ips_on_one_eni=max((sum(1 for ip in w.bound if ip in used) for w in work.values()), default=0))
+            ips_on_one_eni=max((sum(1 for ip in w.bound if ip in used) for w in work.values()), default=0),
+            direct_enis=len(direct_in_use))
         previous = NodeLimits(nec.spec.max_eni, nec.spec.max_ip_per_eni, nec.spec.max_direct_eni) \
             if nec.spec.max_eni or nec.spec.max_ip_per_eni else None
         limits, problems = effective_limits(quota, annotations, in_use=in_use, previous=previous)
@@ -379,12 +371,13 @@ class NodeReconciler:
                            subnet_ids=None if work is None else [w.eni.subnet_id for w in work.values()])
 
     def _write_status(self, nec: NodeENIConfig, work: Mapping[str, WorkingEni], conditions: list[Condition], *,
-                      reservations: Mapping[str, PodRef] | None = None) -> None:
-        for w in work.values():
-            if w.eni.subnet_id not in self._subnets:
-                for subnet in self._vpc.describe_subnets([w.eni.subnet_id]):
+                      reservations: Mapping[str, PodRef] | None = None, direct: Collection[DirectEni] = ()) -> None:
+        for subnet_id in {w.eni.subnet_id for w in work.values()} | {d.eni.subnet_id for d in direct}:
+            if subnet_id not in self._subnets:
+                for subnet in self._vpc.describe_subnets([SubnetId(subnet_id)]):
                     self._subnets[subnet.id] = subnet
-        enis = render_status(work.values(), self._subnets, reservations)
+        enis = tuple(sorted(render_status(work.values(), self._subnets, reservations)
+                            + render_direct(direct, self._subnets), key=lambda e: (e.device_index, e.eni_id)))
         if enis == nec.status.enis and tuple(conditions) == nec.status.conditions:
             return
         self._client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name=nec.name),

@@ -264,8 +264,9 @@ def make_cluster(apiserver: FakeApiServer, emulator_world: World) -> Iterator[Ca
         emu.start(host="127.0.0.1", port=0)
         client = KubeClient.from_api_client(apiserver.api_client(), qps=5000, burst=5000)
         install_crds(client)
+        # No exclusive ENIs unless a test asks for them: the shared-ENI tests count the VPC's ENIs.
         values: dict[str, Any] = {"subnet_ids": ALL_SUBNETS, "ip_warm": WarmTargets(min=5, max=5),
-                                  "release_interval": 120.0}
+                                  "eni_warm": WarmTargets(min=0, max=0), "release_interval": 120.0}
         values.update(config)
         cluster = Cluster(
             apiserver=apiserver, emulator=emu, client=client, clock=FakeClock(), registry=CollectorRegistry(),

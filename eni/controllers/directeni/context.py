@@ -1,0 +1,57 @@
+"""What a node's exclusive-ENI pass works on and what it reports back to the node pool reconciler.
+
+The reconciler builds one ``DirectContext`` per pass (its ``direct`` map is changed in place and rendered
+into the NEC status by the reconciler, the status's only writer) and folds the ``DirectOutcome`` into its
+conditions, Node taint and requeue. Values only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eni.api.v1 import Condition, ConditionStatus, NodeENIConfig, VpcENI
+from eni.controllers import events
+from eni.controllers.nec.limits import NodeLimits
+
+from .model import DirectEni
+
+
+@dataclass
+class DirectContext:
+    name: str
+    node_obj: Mapping[str, Any]
+    nec: NodeENIConfig
+    annotations: dict[str, str]
+    """The NEC's annotations; the intent counter in it is kept in step with every cloud call."""
+    direct: dict[str, DirectEni]
+    limits: NodeLimits
+    security_groups: tuple[str, ...]
+    in_use: set[str]
+    """The agent's inUseENIs."""
+    released: set[str]
+    """The agent's releasedENIs."""
+    reported: bool
+    """The agent has written its status at least once."""
+    keeping: list[VpcENI] = field(default_factory=list)
+
+
+@dataclass
+class DirectOutcome:
+    limited: str = ""
+    """Why the node cannot get the exclusive ENIs it needs (empty: it can)."""
+    waiting: bool = False
+    """Something waits for another node or a retry soon; look again shortly."""
+
+
+DIRECT_WAIT = 1.0
+"""Seconds before a node whose exclusive ENIs wait on another node (or on a retry) is looked at again."""
+
+
+def with_direct_condition(conditions: list[Condition], outcome: DirectOutcome) -> list[Condition]:
+    """``conditions`` plus ENILimitReached for exclusive ENIs, unless the shared ENIs already report it."""
+    if not outcome.limited or any(c.type == events.CONDITION_ENI_LIMIT_REACHED for c in conditions):
+        return conditions
+    return [*conditions, Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
+                                   reason=events.ENI_LIMIT, message=outcome.limited)]
