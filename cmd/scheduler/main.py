@@ -57,14 +57,16 @@ EXTENDER, KUBE, CLOUD, SERVE = "Extender", "Kubernetes", "Tencent Cloud (optiona
 @option("--log-format", group=SERVE, type=click.Choice(["json", "text"]), default="json", help="Log line format.")
 @click.version_option(package_name="tke-eni", message="%(prog)s %(version)s")
 def cli(**flags: Any) -> int:
-    """tke-eni-ip-scheduler: a kube-scheduler extender for tke-eni's static-IP mode.
+    """tke-eni-ip-scheduler: a kube-scheduler extender for tke-eni's static IPs and exclusive ENIs.
 
-    kube-scheduler POSTs each pod that requests tke.cloud.tencent.com/eni-ip with its candidate
-    nodes. Filter keeps a pod whose claim retains an IP on nodes whose zone holds that IP's
-    subnet, a pod with nominated-eni-subnets on nodes of those subnets' zones, and drops nodes
-    whose subnets have no free IP or that cannot attach another ENI, with reasons prefixed
-    [ip-scheduler]. Prioritize prefers nodes with an ENI in the pod's subnet and a free IP.
-    Answers come from informer caches, never from a cloud call per request.
+    kube-scheduler POSTs each pod that requests tke.cloud.tencent.com/eni-ip or
+    tke.cloud.tencent.com/direct-eni with its candidate nodes. Filter keeps a pod whose claim
+    retains an IP on nodes whose zone holds that IP's subnet, a pod with nominated-eni-subnets on
+    nodes of those subnets' zones, and drops nodes whose subnets have no free IP or that cannot
+    attach another ENI, with reasons prefixed [ip-scheduler]. A tke-direct-eni pod needs a free
+    warm exclusive ENI or room to attach one, and a static pod whose ENI was kept stays in that
+    ENI's zone. Prioritize prefers nodes with an ENI in the pod's subnet and a free IP (or a warm
+    exclusive ENI). Answers come from informer caches, never from a cloud call per request.
     """
     try:
         settings = from_flags(flags, env=os.environ)

@@ -1,9 +1,12 @@
-"""The kube-scheduler extender of static-IP mode: pure filter/prioritize functions and a thin HTTP server.
+"""The kube-scheduler extender: pure filter/prioritize functions and a thin HTTP server.
 
+It judges pods that want an IP of a shared ENI (static-IP mode's retained IPs and nominated subnets) and
+pods that want a whole exclusive ENI (``tke-direct-eni``: warm ENIs, room to attach one, a kept ENI's zone).
 Layout: ``model`` (values and the ``SubnetCapacity`` seam), ``facts`` + ``index`` (informer handlers that
 precompute per-node capacity), ``subnets`` (capacity from the cluster or the cloud), ``podneeds``,
-``assess`` + ``filter`` + ``prioritize`` (pure), ``wire`` (the protocol's JSON), ``extender`` (glue) and
-``server`` (HTTP). Only ``cmd/scheduler`` wires concrete parts (the Tencent adapter) into it.
+``assess`` (shared ENIs) + ``direct`` (exclusive ENIs) + ``judge`` + ``filter`` + ``prioritize`` (pure),
+``wire`` (the protocol's JSON), ``extender`` (glue) and ``server`` (HTTP). Only ``cmd/scheduler`` wires
+concrete parts (the Tencent adapter) into it.
 """
 
 from eni.scheduler.extender import Extender, NotReady

@@ -1,6 +1,6 @@
 """Whether one node can serve one pod's ENI IP, and how well: the rule shared by filter and prioritize.
 
-A node fits when one of the pod's candidate subnets has
+A node fits a route-ENI pod when one of the pod's candidate subnets has
 - an attached route ENI with a free secondary-IP slot, and a free address in the subnet (score 10), or else
 - room for one more ENI on the node and two free addresses in the subnet: the new ENI's primary IP and
   the pod's (score 5).
@@ -10,7 +10,8 @@ lie in the node's zone for a pod with a retained IP or nominated subnets. A fail
 ``[ip-scheduler]``; zone and configuration mismatches are unresolvable (no preemption can fix them).
 
 Pure: reads frozen values only, never blocks, never raises on odd data. Messages carry no node name so
-that kube-scheduler can aggregate them across nodes.
+that kube-scheduler can aggregate them across nodes. Direct-ENI pods are judged by ``eni.scheduler.direct``
+and both rules are dispatched, once per node shape, by ``eni.scheduler.judge``.
 """
 
 from __future__ import annotations
@@ -75,50 +76,33 @@ def assess(
             return Assessment(failure=reason(INSUFFICIENT_IP_OR_ENI, detail), unresolvable=True)
         addresses = 1
     else:
-        in_zone = [s for s in needs.subnets if _in_zone(s, node, subnets)]
-        if not in_zone:
-            return _mismatch(needs, node, subnets)
-        eni_subnets = new_eni_subnets = in_zone
+        zone_subnets = [s for s in needs.subnets if in_zone(s, node, subnets)]
+        if not zone_subnets:
+            return mismatch(needs, node, subnets)
+        eni_subnets = new_eni_subnets = zone_subnets
         addresses = 0 if needs.retained_ip else 1
     slots = node.eni_free_slots
     for subnet in eni_subnets:
-        if slots.get(subnet, 0) > 0 and _has_free(subnets, subnet, addresses):
+        if slots.get(subnet, 0) > 0 and has_free(subnets, subnet, addresses):
             return FITS_EXISTING_ENI
     if node.can_attach_eni:
         for subnet in new_eni_subnets:
-            if _has_free(subnets, subnet, addresses + 1):
+            if has_free(subnets, subnet, addresses + 1):
                 return FITS_NEW_ENI
     return _shortage(node, candidates=sorted(set(eni_subnets) | set(new_eni_subnets)), addresses=addresses,
                      subnets=subnets)
 
 
-class Judge:
-    """``assess`` for one request, judging each node shape once (see ``NodeCapacity.shape``)."""
-
-    __slots__ = ("_needs", "_subnets", "_reserved", "_by_shape")
-
-    def __init__(self, needs: PodNeeds, *, subnets: Mapping[str, SubnetInfo], reserved: frozenset[str]) -> None:
-        self._needs, self._subnets, self._reserved = needs, subnets, reserved
-        self._by_shape: dict[int, Assessment] = {}
-
-    def __call__(self, node: NodeCapacity | None) -> Assessment:
-        if node is None:
-            return assess(self._needs, None, subnets=self._subnets, reserved=self._reserved)
-        verdict = self._by_shape.get(node.shape)
-        if verdict is None:
-            verdict = assess(self._needs, node, subnets=self._subnets, reserved=self._reserved)
-            self._by_shape[node.shape] = verdict
-        return verdict
-
-
-def _has_free(subnets: Mapping[str, SubnetInfo], subnet: str, count: int) -> bool:
+def has_free(subnets: Mapping[str, SubnetInfo], subnet: str, count: int) -> bool:
+    """Whether ``subnet`` can still hand out ``count`` addresses (an unknown count never counts as short)."""
     if count <= 0:
         return True
     info = subnets.get(subnet)
     return info is None or info.free_ips is None or info.free_ips >= count
 
 
-def _in_zone(subnet: str, node: NodeCapacity, subnets: Mapping[str, SubnetInfo]) -> bool:
+def in_zone(subnet: str, node: NodeCapacity, subnets: Mapping[str, SubnetInfo]) -> bool:
+    """Whether ``subnet`` lies in ``node``'s zone; with either zone unknown, whether it is one of the node's."""
     info = subnets.get(subnet)
     if info is not None and info.zone and node.zone:
         return info.zone == node.zone
@@ -126,19 +110,25 @@ def _in_zone(subnet: str, node: NodeCapacity, subnets: Mapping[str, SubnetInfo])
     return subnet in node.subnets or subnet in node.eni_free_slots
 
 
-def _mismatch(needs: PodNeeds, node: NodeCapacity, subnets: Mapping[str, SubnetInfo]) -> Assessment:
+def mismatch(needs: PodNeeds, node: NodeCapacity, subnets: Mapping[str, SubnetInfo]) -> Assessment:
+    """The unresolvable failure of a node whose zone none of the pod's subnets is in."""
     wanted = sorted(needs.subnets or ())
     zones = sorted({info.zone for s in wanted if (info := subnets.get(s)) is not None and info.zone})
     where = f" (zone {', '.join(zones)})" if zones else ""
     node_zone = f"zone {node.zone}" if node.zone else "a zone that cannot use them"
-    what = f"retained IP {needs.retained_ip} is in subnet" if needs.retained_ip else "nominated subnets"
+    if needs.kept_eni:
+        what = f"kept ENI {needs.kept_eni} is in subnet"
+    elif needs.retained_ip:
+        what = f"retained IP {needs.retained_ip} is in subnet"
+    else:
+        what = "nominated subnets"
     detail = f"{what} {', '.join(wanted)}{where}; the node is in {node_zone}"
     return Assessment(failure=reason(SUBNET_MISMATCH, detail), unresolvable=True)
 
 
 def _shortage(node: NodeCapacity, *, candidates: list[str], addresses: int,
               subnets: Mapping[str, SubnetInfo]) -> Assessment:
-    with_ips = [s for s in candidates if _has_free(subnets, s, max(addresses, 1))]
+    with_ips = [s for s in candidates if has_free(subnets, s, max(addresses, 1))]
     if not node.can_attach_eni and (with_ips or addresses == 0):
         detail = (f"no ENI in {', '.join(with_ips or candidates)} has a free IP slot and the node has "
                   f"{node.eni_count} of {node.max_eni} ENIs attached")

@@ -1,4 +1,5 @@
-"""Filter: split candidate nodes into those that can serve the pod's ENI IP and those that cannot, with why.
+"""Filter: split candidate nodes into those that can serve the pod's ENI IP (or exclusive ENI) and those that
+cannot, with why.
 
 Pure: the node records and subnet snapshot are frozen values read without locks; nothing here blocks,
 performs I/O or raises on unknown nodes (a node the caches do not know fails as not configured).
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from eni.scheduler.assess import Judge
+from eni.scheduler.judge import Judge
 from eni.scheduler.model import NodeCapacity, PodNeeds, SubnetInfo
 
 
@@ -38,9 +39,9 @@ def filter_nodes(
     records = list(map(nodes.get, unique))
     # Judge each distinct shape once, then sort the names by their shape's verdict with comprehensions:
     # the per-node work stays a few C-level steps, which is what keeps 5,000 nodes in a few milliseconds.
-    shapes = [record.shape if record is not None else None for record in records]
-    examples = dict(zip(shapes, records, strict=True))
     judge = Judge(needs, subnets=subnets, reserved=reserved)
+    shapes = judge.keys(records)
+    examples = dict(zip(shapes, records, strict=True))
     verdicts = {shape: judge(example) for shape, example in examples.items()}
     passing = {shape for shape, verdict in verdicts.items() if not verdict.failure}
     outcome = FilterOutcome(passed=[name for name, shape in zip(unique, shapes, strict=True) if shape in passing])

@@ -2,13 +2,16 @@
 
 kube-scheduler gives an extender 5 s; with 5,000 candidate nodes a request can afford about a microsecond
 per node, so everything that depends only on the cluster's objects is computed here, when an object changes,
-never per request. Handlers (Nodes, NodeENIConfigs, VpcIPs, VpcIPClaims; each informer calls its handler on
-its own thread) update the aggregates under one lock and replace a node's frozen ``NodeCapacity`` whenever
-one of its inputs changes. Requests read ``nodes`` and the other lookups without the lock: every value read
+never per request. Handlers (Nodes, NodeENIConfigs, VpcIPs, VpcIPClaims, VpcENIs; each informer calls its
+handler on its own thread) update the aggregates under one lock and replace a node's frozen ``NodeCapacity``
+whenever one of its inputs changes. Requests read ``nodes`` and the other lookups without the lock: every value read
 is immutable, and a dict lookup is atomic.
 
 A route ENI's used slots are the larger of the IPs its NodeENIConfig lists and the VpcIPs that name it, so an
-assignment ipamd has started (a VpcIP in Assigning) already counts. This index never writes to the API.
+assignment ipamd has started (a VpcIP in Assigning) already counts. Exclusive ENIs come from the NodeENIConfig
+too (warm ones free per subnet, the attached count, which pod each is reserved for); VpcENIs only tell which
+ENI is kept for which static direct-ENI pod, and a detached kept ENI's primary IP still counts as used in its
+subnet. This index never writes to the API.
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from eni.api.v1 import NODE_ENI_CONFIG, VPC_IP, VPC_IP_CLAIM
+from eni.api.v1 import NODE_ENI_CONFIG, VPC_ENI, VPC_IP, VPC_IP_CLAIM
 from eni.runtime.cache import DeletedFinalStateUnknown, EventHandlerFuncs, HandlerRegistration, InformerCache
 from eni.runtime.meta import NODE, Obj
 from eni.scheduler.facts import (
     ClaimFacts,
+    KeptEniFacts,
     NecFacts,
     VipFacts,
     claim_facts,
+    kept_eni_facts,
     name_of,
     nec_facts,
     node_zone,
@@ -37,6 +42,8 @@ from eni.scheduler.facts import (
 from eni.scheduler.model import NodeCapacity
 
 log = logging.getLogger(__name__)
+
+_NO_WARM: Mapping[str, int] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +55,7 @@ class SubnetUsage:
     cidr: str
     """From an ENI of the subnet; empty until the cluster has one."""
     used: int
-    """Addresses the cluster holds in it: ENI primary IPs plus secondary IPs."""
+    """Addresses the cluster holds in it: ENI primary IPs (attached, or detached and kept) plus secondary IPs."""
 
 
 class ClusterIndex:
@@ -71,6 +78,10 @@ class ClusterIndex:
         self._claims: dict[tuple[str, str], ClaimFacts] = {}
         self._nominations: Counter[str] = Counter()
         self._reserved: frozenset[str] = frozenset()
+        self._kept_enis: dict[str, KeptEniFacts] = {}
+        self._kept_by_pod: dict[tuple[str, str], tuple[KeptEniFacts, ...]] = {}
+        self._subnet_kept: Counter[str] = Counter()
+        self._eni_nodes_by_pod: dict[str, frozenset[str]] = {}
         self._registrations: list[HandlerRegistration] = []
         self.version = 0
         """Bumped on every change; lets readers cache what they derive from the index."""
@@ -88,6 +99,15 @@ class ClusterIndex:
         facts = self._vips.get(ip)
         return facts.subnet_id if facts is not None else ""
 
+    def kept_eni(self, namespace: str, name: str) -> KeptEniFacts | None:
+        """The exclusive ENI kept for the static pod ``namespace/name``; the first by id should there be more."""
+        kept = self._kept_by_pod.get((namespace, name))
+        return kept[0] if kept else None
+
+    def eni_nodes(self, namespace: str, name: str) -> frozenset[str]:
+        """Nodes whose NodeENIConfig lists an exclusive ENI reserved for the pod ``namespace/name``."""
+        return self._eni_nodes_by_pod.get(f"{namespace}/{name}", frozenset())
+
     @property
     def reserved_subnets(self) -> frozenset[str]:
         """Subnets some VpcIPClaim nominates (kept for such pods with --only-nominated-eni-subnets)."""
@@ -98,11 +118,13 @@ class ClusterIndex:
         with self._lock:
             ids = set(self._subnet_zones) | set(self._subnet_vips) | set(self._subnet_enis) | set(self._nominations)
             ids.update(claim.subnet_id for claim in self._claims.values() if claim.subnet_id)
+            ids.update(self._subnet_kept)
             return {
                 subnet: SubnetUsage(
                     zone=_most_common(self._subnet_zones.get(subnet)),
                     cidr=self._subnet_cidrs.get(subnet, ""),
-                    used=self._subnet_enis[subnet] + max(self._subnet_vips[subnet], self._subnet_nec_ips[subnet]),
+                    used=self._subnet_enis[subnet] + self._subnet_kept[subnet]
+                    + max(self._subnet_vips[subnet], self._subnet_nec_ips[subnet]),
                 )
                 for subnet in ids
             }
@@ -113,12 +135,14 @@ class ClusterIndex:
 
     # -- registration --------------------------------------------------------------------------------------
     def watch(self, cache: InformerCache) -> None:
-        """Register the handlers on ``cache``'s informers for Nodes, NodeENIConfigs, VpcIPs and VpcIPClaims."""
+        """Register the handlers on ``cache``'s informers for Nodes, NodeENIConfigs, VpcIPs, VpcIPClaims and
+        VpcENIs."""
         for kind, on_upsert, on_remove in (
             (NODE, self.upsert_node, self.remove_node),
             (NODE_ENI_CONFIG, self.upsert_nec, self.remove_nec),
             (VPC_IP, self.upsert_vip, self.remove_vip),
             (VPC_IP_CLAIM, self.upsert_claim, self.remove_claim),
+            (VPC_ENI, self.upsert_veni, self.remove_veni),
         ):
             handler = EventHandlerFuncs(
                 on_add=_guarded(on_upsert, kind.kind),
@@ -180,6 +204,13 @@ class ClusterIndex:
                 _add(self._subnet_nec_ips, eni.subnet_id, sign * eni.ip_count)
                 if eni.cidr and sign > 0:
                     self._subnet_cidrs[eni.subnet_id] = eni.cidr
+        for pod in {direct.pod for direct in facts.direct_enis if direct.pod}:
+            nodes = self._eni_nodes_by_pod.get(pod, frozenset())
+            nodes = nodes | {facts.node} if sign > 0 else nodes - {facts.node}
+            if nodes:
+                self._eni_nodes_by_pod[pod] = nodes
+            else:
+                self._eni_nodes_by_pod.pop(pod, None)
 
     # -- VpcIPs --------------------------------------------------------------------------------------------
     def upsert_vip(self, vip: Obj, _initial: bool = False) -> None:
@@ -239,6 +270,44 @@ class ClusterIndex:
         self._reserved = frozenset(self._nominations)
         self.version += 1
 
+    # -- VpcENIs ------------------------------------------------------------------------------------------
+    def upsert_veni(self, veni: Obj, _initial: bool = False) -> None:
+        facts = kept_eni_facts(veni)
+        if facts is None:
+            self.remove_veni(veni)
+            return
+        with self._lock:
+            old = self._kept_enis.get(facts.eni_id)
+            if old == facts:
+                return
+            self._set_kept(old, facts)
+
+    def remove_veni(self, veni: Obj) -> None:
+        with self._lock:
+            old = self._kept_enis.get(name_of(veni))
+            if old is not None:
+                self._set_kept(old, None)
+
+    def _set_kept(self, old: KeptEniFacts | None, new: KeptEniFacts | None) -> None:
+        """Replace one kept ENI's facts; the caller holds the lock. Lists are replaced, never changed in place,
+        so lock-free readers always see a whole one."""
+        for facts, sign in ((old, -1), (new, +1)):
+            if facts is None:
+                continue
+            if not facts.node:
+                _add(self._subnet_kept, facts.subnet_id, sign)
+            others = tuple(kept for kept in self._kept_by_pod.get(facts.owner, ()) if kept.eni_id != facts.eni_id)
+            if sign > 0:
+                self._kept_enis[facts.eni_id] = facts
+                others = tuple(sorted((*others, facts), key=lambda kept: kept.eni_id))
+            else:
+                self._kept_enis.pop(facts.eni_id, None)
+            if others:
+                self._kept_by_pod[facts.owner] = others
+            else:
+                self._kept_by_pod.pop(facts.owner, None)
+        self.version += 1
+
     # -- node records --------------------------------------------------------------------------------------
     def _refresh_node(self, name: str) -> None:
         """Rebuild one node's capacity record; the caller holds the lock."""
@@ -256,6 +325,10 @@ class ClusterIndex:
         for eni in nec.enis:
             used = max(eni.ip_count, self._eni_vips.get(eni.eni_id, 0))
             free[eni.subnet_id] = free.get(eni.subnet_id, 0) + max(0, nec.max_ip_per_eni - used)
+        warm: dict[str, int] = {}
+        for direct in nec.direct_enis:
+            if direct.free and direct.subnet_id:  # without a subnet no pod's candidate subnets can match it
+                warm[direct.subnet_id] = warm.get(direct.subnet_id, 0) + 1
         self._nodes[name] = NodeCapacity(
             name=name,
             zone=nec.zone or self._node_zones.get(name, ""),
@@ -264,6 +337,9 @@ class ClusterIndex:
             eni_free_slots=MappingProxyType(free),
             eni_count=len(nec.enis),
             max_eni=nec.max_eni,
+            free_direct_enis=MappingProxyType(warm) if warm else _NO_WARM,
+            direct_eni_count=len(nec.direct_enis),
+            max_direct_eni=nec.max_direct_eni,
         )
 
 

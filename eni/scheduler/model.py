@@ -1,4 +1,5 @@
-"""The values the extender judges with: a node's IP/ENI capacity, a subnet's free IPs, a pod's needs.
+"""The values the extender judges with: a node's IP/ENI capacity (shared and exclusive ENIs), a subnet's free
+IPs, a pod's needs.
 
 Everything here is a frozen value built by the cache handlers (``eni.scheduler.index``) or per
 request, so the pure filter and prioritize functions can read them from any thread without locks.
@@ -83,20 +84,36 @@ class NodeCapacity:
     """Route ENIs attached."""
     max_eni: int = 0
     """Route ENIs the node may attach."""
+    free_direct_enis: Mapping[str, int] = field(default_factory=lambda: _NO_SLOTS)
+    """Per subnet: warm exclusive ENIs any direct-ENI pod may get now (Bound, held by no pod, kept for none)."""
+    direct_eni_count: int = 0
+    """Exclusive ENIs attached, in any state."""
+    max_direct_eni: int = 0
+    """Exclusive ENIs the node may attach."""
 
     shape: int = field(init=False, default=0, compare=False, repr=False)
-    """Names everything a judgement depends on except the node's name: nodes of one shape get the same
-    answer, so a request judges each shape once. An interned small int, because hashing the tuple itself
-    for each of 5,000 nodes would cost more than the judgement."""
+    """Names everything a judgement of a route-ENI pod depends on except the node's name: nodes of one shape
+    get the same answer, so a request judges each shape once. An interned small int, because hashing the
+    tuple itself for each of 5,000 nodes would cost more than the judgement."""
+    direct_shape: int = field(init=False, default=0, compare=False, repr=False)
+    """The same for a direct-ENI pod, whose judgement depends on the exclusive ENIs instead."""
 
     def __post_init__(self) -> None:
         slots = tuple(sorted((subnet, free > 0) for subnet, free in self.eni_free_slots.items()))
         key = (self.configured, self.zone, self.subnets, slots, self.eni_count, self.max_eni)
         object.__setattr__(self, "shape", _SHAPES.setdefault(key, next(_SHAPE_IDS)))
+        warm = tuple(sorted(subnet for subnet, free in self.free_direct_enis.items() if free > 0))
+        direct_key = ("direct", self.configured, self.zone, self.subnets, warm, self.direct_eni_count,
+                      self.max_direct_eni)
+        object.__setattr__(self, "direct_shape", _SHAPES.setdefault(direct_key, next(_SHAPE_IDS)))
 
     @property
     def can_attach_eni(self) -> bool:
         return self.eni_count < self.max_eni
+
+    @property
+    def can_attach_direct_eni(self) -> bool:
+        return self.direct_eni_count < self.max_direct_eni
 
     @property
     def usable_subnets(self) -> frozenset[str]:
@@ -106,7 +123,7 @@ class NodeCapacity:
 
 @dataclass(frozen=True, slots=True)
 class PodNeeds:
-    """What a pod that requests an ENI IP asks of a node.
+    """What a pod that requests an ENI IP, or a whole exclusive ENI, asks of a node.
 
     ``subnets`` None means "any subnet the node can use" (minus subnets reserved for nominating pods);
     otherwise only these subnets may serve the pod, and only on nodes of their zones.
@@ -117,6 +134,14 @@ class PodNeeds:
     """An IP the pod's claim keeps across pod deletion; it needs an ENI slot but no new address."""
     invalid: str = ""
     """Why the pod's annotations cannot be used; every node fails with this."""
+    direct: bool = False
+    """The pod asks for a whole exclusive ENI (``tke-direct-eni``) rather than an IP of a shared ENI."""
+    kept_eni: str = ""
+    """Direct pods in static-IP mode: the ENI kept for the pod since its last incarnation (``subnets`` holds
+    its subnet); re-attaching it takes an ENI slot but no new address."""
+    eni_nodes: frozenset[str] = frozenset()
+    """Direct pods in static-IP mode: nodes that have an exclusive ENI reserved for this pod attached now;
+    they serve the pod without attaching another."""
 
     @property
     def constrained(self) -> bool:

@@ -1,13 +1,19 @@
-"""What a pod asks of a node's ENI IPs: whether it asks at all, and which subnets may serve it.
+"""What a pod asks of a node: whether it asks at all, an IP of a shared ENI or a whole exclusive ENI, and
+which subnets may serve it.
 
 A pod is the extender's business only when a container (or init container) requests or limits
-``tke.cloud.tencent.com/eni-ip``, like kube-scheduler's managedResources check; every other pod passes
-through untouched. For a managed pod, in order of precedence:
+``tke.cloud.tencent.com/eni-ip`` or ``tke.cloud.tencent.com/direct-eni`` (like kube-scheduler's
+managedResources check), or when its ``networks`` annotation is ``tke-direct-eni``; every other pod passes
+through untouched. A pod that asks for ``direct-eni`` (by resource or annotation) is a direct-ENI pod.
+
+For a route-ENI pod, in order of precedence:
 1. its VpcIPClaim holds an IP (Bound or Retained, not being deleted): only that IP's subnet;
 2. ``nominated-vpc-ip``: the subnet containing that address, when a known subnet does (an address another
    claim or a node already holds serves no node);
 3. ``nominated-eni-subnets`` (or the claim's nominated subnets): only those subnets;
 4. otherwise any subnet the node can use.
+For a direct-ENI pod: the subnet of the ENI kept for it (static mode), else ``nominated-eni-subnets``, else
+any subnet of the node; nodes that hold an ENI reserved for it are named in the needs.
 Bad annotations yield needs that no node meets, with the annotation's own error. Pure; never raises.
 """
 
@@ -18,8 +24,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from eni.api.v1 import AnnotationError
-from eni.api.v1.constants import RESOURCE_ENI_IP, parse_nominated_eni_subnets, parse_nominated_vpc_ip
-from eni.scheduler.facts import ClaimFacts
+from eni.api.v1.constants import (
+    ANNOTATION_NETWORKS,
+    NETWORK_DIRECT_ENI,
+    RESOURCE_DIRECT_ENI,
+    RESOURCE_ENI_IP,
+    parse_nominated_eni_subnets,
+    parse_nominated_vpc_ip,
+)
+from eni.scheduler.facts import ClaimFacts, KeptEniFacts
 from eni.scheduler.model import ANY_SUBNET, PodNeeds, SubnetInfo
 
 
@@ -27,16 +40,50 @@ def _map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def requests_eni_ip(pod: Mapping[str, Any]) -> bool:
-    """True when a container or init container requests or limits the eni-ip extended resource."""
+ROUTE = "route"
+DIRECT = "direct"
+
+
+def _requested(pod: Mapping[str, Any]) -> set[str]:
+    """The extended resources of this project that a container or init container requests or limits."""
+    found: set[str] = set()
     spec = _map(pod.get("spec"))
     for group in ("containers", "initContainers"):
         containers = spec.get(group)
         for container in containers if isinstance(containers, list) else ():
             resources = _map(_map(container).get("resources"))
-            if RESOURCE_ENI_IP in _map(resources.get("requests")) or RESOURCE_ENI_IP in _map(resources.get("limits")):
-                return True
-    return False
+            for amounts in (_map(resources.get("requests")), _map(resources.get("limits"))):
+                found.update(name for name in (RESOURCE_ENI_IP, RESOURCE_DIRECT_ENI) if name in amounts)
+    return found
+
+
+def requests_eni_ip(pod: Mapping[str, Any]) -> bool:
+    """True when a container or init container requests or limits the eni-ip extended resource."""
+    return RESOURCE_ENI_IP in _requested(pod)
+
+
+def managed_network(pod: Mapping[str, Any]) -> str | None:
+    """``DIRECT`` for a pod that wants a whole exclusive ENI, ``ROUTE`` for one that wants an ENI IP, None for
+    a pod the extender leaves alone."""
+    requested = _requested(pod)
+    note = _map(_map(pod.get("metadata")).get("annotations")).get(ANNOTATION_NETWORKS)
+    if RESOURCE_DIRECT_ENI in requested or (isinstance(note, str) and note.strip() == NETWORK_DIRECT_ENI):
+        return DIRECT
+    return ROUTE if requested else None
+
+
+def direct_pod_needs(pod: Mapping[str, Any], *, kept: KeptEniFacts | None, eni_nodes: frozenset[str]) -> PodNeeds:
+    """The needs of a direct-ENI pod: ``kept`` is the ENI kept for it (static mode), ``eni_nodes`` the nodes
+    holding an ENI reserved for it now."""
+    annotations = _map(_map(pod.get("metadata")).get("annotations"))
+    try:
+        nominated = parse_nominated_eni_subnets({key: value for key, value in annotations.items()
+                                                 if isinstance(value, str)})
+    except AnnotationError as e:
+        return PodNeeds(direct=True, invalid=str(e))
+    if kept is not None:
+        return PodNeeds(direct=True, subnets=frozenset({kept.subnet_id}), kept_eni=kept.eni_id, eni_nodes=eni_nodes)
+    return PodNeeds(direct=True, subnets=frozenset(nominated) if nominated else None, eni_nodes=eni_nodes)
 
 
 def pod_needs(

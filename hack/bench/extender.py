@@ -8,6 +8,9 @@ extender's informers through in-memory lister-watchers, waits for the index to s
 - the same call over HTTP to an ExtenderServer in a forked process holding that index (nodeCacheCapable:
   NodeNames), on a kept-alive connection, as kube-scheduler makes it, and the prioritize call the same way.
 Requests alternate between an ordinary pod, a pod with nominated subnets and a pod whose claim retains an IP.
+Then direct-ENI pods (tke-direct-eni) are filtered over HTTP the same way, alternating between a pod any node's
+warm or new exclusive ENI serves and a static pod whose kept ENI ties it to one zone (every fourth node has a
+warm exclusive ENI, the next one is full).
 Goal: p99 <= 20 ms for the HTTP filter call.
 """
 
@@ -24,12 +27,12 @@ import sys
 import threading
 import time
 
-from eni.api.v1 import NODE_ENI_CONFIG, VPC_IP, VPC_IP_CLAIM
+from eni.api.v1 import NODE_ENI_CONFIG, VPC_ENI, VPC_IP, VPC_IP_CLAIM
 from eni.runtime.cache import InformerCache
 from eni.runtime.meta import NODE
 from eni.runtime.testing import FakeListerWatcher
 from eni.scheduler import ClusterIndex, ClusterSubnets, Extender, ExtenderServer, decode_args
-from eni.scheduler.testing import claim, pod, synthetic_cluster
+from eni.scheduler.testing import claim, kept_eni, pod, synthetic_cluster
 from eni.scheduler.wire import encode
 
 COMMAND = ".venv/bin/python hack/bench/extender.py"
@@ -71,14 +74,16 @@ def main() -> int:
     options = parser.parse_args()
 
     started = time.perf_counter()
-    cluster = synthetic_cluster(nodes=options.nodes, vips=options.vips)
+    cluster = synthetic_cluster(nodes=options.nodes, vips=options.vips, max_direct_eni=2)
     zone, subnets = next(iter(cluster.subnets_by_zone.items()))
+    venis = [kept_eni("eni-kept", subnet_id=subnets[0], pod=("bench", "kept"))]
     retained_ip = cluster.vips[0]["metadata"]["name"]
     cluster.claims.append(claim("bench", "retained", ip=retained_ip, subnet_id=cluster.vips[0]["spec"]["subnetId"]))
     built = time.perf_counter() - started
 
     sources = {NODE: FakeListerWatcher(cluster.nodes), NODE_ENI_CONFIG: FakeListerWatcher(cluster.necs),
-               VPC_IP: FakeListerWatcher(cluster.vips), VPC_IP_CLAIM: FakeListerWatcher(cluster.claims)}
+               VPC_IP: FakeListerWatcher(cluster.vips), VPC_IP_CLAIM: FakeListerWatcher(cluster.claims),
+               VPC_ENI: FakeListerWatcher(venis)}
     cache = InformerCache(lambda kind, _selector: sources[kind])
     index = ClusterIndex()
     index.watch(cache)
@@ -100,6 +105,10 @@ def main() -> int:
         pod("plain", namespace="bench"),
         pod("nominated", namespace="bench", nominated_subnets=subnets[:1]),
         pod("retained", namespace="bench"),
+    )]
+    direct_bodies = [encode({"Pod": p, "Nodes": None, "NodeNames": names}) for p in (
+        pod("exclusive", namespace="bench", direct=True),
+        pod("kept", namespace="bench", direct=True),
     )]
 
     in_process: list[float] = []
@@ -132,6 +141,18 @@ def main() -> int:
             raise SystemExit(f"filter failed: {response.status} {answer}")
         passed = len(answer["NodeNames"])
         failed = len(answer["FailedNodes"]) + len(answer["FailedAndUnresolvableNodes"])
+    direct: list[float] = []
+    direct_passed: list[int] = []
+    for i in range(options.requests):
+        body = direct_bodies[i % len(direct_bodies)]
+        t0 = time.perf_counter()
+        connection.request("POST", "/filter", body=body, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        direct.append(time.perf_counter() - t0)
+        if response.status != 200 or answer["Error"]:
+            raise SystemExit(f"direct-ENI filter failed: {response.status} {answer}")
+        direct_passed.append(len(answer["NodeNames"]))
     prioritize: list[float] = []
     for i in range(options.requests // 3):
         t0 = time.perf_counter()
@@ -152,10 +173,10 @@ def main() -> int:
     print(f"command: {COMMAND} --nodes {options.nodes} --vips {options.vips} --requests {options.requests}")
     print(f"cluster: {len(cluster.nodes)} nodes, {len(cluster.vips)} VpcIPs, {len(cluster.claims)} claim(s); "
           f"objects built in {built:.1f} s, index synced through informers in {synced:.1f} s")
-    print(f"last answer: {passed} nodes passed, {failed} failed; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs")
+    print(f"last answer: {passed} nodes passed, {failed} failed; direct-ENI pods: {direct_passed[0]} and "
+          f"{direct_passed[1]} passed; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for label, samples in (("filter in process", in_process), ("  its CPU time", cpu), ("filter over HTTP", over_http),
-                           ("prioritize (HTTP)", prioritize)):
+                           ("prioritize (HTTP)", prioritize), ("direct-ENI filter", direct)):
         print(f"{label:18}: p50 {ms(statistics.median(samples))}, p99 {ms(percentile(samples, 0.99))}, "
               f"max {ms(max(samples))} ({len(samples)} requests)")
     goal = percentile(over_http, 0.99) <= 0.020

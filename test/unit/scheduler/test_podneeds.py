@@ -70,3 +70,39 @@ def test_a_nominated_ip_held_by_another_claim_or_a_node_serves_no_node():
         "nominated-vpc-ip 10.0.2.9 is already held by default/other")
     assert "held by a node" in with_holders(pod("p", nominated_ip="10.0.2.10")).invalid
     assert with_holders(pod("p", nominated_ip="10.0.2.11")) == PodNeeds(subnets=frozenset({"subnet-b"}))
+
+
+def test_direct_eni_pods_are_told_apart_by_resource_or_annotation():
+    from eni.scheduler.podneeds import DIRECT, ROUTE, managed_network
+
+    assert managed_network(pod("p")) == ROUTE
+    assert managed_network(pod("p", direct=True)) == DIRECT
+    assert managed_network(pod("p", eni_ip=False)) is None
+    by_annotation = pod("p", eni_ip=False, annotations={"tke.cloud.tencent.com/networks": " tke-direct-eni "})
+    assert managed_network(by_annotation) == DIRECT
+    by_init_limit = pod("p", eni_ip=False)
+    by_init_limit["spec"]["initContainers"] = [{"resources": {"limits": {"tke.cloud.tencent.com/direct-eni": "1"}}}]
+    assert managed_network(by_init_limit) == DIRECT
+    # the direct-ENI network wins over an eni-ip request: the pod gets a whole ENI
+    both = pod("p", annotations={"tke.cloud.tencent.com/networks": "tke-direct-eni"})
+    assert managed_network(both) == DIRECT
+    assert managed_network({"metadata": {"annotations": {"tke.cloud.tencent.com/networks": 3}}}) is None
+
+
+def test_direct_pod_needs_kept_eni_first_then_nominated_subnets():
+    from eni.scheduler.facts import KeptEniFacts
+    from eni.scheduler.podneeds import direct_pod_needs
+
+    kept = KeptEniFacts(eni_id="eni-k", subnet_id="subnet-b", owner=("default", "p"), node="")
+    nominating = pod("p", direct=True, nominated_subnets=["subnet-a"])
+    assert direct_pod_needs(nominating, kept=kept, eni_nodes=frozenset({"n1"})) == PodNeeds(
+        direct=True, subnets=frozenset({"subnet-b"}), kept_eni="eni-k", eni_nodes=frozenset({"n1"}))
+    assert direct_pod_needs(nominating, kept=None, eni_nodes=frozenset()) == PodNeeds(
+        direct=True, subnets=frozenset({"subnet-a"}))
+    assert direct_pod_needs(pod("p", direct=True), kept=None, eni_nodes=frozenset()) == PodNeeds(direct=True)
+    bad = direct_pod_needs(pod("p", direct=True, annotations={"tke.cloud.tencent.com/nominated-eni-subnets": "x"}),
+                           kept=kept, eni_nodes=frozenset())
+    assert bad.direct and "is not a subnet id" in bad.invalid
+    # nominated-vpc-ip names a shared-ENI address: it does not bind a direct-ENI pod
+    assert direct_pod_needs(pod("p", direct=True, nominated_ip="10.0.2.9"), kept=None,
+                            eni_nodes=frozenset()) == PodNeeds(direct=True)

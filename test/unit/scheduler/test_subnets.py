@@ -16,7 +16,7 @@ from eni.scheduler.testing import vip
 
 def test_cluster_subnets_derive_free_ips_from_cidr_and_use(cluster):
     snapshot = ClusterSubnets(cluster.index).snapshot()
-    assert snapshot["subnet-a1"].free_ips == 253 - 14
+    assert snapshot["subnet-a1"].free_ips == 253 - 18  # 2 route + 3 exclusive + 1 kept ENI, 12 VpcIPs
     assert snapshot["subnet-a2"].free_ips == 0
     assert (snapshot["subnet-b1"].zone, snapshot["subnet-b1"].free_ips) == ("ap-guangzhou-4", 253 - 4)
     assert addresses_in("10.0.2.0/28") == 13 and addresses_in("10.0.0.0/31") == 0
