@@ -14,9 +14,9 @@ from collections.abc import Collection, Sequence
 from ipaddress import IPv4Address
 from typing import Protocol
 
-from eni.netlink.types import EniSpec, EniState, PodNetResult, PodNetSpec
+from eni.netlink.types import DirectEniResult, DirectEniSpec, EniSpec, EniState, PodNetResult, PodNetSpec
 
-__all__ = ["NodeNetwork", "PodNetwork"]
+__all__ = ["DirectEniNetwork", "NodeNetwork", "PodNetwork"]
 
 
 class PodNetwork(Protocol):
@@ -117,5 +117,56 @@ class NodeNetwork(Protocol):
         Removed: pod rules whose ip is not in `keep_pod_ips` or whose table is not in `keep_tables`; `to <ip>`
         rules and main-table /32 routes (proto 177) of ips not kept; ENI rules and routes (proto 177) of tables not
         kept. Never touches a rule or route without our protocol mark, nor any link.
+        """
+        ...
+
+
+class DirectEniNetwork(Protocol):
+    """Exclusive ENIs: a whole ENI link (found by MAC) moved into one pod's namespace and back.
+
+    A free exclusive ENI sits in the node's namespace, down and without addresses; it never gets a route table
+    or policy rules (those are `NodeNetwork.sync_enis`' for shared ENIs). Every method finds the link by MAC
+    wherever it is, so a call repeated after a crash converges instead of failing.
+    """
+
+    def node_links(self) -> dict[str, str]:
+        """``ip link show`` in the node namespace: the name of every link, keyed by lower-case MAC."""
+        ...
+
+    def attach_direct(self, spec: DirectEniSpec) -> DirectEniResult:
+        """Move the ENI into the pod and configure it; idempotent (a link already in the pod is re-configured).
+
+        Equivalent to::
+
+            ip link set <node name> netns <netns_path> name <ifname>     # one RTM_NEWLINK
+            # inside the pod namespace:
+            ip link set <ifname> up
+            ip addr replace <address> dev <ifname>                    # primary ip/subnet prefix
+            ip route replace default via <gateway> dev <ifname>
+
+        Raises NamespaceNotFound when the pod namespace is gone, LinkNotFound when no link has the MAC in the
+        node or the pod namespace, and NetlinkError (EEXIST) when another link is named `ifname` in the pod.
+        """
+        ...
+
+    def detach_direct(self, *, mac: str, netns_path: str | None, node_ifname: str) -> bool:
+        """Move the ENI back into the node namespace as `node_ifname`, down, its addresses flushed; idempotent.
+
+        Equivalent to ``ip -n <pod> link set <ifname> down; ip -n <pod> link set <ifname> netns <node> name
+        <node_ifname>; ip addr flush dev <node_ifname>``. A link already in the node namespace is only brought
+        into that shape (kept under its name when `node_ifname` is taken). Returns whether the link is in the node
+        namespace afterwards: False when it is in neither namespace (e.g. it went with a deleted namespace).
+        """
+        ...
+
+    def check_direct(self, spec: DirectEniSpec) -> list[str]:
+        """Compare the pod's ENI with `spec`: human-readable problems, [] when healthy. Changes nothing."""
+        ...
+
+    def find_direct(self, macs: Collection[str]) -> dict[str, str]:
+        """The namespaces other than the node's that hold a link with one of `macs`: MAC -> namespace path.
+
+        Looks through the named namespaces (``ip netns list``: where container runtimes keep pod sandboxes), in a
+        bounded number; for recovery of ENIs whose ADD never completed. Changes nothing.
         """
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 __all__ = [
     "DEFAULT_POD_GATEWAY",
@@ -20,6 +20,8 @@ __all__ = [
     "OWNED_RULE_PRIORITIES",
     "ROUTE_PROTOCOL",
     "TO_POD_RULE_PRIORITY",
+    "DirectEniResult",
+    "DirectEniSpec",
     "EniSpec",
     "EniState",
     "PodNetResult",
@@ -182,3 +184,41 @@ class EniState:
     ifname: str
     index: int
     table: int
+
+
+@dataclass(frozen=True, slots=True)
+class DirectEniSpec:
+    """An exclusive ENI as one pod must have it: the link with `mac`, moved into the pod's namespace."""
+
+    mac: str
+    """The ENI's MAC address: how its link is found, wherever it is."""
+    netns_path: str
+    """The pod's network namespace."""
+    ifname: str
+    """The link's name inside the pod (CNI_IFNAME, usually eth0)."""
+    address: IPv4Interface
+    """The ENI's primary IP with its subnet's prefix length, e.g. 10.0.5.7/24."""
+    gateway: IPv4Address
+    """The subnet's gateway: the pod's default route goes via it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mac", validate_mac(self.mac))
+        if not self.netns_path or "\0" in self.netns_path:
+            raise ValueError(f"invalid netns path {self.netns_path!r}")
+        validate_ifname(self.ifname, what="pod interface name")
+        if not isinstance(self.address, IPv4Interface):
+            raise ValueError(f"ENI address must be an IPv4Interface, got {self.address!r}")
+        _require_ipv4(self.gateway, "ENI gateway")
+        network = self.address.network
+        if network.prefixlen > 30 or self.address.ip in (network.network_address, network.broadcast_address):
+            raise ValueError(f"invalid ENI address {self.address}: want a host address in a subnet of /30 or wider")
+        if self.gateway not in network or self.gateway == self.address.ip:
+            raise ValueError(f"gateway {self.gateway} must be another address of {network}")
+
+
+@dataclass(frozen=True, slots=True)
+class DirectEniResult:
+    """The exclusive ENI as set up in the pod: its name there and its MAC."""
+
+    ifname: str
+    mac: str
