@@ -86,7 +86,8 @@ class DirectPool:
             candidates = [d for d in reversed(free) if d.eni_id not in ctx.released]
             for d in candidates[:change.release]:
                 d.state = IPState.RELEASING
-        short = change.short
+        # A node whose instance (or direct-eni-max-attach) allows no exclusive ENI takes no part: no warnings.
+        short = change.short if ctx.limits.max_direct_eni else 0
         if change.create:
             short += self._grow(ctx, memory, change.create)
         limited = ""
