@@ -94,8 +94,8 @@ def cli(ctx: click.Context, /, **flags: Any) -> int:
     up the ENIs that the node's NodeENIConfig lists (found by MAC) with their route tables and
     policy rules, keeps ip_forward=1 and rp_filter=0, hands pod IPs out of a crash-safe ledger over
     its gRPC and JSON sockets, frees the IPs of vanished pods, publishes status.agent of its NodeENIConfig,
-    and registers the extended resource tke.cloud.tencent.com/eni-ip with the kubelet (direct-eni and eip are
-    not served by this build). It never calls the cloud API.
+    moves exclusive ENIs (tke-direct-eni) into their pods' namespaces and back, and registers the extended
+    resources tke.cloud.tencent.com/eni-ip, direct-eni and eip with the kubelet. It never calls the cloud API.
     """
     if ctx.invoked_subcommand is not None:
         return 0
@@ -113,12 +113,13 @@ def cli(ctx: click.Context, /, **flags: Any) -> int:
         help="Output format.")
 @option("--timeout", group="Options", type=DURATION, default="5s", help="How long to wait for the agent.")
 def ipam(json_socket: Path, output: str, timeout: Any) -> int:
-    """List this node's pod IP allocations (pod, container, IP, ENI, age), as the running agent holds them."""
+    """List this node's allocations (pod, container, IP, ENI, age; the kind, shared IP or exclusive ENI, on nodes
+    with exclusive ENIs), as the running agent holds them."""
     try:
-        rows = ipam_view.list_allocations(str(json_socket), timeout=timeout.total_seconds())
+        rows, direct = ipam_view.list_node(str(json_socket), timeout=timeout.total_seconds())
     except CniError as e:
         raise click.ClickException(e.msg) from e
-    click.echo(ipam_view.render_table(rows) if output == "table" else ipam_view.render_json(rows))
+    click.echo(ipam_view.render_table(rows, kinds=direct) if output == "table" else ipam_view.render_json(rows))
     return 0
 
 

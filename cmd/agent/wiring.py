@@ -3,8 +3,10 @@
 ``start`` opens the node's network namespace (``--netns``; every kernel operation goes there, never to the
 agent's own namespace unless that is the node's), connects to the API server, starts the agent API sockets
 at once (DEL works while the API server is unreachable), then runs a Manager with two field-selected
-informers (this node's NodeENIConfig and its pods), the node loop and the eni-ip device plugin until
-SIGTERM/SIGINT (exit 0) or a failure (exit 1). Stopping removes the sockets and leaves every pod's network
+informers (this node's NodeENIConfig and its pods), the node loop and the device plugins (eni-ip, direct-eni,
+eip) until SIGTERM/SIGINT (exit 0) or a failure (exit 1). Exclusive ENIs are moved between the node's and the
+pods' namespaces by ``PyrouteDirectLinks``; a pod not yet in the informer's cache is read with one GET bounded by
+``POD_LOOKUP_TIMEOUT``. Stopping removes the sockets and leaves every pod's network
 in place. This module only assembles; it decides nothing.
 """
 
@@ -23,6 +25,8 @@ from .settings import AgentSettings
 
 FAILED_STATUS = 1
 NETWORK_NAME = "tke-eni"
+POD_LOOKUP_TIMEOUT = 5.0
+"""Seconds an ADD waits for the API server to say whether an uncached pod wants an exclusive ENI."""
 
 
 def kube_transport(settings: AgentSettings) -> Any:
@@ -75,8 +79,9 @@ def plugin_files(settings: AgentSettings) -> dict[str, bytes]:
     return {name: build_plugin(name, interpreter=interpreter) for name in ENTRY_POINTS}
 
 
-def build(settings: AgentSettings, network: Any) -> tuple[Any, Any]:
-    """The Manager (not started) and the AgentDaemon over ``network`` (the node namespace's PyrouteNetwork)."""
+def build(settings: AgentSettings, network: Any, direct_network: Any = None) -> tuple[Any, Any]:
+    """The Manager (not started) and the AgentDaemon over ``network`` (the node namespace's PyrouteNetwork) and
+    ``direct_network`` (its PyrouteDirectLinks; None: no exclusive ENIs)."""
     from prometheus_client import CollectorRegistry
 
     from eni.agent.daemon import AgentDaemon, AgentDaemonSettings
@@ -87,6 +92,7 @@ def build(settings: AgentSettings, network: Any) -> tuple[Any, Any]:
     from eni.api.v1.nodeeniconfig import NODE_ENI_CONFIG
     from eni.runtime.cache.cache import InformerCache
     from eni.runtime.client.kube import KubeClient
+    from eni.runtime.client.transport import KubeTransport
     from eni.runtime.healthz import HealthServer
     from eni.runtime.manager import Manager, ManagerSettings
     from eni.runtime.meta import POD, ObjectKey
@@ -113,6 +119,20 @@ def build(settings: AgentSettings, network: Any) -> tuple[Any, Any]:
     def patch_status(body: Mapping[str, Any]) -> object:
         return client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name=node), body, subresource="status")
 
+    pod_reader = KubeClient(KubeTransport(connector=transport.connector, timeout=POD_LOOKUP_TIMEOUT),
+                            qps=settings.kube.qps, burst=settings.kube.burst)
+
+    def fetch_pod(namespace: str, name: str) -> Mapping[str, Any] | None:
+        from eni.agent.netchoice import PodLookupError
+        from eni.runtime.client.errors import ApiError, NotFoundError
+
+        try:
+            return pod_reader.get(POD, ObjectKey(namespace=namespace, name=name))
+        except NotFoundError:
+            return None
+        except (ApiError, OSError) as e:
+            raise PodLookupError(str(e)) from e
+
     plugins = plugin_files(settings)
     cni = CniInstallSettings(agent_socket=settings.api.json_socket, cni_bin_dir=settings.cni.bin_dir,
                              cni_conf_dir=settings.cni.conf_dir, network_name=NETWORK_NAME,
@@ -128,7 +148,7 @@ def build(settings: AgentSettings, network: Any) -> tuple[Any, Any]:
             static_ips=ipam.static_ips,
         ),
         network=network, view=view, patch_status=patch_status, install=lambda: install(cni, plugins),
-        registry=registry,
+        registry=registry, direct_network=direct_network, fetch_pod=fetch_pod,
     )
     manager.add(_ClosedOnStop(transport))
     for runnable in daemon.runnables():
@@ -185,14 +205,21 @@ def start(settings: AgentSettings, *, stop: threading.Event | None = None) -> in
         signal.signal(signal.SIGINT, on_signal)
     try:
         from eni.netlink.pyroute import PyrouteNetwork
+        from eni.netlink.pyroute.directlink import PyrouteDirectLinks
 
         network = PyrouteNetwork(settings.node.netns or None)
     except Exception as e:
         print(f"tke-eni-agent: cannot open the node's network namespace: {type(e).__name__}: {e}", file=sys.stderr)
         return FAILED_STATUS
     try:
+        direct_network = PyrouteDirectLinks(settings.node.netns or None)
+    except Exception as e:
+        network.close()
+        print(f"tke-eni-agent: cannot open the node's network namespace: {type(e).__name__}: {e}", file=sys.stderr)
+        return FAILED_STATUS
+    try:
         try:
-            manager, daemon = build(settings, network)
+            manager, daemon = build(settings, network, direct_network)
             daemon.start_servers()
         except Exception as e:  # a bad kubeconfig, a corrupt ledger or a taken socket: a message, not a trace
             print(f"tke-eni-agent: cannot start: {type(e).__name__}: {e}", file=sys.stderr)
@@ -203,4 +230,5 @@ def start(settings: AgentSettings, *, stop: threading.Event | None = None) -> in
             daemon.close()
         return status
     finally:
+        direct_network.close()
         network.close()

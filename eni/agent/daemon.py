@@ -7,8 +7,11 @@ What runs (``AgentDaemon``):
   NEC status applied to the pool, ``status.agent`` published when changed or due (``StatusPublisher``), the
   device plugin's counts updated, and the IP GC every ``gc_interval``; woken by every NEC change, and
   reporting in-use IPs promptly after each ADD/DEL;
-- the eni-ip device plugin (capacity = max bindable IPs of the NEC spec, healthy = IPs bound; in static-IP
-  mode every bindable IP, since ipamd binds a pod's IP only after the pod is scheduled).
+- the device plugins: eni-ip (capacity = max bindable IPs of the NEC spec, healthy = IPs bound; in static-IP
+  mode every bindable IP, since ipamd binds a pod's IP only after the pod is scheduled), direct-eni (capacity =
+  ``maxDirectENI``, healthy = exclusive ENIs attached; all of them in static-IP mode) and eip (``eipQuota``);
+- with a ``direct_network``: exclusive ENIs (``tke-direct-eni``), their own crash-safe ledger, the pod lookup
+  that tells an exclusive pod from a shared one (the informer's cache, then ``fetch_pod``).
 Readiness (``ready``): the NEC is known and the CNI plugins are installed.
 
 Must never: build concrete infrastructure (``cmd`` passes the network, the informers and the patch callable);
@@ -27,30 +30,36 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from eni.agent.checkpoint import JsonFileCheckpointer
-from eni.agent.deviceplugin import ENI_IP, DevicePluginServer, DevicePluginSettings
+from eni.agent.deviceplugin import DIRECT_ENI, EIP, ENI_IP, DevicePluginServer, DevicePluginSettings
+from eni.agent.directledger import DirectLedger
+from eni.agent.directpool import DirectPool
+from eni.agent.directservice import DirectEniService
 from eni.agent.gc import IpGarbageCollector
 from eni.agent.ledger import Ledger
 from eni.agent.metrics import AgentMetrics
+from eni.agent.netchoice import PodObjects
 from eni.agent.netlinkpod import NetlinkPodNetworker, NodeAndPodNetwork
 from eni.agent.nodeloop import NodeLoop, NodeLoopSettings
 from eni.agent.nodesync import AgentStatus, NodeSync
-from eni.agent.nodeview import NodeView, bound_pod_ips, eni_ip_counts
+from eni.agent.nodeview import NodeView, bound_pod_ips, direct_eni_counts, eip_counts, eni_ip_counts
 from eni.agent.server import AgentServers, ServerSettings
 from eni.agent.service import AgentService, ServiceSettings
 from eni.agent.statuspub import DEFAULT_HEARTBEAT, StatusPublisher
+from eni.netlink.interfaces import DirectEniNetwork
 from eni.runtime.manager import RunnableFunc
 
-__all__ = ["AgentDaemon", "AgentDaemonSettings", "LEDGER_FILE"]
+__all__ = ["AgentDaemon", "AgentDaemonSettings", "DIRECT_LEDGER_FILE", "LEDGER_FILE"]
 
 log = logging.getLogger(__name__)
 
 LEDGER_FILE = "ledger.json"
+DIRECT_LEDGER_FILE = "direct-enis.json"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentDaemonSettings:
     state_dir: Path
-    """Holds the ledger (``ledger.json``)."""
+    """Holds the ledgers (``ledger.json``, and ``direct-enis.json`` for exclusive ENIs)."""
     servers: ServerSettings
     ip_cooldown: float = 30.0
     gc_interval: float = 60.0
@@ -79,24 +88,33 @@ class AgentDaemon:
         patch_status: Callable[[Mapping[str, Any]], object],
         install: Callable[[], object],
         registry: CollectorRegistry,
+        direct_network: DirectEniNetwork | None = None,
+        fetch_pod: Callable[[str, str], Mapping[str, Any] | None] | None = None,
     ) -> None:
         self._settings = settings
         self._view = view
         self._install = install
         self._installed = threading.Event()
         self.ledger = Ledger(JsonFileCheckpointer.at(settings.state_dir / LEDGER_FILE), cooldown=settings.ip_cooldown)
+        self.direct = (DirectEniService(DirectLedger(JsonFileCheckpointer.at(settings.state_dir / DIRECT_LEDGER_FILE)),
+                                        direct_network, static=settings.static_ips)
+                       if direct_network is not None else None)
         # NB: the loop is built below; no ADD/DEL can arrive before start_servers.
         self.service = AgentService(self.ledger, NetlinkPodNetworker(network),
                                     settings=ServiceSettings(static_ip_wait=settings.static_ip_wait),
-                                    on_change=lambda: self.loop.allocations_changed())
+                                    on_change=lambda: self.loop.allocations_changed(), direct=self.direct,
+                                    pod_lookup=PodObjects(view.pod, fetch_pod))
         self.metrics = AgentMetrics(registry, allocations=lambda: len(self.ledger.in_use()),
                                     pool_ips=lambda: bound_pod_ips(self.service.pool()))
         self.publisher = StatusPublisher(self._counted(patch_status), current=view.nec_status,
                                          heartbeat=settings.heartbeat)
-        self.device_plugin = (DevicePluginServer(ENI_IP, settings.device_plugins)
-                              if settings.device_plugins is not None else None)
+        plugins = settings.device_plugins
+        self.device_plugin = DevicePluginServer(ENI_IP, plugins) if plugins is not None else None
+        self.direct_eni_plugin = DevicePluginServer(DIRECT_ENI, plugins) if plugins is not None else None
+        self.eip_plugin = DevicePluginServer(EIP, plugins) if plugins is not None else None
         self.gc = IpGarbageCollector(self.service, network, view.live_pods, grace=settings.gc_grace)
-        self.loop = NodeLoop(NodeSync(self.service, network), status=view.nec_status, publish=self._publish,
+        self.loop = NodeLoop(NodeSync(self.service, network, spec=view.nec_spec), status=view.nec_status,
+                             publish=self._publish,
                              gc=self.gc, install=self._install_once,
                              settings=NodeLoopSettings(resync_interval=settings.resync_interval,
                                                        gc_interval=settings.gc_interval))
@@ -115,10 +133,9 @@ class AgentDaemon:
         self.service.close(timeout=grace)
 
     def runnables(self) -> list[Any]:
-        """What a Manager runs once the informers synced: the node loop and the device plugin."""
+        """What a Manager runs once the informers synced: the node loop and the device plugins."""
         parts: list[Any] = [RunnableFunc(self.loop.run, need_leader_election=False)]
-        if self.device_plugin is not None:
-            parts.append(self.device_plugin)
+        parts += [p for p in (self.device_plugin, self.direct_eni_plugin, self.eip_plugin) if p is not None]
         return parts
 
     def ready(self) -> None:
@@ -135,9 +152,13 @@ class AgentDaemon:
         self._installed.set()
 
     def _publish(self, status: AgentStatus) -> None:
-        if self.device_plugin is not None:
-            counts = eni_ip_counts(self._view.nec_spec(), self.service.pool(), static_ips=self._settings.static_ips)
-            self.device_plugin.update(capacity=counts.capacity, healthy=counts.healthy)
+        spec, static = self._view.nec_spec(), self._settings.static_ips
+        direct_pool = self.direct.pool() if self.direct is not None else DirectPool()
+        for plugin, counts in ((self.device_plugin, eni_ip_counts(spec, self.service.pool(), static_ips=static)),
+                               (self.direct_eni_plugin, direct_eni_counts(spec, direct_pool, static_ips=static)),
+                               (self.eip_plugin, eip_counts(spec))):
+            if plugin is not None:
+                plugin.update(capacity=counts.capacity, healthy=counts.healthy)
         self.publisher.publish(status)
 
     def _counted(self, patch: Callable[[Mapping[str, Any]], object]) -> Callable[[Mapping[str, Any]], object]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from eni.agent.directledger import DirectAllocation
 from eni.agent.errors import AgentError
 from eni.agent.ledger import Allocation, PodRef
 from eni.agent.service import AgentService, PodRequest
@@ -32,9 +33,10 @@ _REAP_WAIT = 10.0
 
 @dataclass(frozen=True, slots=True)
 class GcResult:
-    released: tuple[Allocation, ...] = ()
-    failed: tuple[Allocation, ...] = ()
+    released: tuple[Allocation | DirectAllocation, ...] = ()
+    failed: tuple[Allocation | DirectAllocation, ...] = ()
     stale_objects_removed: int = 0
+    enis_recovered: int = 0
 
 
 class IpGarbageCollector:
@@ -63,8 +65,8 @@ class IpGarbageCollector:
             log.debug("Skipping IP GC: the pods of this node are not known yet")
             return GcResult()
         live_set = set(live)
-        released: list[Allocation] = []
-        failed: list[Allocation] = []
+        released: list[Allocation | DirectAllocation] = []
+        failed: list[Allocation | DirectAllocation] = []
         for alloc in self._orphans(live_set):
             try:
                 if self._service.delete(PodRequest(key=alloc.key)) is not None:
@@ -79,13 +81,28 @@ class IpGarbageCollector:
         with self._service.exclusive():
             removed = self._node.remove_stale(keep_pod_ips=self._service.ledger.in_use(),
                                               keep_tables=self._service.tables())
-        return GcResult(released=tuple(released), failed=tuple(failed), stale_objects_removed=removed)
+        recovered = self._recover()
+        return GcResult(released=tuple(released), failed=tuple(failed), stale_objects_removed=removed,
+                        enis_recovered=recovered)
 
-    def _orphans(self, live: set[PodRef]) -> list[Allocation]:
+    def _recover(self) -> int:
+        direct = self._service.direct
+        if direct is None:
+            return 0
+        try:
+            return direct.recover()
+        except Exception:
+            log.warning("Looking for stranded exclusive ENIs failed", exc_info=True)
+            return 0
+
+    def _orphans(self, live: set[PodRef]) -> list[Allocation | DirectAllocation]:
         now = self._clock()
         uids = {p.uid for p in live if p.uid}
         names = {(p.namespace, p.name) for p in live}
+        held: list[Allocation | DirectAllocation] = [*self._service.ledger.allocations()]
+        if self._service.direct is not None:
+            held += self._service.direct.ledger.allocations()
         # NB: by UID when the runtime gave one (a pod re-created under the same name is another pod), else by name.
-        return [a for a in self._service.ledger.allocations()
+        return [a for a in held
                 if a.pod.name and now - a.allocated_at >= self._grace
                 and not (a.pod.uid in uids if a.pod.uid else (a.pod.namespace, a.pod.name) in names)]

@@ -11,22 +11,28 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
 
+from eni.agent.directledger import DirectAllocation
+from eni.agent.directpool import DirectEni
 from eni.agent.errors import AgentError, InvalidRequestError
 from eni.agent.ledger import Allocation, AttachmentKey, PodRef
 from eni.agent.pool import IpState
 from eni.agent.service import AgentService, PodRequest
 from eni.rpc import agent_pb2 as pb
 
-__all__ = ["AgentHandlers", "ErrorInfo", "Method", "Observer", "error_info", "CNI_TRY_AGAIN_LATER"]
+__all__ = ["AgentHandlers", "ErrorInfo", "Method", "Observer", "error_info", "CNI_TRY_AGAIN_LATER", "DIRECT_STATES"]
 
 PACKAGE = "tke.eni.agent.v1"
 CNI_TRY_AGAIN_LATER = 11
+# GetPool shows an exclusive ENI as one PoolIp (its primary IP) in one of these states.
+DIRECT_FREE, DIRECT_IN_USE, DIRECT_RELEASING, DIRECT_PROMISED, DIRECT_ABSENT = (
+    "DirectFree", "DirectInUse", "DirectReleasing", "DirectPromised", "DirectAbsent")
+DIRECT_STATES = frozenset({DIRECT_FREE, DIRECT_IN_USE, DIRECT_RELEASING, DIRECT_PROMISED, DIRECT_ABSENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +137,11 @@ class AgentHandlers:
         return pb.CheckReply()
 
     def list_allocations(self, request: pb.ListAllocationsRequest) -> pb.ListAllocationsReply:
-        return pb.ListAllocationsReply(allocations=[_allocation(a) for a in self._service.ledger.allocations()])
+        held: list[Allocation | DirectAllocation] = [*self._service.ledger.allocations()]
+        direct = self._service.direct
+        if direct is not None:
+            held += direct.ledger.allocations()
+        return pb.ListAllocationsReply(allocations=[_allocation(a) for a in held])
 
     def get_pool(self, request: pb.GetPoolRequest) -> pb.GetPoolReply:
         ledger = self._service.ledger
@@ -150,6 +160,10 @@ class AgentHandlers:
                 elif state is IpState.BOUND and eni.shared and ip != eni.primary_ip:
                     reply.free += 1
                 out.ips.add(ip=str(ip), state=shown)
+        direct = self._service.direct
+        if direct is not None:
+            _add_direct_enis(reply, direct.pool().enis, in_use=direct.ledger.in_use(),
+                             promised=direct.ledger.promised(), present=direct.present())
         return reply
 
 
@@ -183,7 +197,25 @@ def _pod_request(request: pb.PodNetworkRequest, *, netns_required: bool = True) 
     return PodRequest(key=_key(request.key), pod=_pod(request.pod), netns=request.netns, mtu=request.mtu)
 
 
-def _allocation(a: Allocation) -> pb.Allocation:
+def _add_direct_enis(reply: pb.GetPoolReply, enis: Iterable[DirectEni], *, in_use: Collection[str],
+                     promised: Collection[str], present: Collection[str]) -> None:
+    """Each exclusive ENI with its primary IP in one of the states ``DIRECT_STATES`` (how tools tell them apart)."""
+    for eni in enis:
+        if eni.eni_id in in_use:
+            shown = DIRECT_IN_USE
+        elif eni.eni_id in promised:
+            shown = DIRECT_PROMISED
+        elif eni.releasing:
+            shown = DIRECT_RELEASING
+        elif eni.mac not in present:
+            shown = DIRECT_ABSENT
+        else:
+            shown = DIRECT_FREE
+        out = reply.enis.add(eni_id=eni.eni_id, mac=eni.mac, subnet_cidr=str(eni.subnet), gateway=str(eni.gateway))
+        out.ips.add(ip=str(eni.primary_ip), state=shown)
+
+
+def _allocation(a: Allocation | DirectAllocation) -> pb.Allocation:
     return pb.Allocation(
         key=pb.AttachmentKey(network_name=a.key.network_name, container_id=a.key.container_id, ifname=a.key.ifname),
         pod=pb.PodRef(namespace=a.pod.namespace, name=a.pod.name, uid=a.pod.uid),

@@ -2,10 +2,14 @@
 
 Why one function: the agent's loop (and the informer handler) calls ``sync`` with each status it sees; it
 configures the ENIs found by MAC, enforces the sysctls, hands the service the pool and the ENIs' route
-tables, and answers the release handshake. The caller merge-patches the returned ``AgentStatus`` into
+tables, and answers the release handshake. Exclusive (direct) ENIs get none of the shared set-up (no route table,
+no rules, no sysctls): they are only located by MAC and handed to the exclusive-ENI service, whose in-use and
+promised-back ENIs join the report; the first sync also brings back free exclusive ENIs stranded in pod
+namespaces. The caller merge-patches the returned ``AgentStatus`` into
 ``status.agent`` only after ``sync`` returns, i.e. after the promises are durable.
 
-Must never: write to the API server (the caller does), or promise an IP that is in use or cooling down.
+Must never: write to the API server (the caller does), or promise an IP (or an exclusive ENI) that is in use,
+cooling down or away from the node's namespace.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eni.agent.directpool import parse_direct_pool
+from eni.agent.directservice import DirectReport
 from eni.agent.pool import PoolView, parse_pool
 from eni.agent.service import AgentService
 from eni.netlink.interfaces import NodeNetwork
@@ -33,20 +39,30 @@ class AgentStatus:
     in_use_ips: tuple[str, ...]
     released_ips: tuple[str, ...]
     heartbeat_time: str
+    in_use_enis: tuple[str, ...] = ()
+    released_enis: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"inUseIPs": list(self.in_use_ips), "releasedIPs": list(self.released_ips),
+                "inUseENIs": list(self.in_use_enis), "releasedENIs": list(self.released_enis),
                 "heartbeatTime": self.heartbeat_time}
+
+    def handshake(self) -> tuple[tuple[str, ...], ...]:
+        """What ipamd acts on (everything but the heartbeat): a change of it is published at once."""
+        return (self.in_use_ips, self.released_ips, self.in_use_enis, self.released_enis)
 
 
 class NodeSync:
     """Applies NodeENIConfig statuses to the node and the service; not thread-safe (one loop calls it)."""
 
     def __init__(self, service: AgentService, node: NodeNetwork, *,
-                 now: Callable[[], datetime.datetime] | None = None) -> None:
+                 now: Callable[[], datetime.datetime] | None = None,
+                 spec: Callable[[], Mapping[str, Any]] | None = None) -> None:
         self._service = service
         self._node = node
         self._now = now or (lambda: datetime.datetime.now(datetime.timezone.utc))
+        self._spec = spec or dict
+        self._recovered = False
 
     def sync(self, status: Mapping[str, Any] | None) -> AgentStatus:
         pool = parse_pool(status)
@@ -57,7 +73,20 @@ class NodeSync:
         tables = {s.mac: s.table for s in states}
         self._service.update_pool(pool, tables)
         self._repair_pod_rules(tables)
+        self._sync_direct(status)
         return self._report(pool)
+
+    def _sync_direct(self, status: Mapping[str, Any] | None) -> None:
+        direct = self._service.direct
+        if direct is None:
+            return
+        capacity = self._spec().get("maxDirectENI")
+        limit = capacity if isinstance(capacity, int) and not isinstance(capacity, bool) and capacity > 0 else 0
+        direct.refresh(parse_direct_pool(status), capacity=limit)
+        if not self._recovered:
+            self._recovered = True
+            if direct.recover():
+                direct.refresh(direct.pool(), capacity=limit)
 
     def report(self) -> AgentStatus:
         """The report over the pool last applied by ``sync``, for a prompt publish between syncs."""
@@ -75,6 +104,8 @@ class NodeSync:
         ledger = self._service.ledger
         promised = ledger.promise_release(pool)
         in_use = ledger.in_use()
+        direct = self._service.direct.report() if self._service.direct is not None else DirectReport()
         stamp = self._now().astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return AgentStatus(in_use_ips=tuple(str(ip) for ip in sorted(in_use)),
-                           released_ips=tuple(str(ip) for ip in sorted(promised)), heartbeat_time=stamp)
+                           released_ips=tuple(str(ip) for ip in sorted(promised)), heartbeat_time=stamp,
+                           in_use_enis=direct.in_use, released_enis=direct.released)

@@ -1,7 +1,8 @@
 """What the agent knows of the cluster: its own NodeENIConfig and the pods bound to its node, from informers.
 
 Why a view: the node loop, the IP GC, the status publisher and the device plugins each need one question
-answered (the NEC's status and spec, the live pods, the eni-ip device counts), and answering them from
+answered (the NEC's status and spec, the live pods, a pod's annotations, the device counts of eni-ip,
+direct-eni and eip), and answering them from
 the informers' caches costs no API call. The informers are field-selected (``metadata.name=<node>`` for the
 NEC, ``spec.nodeName=<node>`` for pods) so the agent never holds the cluster's objects.
 
@@ -15,11 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from eni.agent.deviceplugin import DeviceCounts
+from eni.agent.directpool import DirectPool
 from eni.agent.ledger import PodRef
 from eni.agent.pool import IpState, PoolView
 from eni.runtime.cache.informer import EventHandlerFuncs
 
-__all__ = ["NodeView", "bound_pod_ips", "eni_ip_counts"]
+__all__ = ["NodeView", "bound_pod_ips", "direct_eni_counts", "eip_counts", "eni_ip_counts"]
 
 
 class _Informer(Protocol):
@@ -69,6 +71,10 @@ class NodeView:
         """Whether the NEC informer has listed once and the NEC exists."""
         return self._nec.has_synced() and self.nec() is not None
 
+    def pod(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The pod as the informer caches it, or None when it is not (yet) there."""
+        return self._pods.get_by_key(f"{namespace}/{name}")
+
     def live_pods(self) -> list[PodRef] | None:
         """The pods bound to this node that are not finished (their IPs may still be in use); None until synced."""
         if not self._pods.has_synced():
@@ -114,3 +120,20 @@ def eni_ip_counts(spec: Mapping[str, Any], pool: PoolView, *, static_ips: bool =
 
 def _count(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def direct_eni_counts(spec: Mapping[str, Any], pool: DirectPool, *, static_ips: bool = False) -> DeviceCounts:
+    """The direct-eni device counts: capacity = ``maxDirectENI`` of the NEC spec, healthy = the exclusive ENIs
+    attached to the node. Without a limit in the spec yet, capacity is what is attached.
+
+    ``static_ips``: ipamd attaches a pod's exclusive ENI only once the pod is bound to the node, so all are healthy.
+    """
+    attached = len(pool.enis)
+    capacity = _count(spec.get("maxDirectENI")) or attached
+    return DeviceCounts.clamped(capacity=capacity, healthy=capacity if static_ips else attached)
+
+
+def eip_counts(spec: Mapping[str, Any]) -> DeviceCounts:
+    """The eip device counts: capacity = healthy = ``eipQuota`` of the NEC spec (the instance's quota minus one)."""
+    quota = _count(spec.get("eipQuota"))
+    return DeviceCounts.clamped(capacity=quota, healthy=quota)

@@ -5,6 +5,8 @@ lives here, over domain values, so it is tested without sockets. ADD reserves an
 the pod while the record is written, answering once both are done; DEL removes the routes and rules, releases
 durably, leaves the veth to a background worker, and is idempotent; CHECK compares. Every durable change of
 the allocations is announced through ``on_change`` (the node loop reports in-use IPs to ipamd promptly).
+An attachment that gets a whole exclusive ENI instead (``eni.agent.netchoice``) is handed to the
+``DirectEniService``; which ledger knows a key is its kind, so DEL and CHECK follow it without the pod.
 
 Must never: raise anything but ``AgentError`` subclasses for expected failures; answer ADD before its
 ledger record is durable; fail DEL because the namespace or veth is already gone.
@@ -20,9 +22,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Interface
 from typing import TypeVar
 
+from eni.agent.directledger import DirectAllocation
+from eni.agent.directservice import DirectEniService
 from eni.agent.errors import (
     CheckFailedError,
     InvalidRequestError,
@@ -31,61 +35,22 @@ from eni.agent.errors import (
     UnknownContainerError,
 )
 from eni.agent.ledger import Allocation, AttachmentKey, Ledger, PodRef
-from eni.agent.podnet import LINK_LOCAL_GATEWAY, PodInterfaces, PodNetworker, PodSetup, host_ifname_for
+from eni.agent.netchoice import PodLookup, wants_direct_eni
+from eni.agent.podnet import PodInterfaces, PodNetworker, PodSetup, host_ifname_for
 from eni.agent.pool import PoolView
 from eni.agent.reaper import VethReaper
+from eni.agent.servicetypes import DEFAULT_ROUTE, AddResult, IpamResult, PodRequest, ServiceSettings
 
 __all__ = ["AddResult", "AgentService", "IpamResult", "PodRequest", "ServiceSettings", "DEFAULT_ROUTE"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROUTE = IPv4Network("0.0.0.0/0")
 _CONTAINER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
 _IFNAME_FORBIDDEN = re.compile(r"[/:\s]")
 _LOCK_STRIPES = 64
 _COMMIT_WORKERS = 8
 _COMMIT_TIMEOUT = 60.0
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceSettings:
-    default_mtu: int = 1500
-    """MTU of pod interfaces when the network config does not name one."""
-    gateway: IPv4Address = LINK_LOCAL_GATEWAY
-    """The link-local next hop pods route through (answered by the host veth)."""
-    static_ip_wait: float = 0.0
-    """Seconds an ADD/Allocate waits for ipamd to list the pod's static IP before answering "try again later":
-    the runtime's retries back off for seconds, the NEC usually brings the IP sooner. Keep it well under the
-    plugins' timeout."""
-
-
-@dataclass(frozen=True, slots=True)
-class PodRequest:
-    """A CNI verb's arguments: the attachment, the pod, the sandbox and the MTU (0: default)."""
-
-    key: AttachmentKey
-    pod: PodRef = PodRef()
-    netns: str = ""
-    mtu: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class IpamResult:
-    allocation: Allocation
-    address: IPv4Interface
-    gateway: IPv4Address
-    routes: tuple[IPv4Network, ...] = (DEFAULT_ROUTE,)
-
-
-@dataclass(frozen=True, slots=True)
-class AddResult:
-    allocation: Allocation
-    interfaces: PodInterfaces
-    netns: str
-    address: IPv4Interface
-    gateway: IPv4Address
-    routes: tuple[IPv4Network, ...] = (DEFAULT_ROUTE,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +63,11 @@ class AgentService:
     """Pod IPs and pod networks of one node. Thread-safe: calls for one attachment are serialised."""
 
     def __init__(self, ledger: Ledger, network: PodNetworker, *, settings: ServiceSettings | None = None,
-                 on_change: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None, direct: DirectEniService | None = None,
+                 pod_lookup: PodLookup | None = None) -> None:
         self._ledger = ledger
+        self._direct = direct
+        self._pod_lookup = pod_lookup
         self._on_change = on_change
         self._network = network
         self._settings = settings or ServiceSettings()
@@ -125,6 +93,11 @@ class AgentService:
     @property
     def ledger(self) -> Ledger:
         return self._ledger
+
+    @property
+    def direct(self) -> DirectEniService | None:
+        """The exclusive-ENI half, when this agent serves exclusive ENIs."""
+        return self._direct
 
     def update_pool(self, pool: PoolView, tables: Mapping[str, int]) -> None:
         """Replaces the pool (from the NodeENIConfig status) and the route table of each set-up ENI by MAC."""
@@ -203,7 +176,28 @@ class AgentService:
         _validate_key(request.key)
         _validate_netns(request.netns)
         mtu = self._mtu(request.mtu)
+        if self._wants_direct(request):
+            return self._waiting_for_static_ip(lambda: self._direct_add(request))
         return self._waiting_for_static_ip(lambda: self._add(request, mtu))
+
+    def _wants_direct(self, request: PodRequest) -> bool:
+        direct = self._direct
+        if direct is None or self._ledger.get(request.key) is not None:
+            return False
+        if direct.ledger.get(request.key) is not None:
+            return True
+        return wants_direct_eni(request.key.network_name, request.pod, lookup=self._pod_lookup,
+                                possible=direct.possible())
+
+    def _direct_add(self, request: PodRequest) -> AddResult:
+        assert self._direct is not None
+        with self._lock_for(request.key):
+            alloc = self._direct.add(request.key, request.pod, netns=request.netns)
+        self._changed()
+        interfaces = PodInterfaces(host_ifname="", host_mac="", container_ifname=request.key.ifname,
+                                   container_mac=alloc.eni_mac)
+        return AddResult(allocation=alloc, interfaces=interfaces, netns=request.netns, address=alloc.address,
+                         gateway=alloc.gateway)
 
     def _add(self, request: PodRequest, mtu: int) -> AddResult:
         with self._lock_for(request.key):
@@ -239,13 +233,18 @@ class AgentService:
             return AddResult(allocation=alloc, interfaces=interfaces, netns=request.netns,
                              address=IPv4Interface(f"{alloc.ip}/32"), gateway=spec.gateway)
 
-    def delete(self, request: PodRequest) -> Allocation | None:
+    def delete(self, request: PodRequest) -> Allocation | DirectAllocation | None:
         """Tears the attachment down and releases its IP; succeeds when there is nothing left to do.
 
         Returns once the pod's route and rules are gone and the release is durable; the host veth is deleted
         in the background (``reaper``): nothing routes to it any more, and its IP cools down before reuse.
         """
         _validate_key(request.key)
+        if self._direct is not None and self._direct.ledger.get(request.key) is not None:
+            with self._lock_for(request.key):
+                gone = self._direct.delete(request.key, netns=request.netns)
+            self._changed()
+            return gone
         with self._lock_for(request.key):
             alloc = self._ledger.get(request.key)
             host_ifname = host_ifname_for(request.key.network_name, request.key.container_id, request.key.ifname)
@@ -262,10 +261,12 @@ class AgentService:
             self._reaper.schedule(host_ifname, request.key)
             return released
 
-    def check(self, request: PodRequest) -> Allocation:
+    def check(self, request: PodRequest) -> Allocation | DirectAllocation:
         _validate_key(request.key)
         _validate_netns(request.netns)
         mtu = self._mtu(request.mtu)
+        if self._direct is not None and self._direct.ledger.get(request.key) is not None:
+            return self._direct.check(request.key, netns=request.netns)
         alloc = self._ledger.get(request.key)
         if alloc is None:
             raise UnknownContainerError(f"no IP is allocated to container {request.key.container_id}")

@@ -3,8 +3,8 @@
 Why: every node loop step computes an ``AgentStatus`` (after the ledger made its promises durable); writing
 each one would cost the API server one patch per node every few seconds. The publisher sends a JSON merge
 patch on the status subresource (``{"status": {"agent": ...}}``, the agent's part only) when the in-use or
-released IPs differ from what it last wrote or from what the API server shows, and otherwise once per
-``heartbeat`` so ipamd can tell a live agent from a dead one.
+released IPs (or exclusive ENIs) differ from what it last wrote or from what the API server shows, and
+otherwise once per ``heartbeat`` so ipamd can tell a live agent from a dead one.
 
 Must never: write anything but ``status.agent``; swallow a failed patch (the caller logs it and the next
 step retries, since nothing counts as published until the patch succeeded).
@@ -42,12 +42,12 @@ class StatusPublisher:
         self._current = current
         self._heartbeat = heartbeat
         self._clock = clock
-        self._last: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        self._last: tuple[tuple[str, ...], ...] | None = None
         self._last_at = 0.0
 
     def publish(self, status: AgentStatus) -> bool:
         """Patches ``status`` when due; True when a patch was sent."""
-        wanted = (status.in_use_ips, status.released_ips)
+        wanted = status.handshake()
         now = self._clock()
         if wanted == self._last and now - self._last_at < self._heartbeat and not self._overwritten(now):
             return False
@@ -62,5 +62,5 @@ class StatusPublisher:
         agent = (self._current() or {}).get("agent")
         if not isinstance(agent, Mapping):
             return True
-        shown = (tuple(agent.get("inUseIPs") or ()), tuple(agent.get("releasedIPs") or ()))
+        shown = tuple(tuple(agent.get(name) or ()) for name in ("inUseIPs", "releasedIPs", "inUseENIs", "releasedENIs"))
         return shown != self._last

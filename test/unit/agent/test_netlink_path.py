@@ -37,7 +37,8 @@ def world(store, clock, status_of):
 def test_sync_configures_present_enis_and_reports(world):
     net, eni, service, sync, status = world
     report = sync.sync(status)
-    assert report.to_json() == {"inUseIPs": [], "releasedIPs": [], "heartbeatTime": "2026-11-28T04:00:00Z"}
+    assert report.to_json() == {"inUseIPs": [], "releasedIPs": [], "inUseENIs": [], "releasedENIs": [],
+                                "heartbeatTime": "2026-11-28T04:00:00Z"}
     assert net.node.sysctls["ip_forward"] == "1"
     assert [e.eni_id for e in service.pool().enis] == ["eni-a", "eni-b"]
     # eni-b is not on the node: its IPs are not handed out
