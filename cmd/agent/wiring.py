@@ -119,7 +119,7 @@ def build(settings: AgentSettings, network: Any, direct_network: Any = None) -> 
     def patch_status(body: Mapping[str, Any]) -> object:
         return client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name=node), body, subresource="status")
 
-    pod_reader = KubeClient(KubeTransport(connector=transport.connector, timeout=POD_LOOKUP_TIMEOUT),
+    pods_api = KubeClient(KubeTransport(connector=transport.connector, timeout=POD_LOOKUP_TIMEOUT),
                             qps=settings.kube.qps, burst=settings.kube.burst)
 
     def fetch_pod(namespace: str, name: str) -> Mapping[str, Any] | None:
@@ -127,7 +127,7 @@ def build(settings: AgentSettings, network: Any, direct_network: Any = None) -> 
         from eni.runtime.client.errors import ApiError, NotFoundError
 
         try:
-            return pod_reader.get(POD, ObjectKey(namespace=namespace, name=name))
+            return pods_api.get(POD, ObjectKey(namespace=namespace, name=name))
         except NotFoundError:
             return None
         except (ApiError, OSError) as e:
