@@ -110,14 +110,14 @@ class KeptEnis:
         self._records.patch_eni(record.name, spec={"nodeName": None, "instanceId": None, "ownerPod": {"uid": None}},
                                 labels={LABEL_NODE_NAME: None})
 
-    def finish(self, record: VpcENI) -> None:
+    def finish(self, record: VpcENI, *, now: datetime) -> None:
         """Finish an interrupted keep: detach from wherever the cloud shows it, unbind the record."""
         found = self._vpc.describe_enis(eni_ids=[EniId(record.name)])
         if not found:
             self._records.forget_eni(record.name)  # gone in the cloud: nothing left to keep
             return
         where = found[0].attachment.instance_id if found[0].attachment else record.spec.instance_id
-        self.keep(record, instance_id=where, now=kept_since(record) or datetime.now(UTC))
+        self.keep(record, instance_id=where, now=kept_since(record) or now)
 
     def attach(self, record: VpcENI, *, node: str, instance_id: str, pod_uid: str,
                annotations: Mapping[str, str | None]) -> None:

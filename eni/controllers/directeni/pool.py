@@ -8,7 +8,8 @@ Per pass, for node N (called by the node pool reconciler with the model of N's e
 3. Sizing (``sizing.direct_change``): free = Bound ENIs not in ``inUseENIs``. Below the minimum new ENIs
    are created (``create.DirectCreator``) up to ``maxDirectENI``; above the maximum (or a lowered cap) free
    ENIs are marked Releasing — never one the agent lists in use, nor one still listed as released from an
-   earlier round — and only once the agent has reported at all.
+   earlier round — and only once the agent has reported at all. A free ENI whose VpcENI was deleted by hand
+   (``kubectl delete veni``) is given back the same way, and replaced if the window wants it.
 A refusal by the cloud (instance or account quota) blocks growth of the node until its limits change, with
 a Warning Event on the NEC and the Node: no retry storm. This pass never writes the NEC status.
 """
@@ -71,6 +72,7 @@ class DirectPool:
             memory = self._memory.setdefault(ctx.name, _Memory())
         warm = self._warm(ctx, memory)
         self.finish_releases(ctx)
+        self._release_deleted(ctx)
         bound = [d for d in ctx.direct.values() if d.state is IPState.BOUND]
         if ctx.reported:
             free = free_enis(ctx.direct.values(), in_use=ctx.in_use)
@@ -108,6 +110,15 @@ class DirectPool:
                 self._recorder.event(ctx.nec.to_dict(), reason=events.ENI_DELETED, kind=NODE_ENI_CONFIG,
                                      message=f"deleted exclusive ENI {d.eni_id}")
                 del ctx.direct[d.eni_id]
+
+    @staticmethod
+    def _release_deleted(ctx: DirectContext) -> None:
+        """A pool ENI whose VpcENI was deleted by hand goes back through the handshake once no pod holds it."""
+        for d in ctx.direct.values():
+            if (d.record is not None and d.record.metadata.deletion_timestamp is not None
+                    and d.state is IPState.BOUND and d.eni_id not in ctx.in_use and d.eni_id not in ctx.released
+                    and ctx.reported):
+                d.state = IPState.RELEASING
 
     def _warm(self, ctx: DirectContext, memory: _Memory) -> WarmTargets:
         try:

@@ -33,7 +33,7 @@ from eni.api.v1 import (
 )
 from eni.api.v1.constants import parse_nominated_eni_subnets
 from eni.api.v1.errors import AnnotationError
-from eni.cloud.errors import CloudError, QuotaExceeded, SubnetExhausted
+from eni.cloud.errors import CloudError, NotFound, QuotaExceeded, SubnetExhausted
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import EniId, Subnet, SubnetId
 from eni.controllers import events
@@ -83,7 +83,7 @@ class StaticDirectPass:
     def run(self, ctx: DirectContext) -> DirectOutcome:
         out = DirectOutcome()
         for record in ctx.keeping:
-            self._kept.finish(record)
+            self._kept.finish(record, now=self._clock.now())
         pods = {(v.namespace, v.name): (v, p) for p in direct_pods(self._reader, ctx.name) for v in [PodView.of(p)]}
         self._enis_here(ctx, pods, out)
         served = {(d.pod.namespace, d.pod.name) for d in ctx.direct.values() if d.pod is not None}
@@ -189,6 +189,10 @@ class StaticDirectPass:
                               annotations=wanted)
         except QuotaExceeded as e:
             self._limited(ctx, view, out, f"node {ctx.name}: {e}")
+            return
+        except NotFound:  # gone in the cloud meanwhile: forget it, the pod gets a new ENI next time
+            self._records.forget_eni(record.name)
+            out.waiting = True
             return
         except CloudError as e:
             if e.retryable:

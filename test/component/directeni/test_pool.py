@@ -211,3 +211,30 @@ def test_a_leaked_exclusive_eni_is_collected_and_a_recorded_one_is_not(make_clus
     report = cluster.collect_garbage()
     assert leaked.id in report.deleted_enis and cluster.cloud_eni(leaked.id) is None
     assert cluster.cloud_eni(kept) is not None
+
+
+def test_deleting_a_pool_enis_veni_gives_it_back_and_a_new_one_takes_its_place(make_cluster):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    cluster.converge()
+    old = cluster.direct("node-1")[0].eni_id
+    cluster.client.delete(VPC_ENI, ObjectKey("", old))
+    cluster.converge()
+    assert cluster.cloud_eni(old) is None and cluster.veni(old) is None
+    now = cluster.direct("node-1")
+    assert len(now) == 1 and now[0].eni_id != old and now[0].state is IPState.BOUND
+
+
+def test_a_restart_resumes_an_exclusive_eni_whose_attach_was_interrupted(make_cluster):
+    from eni.api.v1 import VpcENIPhase
+
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    cluster.converge()
+    eni_id = cluster.direct("node-1")[0].eni_id
+    cluster.vpc.detach_eni(eni_id, "ins-emu00001")  # type: ignore[arg-type]
+    cluster.client.patch(VPC_ENI, ObjectKey("", eni_id), {"status": {"phase": "Attaching"}}, subresource="status")
+    cluster.restart()
+    cluster.converge()
+    assert cluster.cloud_direct("node-1") == [eni_id]  # attached again, as an extension ENI
+    assert cluster.veni(eni_id).status.phase is VpcENIPhase.ATTACHED
