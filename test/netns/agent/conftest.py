@@ -93,3 +93,67 @@ def node_agent(node_vpc_pair):
             servers.stop(grace=0.5)
         network.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+DIRECT_MAC = "02:00:0a:1e:00:09"
+DIRECT_ID = "eni-d1"
+
+
+@dataclass
+class DirectNode:
+    """``node_agent`` plus an exclusive ENI (``direct``: link eni1 in the node, its VPC end answering as gateway)."""
+
+    agent: NodeAgent
+    direct: object
+    links: object
+    status: dict
+
+
+def direct_status(agent, direct, *, state="Bound", pod=None):
+    """The node's NEC status: the shared ENI of ``nec_status`` plus the exclusive ENI."""
+    entry = {"eniId": DIRECT_ID, "mac": DIRECT_MAC, "primaryIP": str(direct.primary_ip), "subnetId": "subnet-2",
+             "subnetCIDR": str(direct.subnet), "gateway": str(direct.gateway), "type": "direct", "state": state}
+    if pod is not None:
+        entry["pod"] = pod
+    status = nec_status(agent.pair, agent.eni)
+    status["enis"].append(entry)
+    return status
+
+
+@pytest.fixture
+def direct_node(node_vpc_pair):
+    """A node agent serving exclusive ENIs: the real kernel, ledgers and sockets, plugins installed."""
+    from eni.agent.directledger import DirectLedger
+    from eni.agent.directservice import DirectEniService
+    from eni.netlink.pyroute.directlink import PyrouteDirectLinks
+
+    pair = node_vpc_pair(eni_mac=ENI_MAC, subnet="10.20.0.0/24")
+    direct = pair.add_eni(mac=DIRECT_MAC, subnet="10.30.0.0/24")
+    root = Path(tempfile.mkdtemp(prefix="ndir", dir="/tmp"))
+    network = PyrouteNetwork(pair.node.name)
+    links = PyrouteDirectLinks(pair.node.name)
+    servers = None
+    try:
+        service = AgentService(Ledger(JsonFileCheckpointer.at(root / "state" / "ledger.json")),
+                               NetlinkPodNetworker(network),
+                               direct=DirectEniService(DirectLedger(JsonFileCheckpointer.at(
+                                   root / "state" / "direct-enis.json")), links))
+        agent_status = nec_status(pair, pair.enis[0])
+        sync = NodeSync(service, network, spec=lambda: {"maxDirectENI": 2})
+        server_settings = ServerSettings(grpc_socket=root / "run" / "agent.sock",
+                                         json_socket=root / "run" / "agent.json.sock")
+        servers = AgentServers(service, server_settings)
+        servers.start()
+        settings = CniInstallSettings(agent_socket=server_settings.json_socket, cni_bin_dir=root / "bin",
+                                      cni_conf_dir=root / "net.d", port_mapping=False)
+        install(settings, {n: build_plugin(n, interpreter=f"{sys.executable} -IS") for n in ENTRY_POINTS})
+        agent = NodeAgent(pair, pair.enis[0], root, root / "bin", settings, service, agent_status, network, sync)
+        status = direct_status(agent, direct)
+        sync.sync(status)
+        yield DirectNode(agent, direct, links, status)
+    finally:
+        if servers is not None:
+            servers.stop(grace=0.5)
+        links.close()
+        network.close()
+        shutil.rmtree(root, ignore_errors=True)
