@@ -117,7 +117,8 @@ def test_a_direct_eni_pod_owns_an_eni_reaches_its_peers_and_gives_it_back(cluste
 
     cluster.delete("direct-0")
     cluster.gone(["direct-0"])
-    assert not netns_exists(pod_netns)
+    eventually("the kubelet stand-in removing the pod's namespace", lambda: not netns_exists(pod_netns),
+               timeout=30)
     assert rescues(cluster) == [], "CNI DEL left the ENI in the pod namespace"
     if static:
         # No policy: the ENI goes back through the handshake, is detached and deleted.
