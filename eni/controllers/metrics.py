@@ -27,15 +27,21 @@ class IpamdMetrics:
         self.releasing_ips = Gauge("tke_eni_node_releasing_ips", "IPs waiting for the agent's release.", labels,
                                    registry=self.registry)
         self.enis = Gauge("tke_eni_node_enis", "Attached secondary ENIs.", labels, registry=self.registry)
+        self.direct_enis = Gauge("tke_eni_node_direct_enis", "Attached exclusive ENIs, by handshake state.",
+                                 ["node", "state"], registry=self.registry)
+        self.used_direct_enis = Gauge("tke_eni_node_used_direct_enis", "Exclusive ENIs held by pods.", labels,
+                                      registry=self.registry)
         self.reconcile_seconds = Histogram("tke_eni_node_reconcile_seconds", "Duration of one node reconcile.",
                                            registry=self.registry)
         self.cloud_calls = Counter("tke_eni_ipamd_cloud_calls", "Cloud API calls by action and outcome.",
                                    ["action", "outcome"], registry=self.registry)
 
     def forget_node(self, node: str) -> None:
-        for gauge in (self.bound_ips, self.used_ips, self.idle_ips, self.releasing_ips, self.enis):
+        for gauge, labels in ((self.bound_ips, [node]), (self.used_ips, [node]), (self.idle_ips, [node]),
+                              (self.releasing_ips, [node]), (self.enis, [node]), (self.used_direct_enis, [node]),
+                              (self.direct_enis, [node, "Bound"]), (self.direct_enis, [node, "Releasing"])):
             try:
-                gauge.remove(node)
+                gauge.remove(*labels)
             except KeyError:
                 pass
 

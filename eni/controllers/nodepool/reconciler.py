@@ -40,6 +40,7 @@ from eni.api.v1 import (
     NODE_ENI_CONFIG,
     Condition,
     ConditionStatus,
+    IPState,
     NodeENIConfig,
     PodRef,
     VpcIPPhase,
@@ -273,7 +274,7 @@ class NodeReconciler:
             report_node_condition(self._client, node, limited=bool(conditions),
                                   message=conditions[0].message if conditions else "", now=self._clock.now())
         self._write_status(nec, work, conditions, direct=direct.direct.values())
-        self._export(name, work, used)
+        self._export(name, work, used, direct)
         if direct_outcome.waiting:
             return Result(requeue_after=min(DIRECT_WAIT, self._config.resync_interval))
         if change.surplus_waiting:
@@ -306,7 +307,7 @@ class NodeReconciler:
                                   message=conditions[0].message if conditions else "", now=self._clock.now())
         self._write_status(ctx.nec, ctx.work, conditions, reservations=outcome.reservations,
                            direct=direct.direct.values())
-        self._export(ctx.name, ctx.work, ctx.used)
+        self._export(ctx.name, ctx.work, ctx.used, direct)
         if (outcome.waiting or direct_outcome.waiting) and self._config.static is not None:
             return Result(requeue_after=self._config.static.wait_interval)
         return Result(requeue_after=self._config.resync_interval)
@@ -383,7 +384,11 @@ class NodeReconciler:
         self._client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name=nec.name),
                            ipamd_status_patch(enis=enis, conditions=conditions), subresource="status")
 
-    def _export(self, name: str, work: Mapping[str, WorkingEni], used: set[str]) -> None:
+    def _export(self, name: str, work: Mapping[str, WorkingEni], used: set[str], direct: DirectContext) -> None:
+        for state in IPState:
+            self._metrics.direct_enis.labels(name, state.value).set(
+                sum(1 for d in direct.direct.values() if d.state is state))
+        self._metrics.used_direct_enis.labels(name).set(len(direct.in_use & set(direct.direct)))
         bound = [ip for w in work.values() for ip in w.bound]
         self._metrics.bound_ips.labels(name).set(len(bound))
         self._metrics.used_ips.labels(name).set(len(used))

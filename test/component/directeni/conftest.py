@@ -187,9 +187,9 @@ class Cluster:
     def restart(self) -> None:
         """A new ipamd process: fresh adapter and reconciler memory, same cluster and cloud."""
         self.vpc = adapter(self.emulator)
+        self.metrics = IpamdMetrics(CollectorRegistry())
         self.nodes = NodeReconciler(client=self.client, reader=self.client, vpc=self.vpc, config=self.config,
-                                    recorder=self.recorder, metrics=IpamdMetrics(CollectorRegistry()),
-                                    clock=self.clock)
+                                    recorder=self.recorder, metrics=self.metrics, clock=self.clock)
         self.reclaimer = KeptEniReclaimer(client=self.client, vpc=self.vpc, settings=self.claim_settings,
                                           interval=30.0, metrics=IpamdMetrics(CollectorRegistry()),
                                           recorder=self.recorder, clock=self.clock)

@@ -53,6 +53,9 @@ def test_pods_taking_enis_are_replaced_to_keep_the_minimum(make_cluster):
     assert len(cluster.agents["node-1"].holding) == 2
     assert len(cluster.free("node-1")) == 1 and len(cluster.direct("node-1")) == 3
     assert cluster.nec("node-1").status.agent.in_use_enis == tuple(sorted(cluster.agents["node-1"].holding))
+    sample = cluster.metrics.registry.get_sample_value
+    assert sample("tke_eni_node_direct_enis", {"node": "node-1", "state": "Bound"}) == 3
+    assert sample("tke_eni_node_used_direct_enis", {"node": "node-1"}) == 2
     assert not cluster.violations
 
 
