@@ -1,8 +1,10 @@
 """``tke-eni-sim demo``: the whole story on one machine, in under two minutes, then everything torn down.
 
-Brings up 3 nodes in 2 zones, starts a deployment-like set of pods and one static-IP pod, shows pods / IPs /
-ENIs / nodes, pings pod->pod across nodes and pod->node, deletes and recreates the static pod to show it keeps
-its IP, prints the CNI ADD latencies the kubelets observed, runs the ledger check, and tears down. Every
+Brings up 3 nodes in 2 zones, starts a deployment-like set of pods, one static-IP pod and one exclusive-ENI
+pod (``tke-direct-eni``: a whole ENI in its namespace), shows pods / IPs / ENIs / nodes, pings pod->pod across
+nodes, pod->node and between the exclusive-ENI pod and a shared-ENI pod, deletes and recreates the static pod
+to show it keeps its IP, prints the CNI ADD latencies the kubelets observed, runs the ledger check, and tears
+down. Every
 claim it shows is checked: the result is non-zero if any of them did not hold. It always tears down.
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from eni.sim.cluster import ClusterBuilder, UpConfig, UpError
+from eni.sim.enilinks import eni_links
 from eni.sim.kube import KubeApi, Obj
 from eni.sim.kubelet.latency import Distribution, read_latencies
 from eni.sim.ledgercheck import Views, cloud_view, run_check
@@ -28,12 +31,15 @@ from eni.sim.teardown import down
 from eni.sim.ui import Progress, table
 
 STATIC_ANNOTATIONS = {"tke.cloud.tencent.com/vpc-ip-claim-delete-policy": "Never"}
+DIRECT_POD = "cache-0"
 
 
 @dataclass
 class DemoConfig:
     replicas: int = 6
     mode: str = "static"
+    direct_eni: bool = True
+    """Also run one exclusive-ENI pod and ping between it and a shared-ENI pod."""
     pods_timeout: float = 60.0
     keep: bool = False
     state_dir: Path | None = None
@@ -99,13 +105,17 @@ class Demo:
         endpoint = read_json(state.path / "cloud.json")["endpoint"]
         web = [f"web-{i}" for i in range(self.cfg.replicas)]
         static = self.cfg.mode == "static"
-        self.progress.step(f"creating {len(web)} pods of a web deployment"
-                           + (" and the static-IP pod db-0" if static else ""))
+        extras = (["the static-IP pod db-0"] if static else []) \
+            + ([f"the exclusive-ENI pod {DIRECT_POD}"] if self.cfg.direct_eni else [])
+        self.progress.step(f"creating {len(web)} pods of a web deployment" + "".join(
+            f"{', ' if i < len(extras) - 1 else ' and '}{text}" for i, text in enumerate(extras)))
         for name in web:
             create_pod(api, pod_manifest(name, labels={"app": "web"}))
         if static:
             create_pod(api, pod_manifest("db-0", labels={"app": "db"}, annotations=STATIC_ANNOTATIONS))
-        names = web + (["db-0"] if static else [])
+        if self.cfg.direct_eni:
+            create_pod(api, pod_manifest(DIRECT_POD, labels={"app": "cache"}, network="tke-direct-eni"))
+        names = web + (["db-0"] if static else []) + ([DIRECT_POD] if self.cfg.direct_eni else [])
         try:
             pods = wait_running(api, names, timeout=self.cfg.pods_timeout, on_wait=self.progress.waiting)
         except PodWaitError as e:
@@ -115,11 +125,14 @@ class Demo:
         self.progress.end_wait()
         self._check(True, f"{len(pods)} pods Running")
         self._show_pods(pods, nodes, endpoint)
-        self._pings(cluster, pods, nodes)
+        shared = {name: pod for name, pod in pods.items() if name != DIRECT_POD}
+        self._pings(cluster, shared, nodes)
+        if self.cfg.direct_eni:
+            self._direct_pod(cluster, pods[DIRECT_POD], pods[web[0]], endpoint)
         if static:
             self._static_pod(api, pods["db-0"])
         self._latency(state)
-        self._ledger_check(endpoint, api, cluster["nodes"])
+        self._ledger_check(endpoint, api, cluster)
 
     def _show_pods(self, pods: dict[str, Obj], nodes: dict[str, Any], endpoint: str) -> None:
         views = Views()
@@ -128,12 +141,14 @@ class Demo:
         for name, pod in sorted(pods.items()):
             ip, node = pod["status"]["podIP"], pod["spec"]["nodeName"]
             cloud = views.cloud_ips.get(ip)
-            rows.append((name, ip, cloud.eni_id if cloud else "(not in the cloud!)", node, nodes[node]["zone"],
-                         nodes[node]["instance_id"]))
+            eni = views.cloud_enis.get(cloud.eni_id) if cloud else None
+            kind = "exclusive, its primary IP" if eni is not None and eni.direct else "shared"
+            rows.append((name, ip, f"{cloud.eni_id} ({kind})" if cloud else "(not in the cloud!)", node,
+                         nodes[node]["zone"], nodes[node]["instance_id"]))
         self.out.write("\n" + table(("POD", "IP", "ENI", "NODE", "ZONE", "INSTANCE"), rows) + "\n\n")
         self.out.flush()
         self._check(all(views.cloud_ips.get(p["status"]["podIP"]) for p in pods.values()),
-                    "every pod IP is a secondary IP of an ENI in the cloud")
+                    "every pod IP is assigned to an ENI of its node in the cloud")
 
     def _pings(self, cluster: dict[str, Any], pods: dict[str, Obj], nodes: dict[str, Any]) -> None:
         names = SimNames(cluster["prefix"])
@@ -154,6 +169,24 @@ class Demo:
             target = nodes[node]["primary_ip"]
             rtt = ping_until(names.pod(src["metadata"]["uid"]), target)
             self._check(rtt is not None, f"ping {src['metadata']['name']} -> node {node} {target}"
+                        + (f": {rtt * 1000:.2f} ms" if rtt is not None else ": no reply"))
+
+    def _direct_pod(self, cluster: dict[str, Any], pod: Obj, peer: Obj, endpoint: str) -> None:
+        """The exclusive-ENI pod holds its ENI as eth0 and talks to a shared-ENI pod both ways."""
+        names = SimNames(cluster["prefix"])
+        views = Views()
+        cloud_view(views, _get_json(f"http://{endpoint}/_admin/state"))
+        ip, netns = pod["status"]["podIP"], names.pod(pod["metadata"]["uid"])
+        cloud = views.cloud_ips.get(ip)
+        eni = views.cloud_enis.get(cloud.eni_id) if cloud else None
+        links = [link for link in eni_links(netns, router=names.router) if eni is not None and link.mac == eni.mac]
+        self._check(eni is not None and eni.direct and ip == eni.primary_ip and [li.ifname for li in links] == ["eth0"],
+                    f"{DIRECT_POD} holds the whole ENI {eni.eni_id if eni else '?'} as its eth0, with its primary IP "
+                    f"{ip}")
+        for src, dst in ((pod, peer), (peer, pod)):
+            rtt = ping_until(names.pod(src["metadata"]["uid"]), dst["status"]["podIP"])
+            self._check(rtt is not None, f"ping {src['metadata']['name']} -> {dst['metadata']['name']} "
+                        f"{dst['status']['podIP']} ({'exclusive' if dst is pod else 'shared'} ENI)"
                         + (f": {rtt * 1000:.2f} ms" if rtt is not None else ": no reply"))
 
     def _static_pod(self, api: KubeApi, pod: Obj) -> None:
@@ -183,8 +216,9 @@ class Demo:
         self.out.flush()
         self._check(dist.count > 0, f"{dist.count} CNI ADDs measured")
 
-    def _ledger_check(self, endpoint: str, api: KubeApi, nodes: list[dict[str, Any]]) -> None:
-        report = run_check(endpoint=endpoint, api=api, nodes=nodes, wait=20.0)
+    def _ledger_check(self, endpoint: str, api: KubeApi, cluster: dict[str, Any]) -> None:
+        report = run_check(endpoint=endpoint, api=api, nodes=cluster["nodes"], names=SimNames(cluster["prefix"]),
+                           wait=20.0)
         self.out.write(table(("IP", "CLOUD ENI@INSTANCE", "CRD", "AGENT LEDGER", "POD"), report.rows) + "\n\n")
         for problem in report.problems:
             self.out.write(f"  {problem.kind}: {problem.subject}: {problem.detail}\n")

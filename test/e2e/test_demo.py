@@ -52,6 +52,7 @@ def test_the_demo_shows_everything_in_under_two_minutes_and_exits_0(state_dir):
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
     for shown in ("pods Running", "INSTANCE", "ping web-", "-> node node-", "(the same IP)", "CNI ADD latency",
+                  "(exclusive, its primary IP)", "cache-0 holds the whole ENI", "(exclusive ENI)",
                   "ledger check: cloud, CRDs, agents and pods agree", "everything shown worked"):
         assert shown in out, f"{shown!r} missing from the demo's output:\n{out[-4000:]}"
     assert took < DEMO_BOUND, f"the demo took {took:.0f}s"
