@@ -54,19 +54,20 @@ KUBE, CLOUD, POOL, CLAIMS, SG, NODES, GC, LEADER, SERVE = (
 @option("--ip-max-warm-target", group=POOL, type=click.IntRange(min=0), default=5,
         help="Release idle IPs beyond this many on each node (non-static).")
 @option("--eni-min-warm-target", group=POOL, type=click.IntRange(min=0), default=1,
-        help="Keep at least this many idle exclusive ENIs on each node.")
+        help="Keep at least this many free exclusive (tke-direct-eni) ENIs on each node (non-static).")
 @option("--eni-max-warm-target", group=POOL, type=click.IntRange(min=0), default=1,
-        help="Release idle exclusive ENIs beyond this many on each node.")
+        help="Give back free exclusive ENIs beyond this many on each node (non-static).")
 @option("--enable-quick-release", group=POOL, is_flag=True,
         help="Release all surplus idle IPs at each tick instead of one per tick.")
 @option("--release-interval", group=POOL, type=DURATION, default="2m", help="How often surplus IPs are released.")
 @option("--claim-expired-duration", group=CLAIMS, type=DURATION, default=None,
-        help="Give back a retained static IP or EIP this long after its pod is gone (at least 5m). "
+        help="Give back a retained static IP, kept exclusive ENI or EIP this long after its pod is gone (at least 5m). "
              "Default: never; the pod annotation claim-expired-duration overrides it.")
 @option("--enable-ownerref", group=CLAIMS, is_flag=True,
-        help="Make each claim owned by the pod's workload, so deleting the workload reclaims its addresses.")
+        help="Make each claim (and kept exclusive ENI) follow the pod's workload, so deleting the workload "
+             "reclaims its addresses.")
 @option("--only-nominated-eni-subnets", group=CLAIMS, is_flag=True,
-        help="Reserve subnets named by pods' nominated-eni-subnets for those pods.")
+        help="Reserve subnets named by pods' nominated-eni-subnets for those pods (static IPs and exclusive ENIs).")
 @option("--enable-security-groups", group=SG, is_flag=True, help="Bind security groups to the nodes' ENIs.")
 @option("--security-groups", group=SG, type=LIST, default="", show_default=False,
         help="sg-a,sg-b in order. Default: the groups of each node's instance, in order.")
