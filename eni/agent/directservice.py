@@ -32,7 +32,7 @@ from eni.agent.errors import (
 )
 from eni.agent.ledger import AttachmentKey
 from eni.agent.pool import PodRef
-from eni.netlink.errors import NetlinkError
+from eni.netlink.errors import LinkNotFound, NetlinkError
 from eni.netlink.interfaces import DirectEniNetwork
 from eni.netlink.types import DirectEniSpec, validate_ifname
 
@@ -65,6 +65,9 @@ class DirectEniService:
         self._network = network
         self._static = static
         self._lock = threading.Lock()  # guards _snapshot replacement
+        # Held around every move and around refresh's look at the node's links, so that a refresh never stores
+        # a view of the node taken before a move that finished meanwhile (it would show a moved ENI as home).
+        self._moving = threading.Lock()
         self._snapshot = _Snapshot()
 
     @property
@@ -85,9 +88,10 @@ class DirectEniService:
     def refresh(self, pool: DirectPool, *, capacity: int) -> None:
         """Applies a NodeENIConfig status: the pool, and which of its ENIs sit in the node's namespace now."""
         macs = {e.mac for e in pool.enis}
-        present = {mac: name for mac, name in self._network.node_links().items() if mac in macs} if macs else {}
-        with self._lock:
-            self._snapshot = _Snapshot(pool=pool, present=present, capacity=capacity)
+        with self._moving:
+            present = {mac: name for mac, name in self._network.node_links().items() if mac in macs} if macs else {}
+            with self._lock:
+                self._snapshot = _Snapshot(pool=pool, present=present, capacity=capacity)
 
     def report(self) -> DirectReport:
         """The ENIs in use and the ones promised back (durably, before the caller publishes them)."""
@@ -113,12 +117,21 @@ class DirectEniService:
 
         alloc, new = self._ledger.assign(key, pod, netns=netns, choose=choose)
         try:
-            self._network.attach_direct(_spec(alloc, netns=netns, ifname=key.ifname))
+            with self._moving:
+                self._network.attach_direct(_spec(alloc, netns=netns, ifname=key.ifname))
+                self._moved_out(alloc.eni_mac)
+        except LinkNotFound as e:
+            if not new:
+                raise NetworkSetupError(f"exclusive ENI {alloc.eni_id} of this pod is nowhere to be found: {e}") from e
+            # NB: the node's view was stale (e.g. the ENI went with a deleted namespace and is not back yet).
+            self._undo_add(alloc, netns)
+            self._moved_out(alloc.eni_mac)
+            raise PoolExhaustedError(f"exclusive ENI {alloc.eni_id} is not in the node's network namespace; "
+                                     f"another one is tried next time") from e
         except (NetlinkError, ValueError) as e:
             if new:
                 self._undo_add(alloc, netns)
             raise NetworkSetupError(f"moving exclusive ENI {alloc.eni_id} into the pod failed: {e}") from e
-        self._moved_out(alloc.eni_mac)
         log.info("Gave an exclusive ENI", extra={"eni": alloc.eni_id, "container": key.container_id})
         return alloc
 
@@ -160,10 +173,12 @@ class DirectEniService:
         back = 0
         for mac, path in self._network.find_direct(list(missing)).items():
             eni = missing[mac]
-            if eni.eni_id in self._ledger.in_use():
-                continue  # NB: an ADD took it meanwhile; its record now owns the link
             try:
-                if self._network.detach_direct(mac=mac, netns_path=path, node_ifname=_home_name(eni)):
+                with self._moving:
+                    if eni.eni_id in self._ledger.in_use():
+                        continue  # NB: an ADD took it meanwhile; its record now owns the link
+                    home = self._network.detach_direct(mac=mac, netns_path=path, node_ifname=_home_name(eni))
+                if home:
                     back += 1
                     log.warning("Brought back a stranded exclusive ENI", extra={"eni": eni.eni_id, "netns": path})
             except (NetlinkError, ValueError):
@@ -175,14 +190,15 @@ class DirectEniService:
 
     def _bring_back(self, alloc: DirectAllocation, netns: str) -> None:
         try:
-            home = self._network.detach_direct(mac=alloc.eni_mac, netns_path=netns or None,
-                                               node_ifname=alloc.link_name)
+            with self._moving:
+                home = self._network.detach_direct(mac=alloc.eni_mac, netns_path=netns or None,
+                                                   node_ifname=alloc.link_name)
+                if home:
+                    self._moved_home(alloc.eni_mac, alloc.link_name)
         except (NetlinkError, ValueError) as e:
             # NB: the record stays so that nothing else gets the ENI while it may sit in the pod.
             raise NetworkSetupError(f"moving exclusive ENI {alloc.eni_id} back to the node failed: {e}") from e
-        if home:
-            self._moved_home(alloc.eni_mac, alloc.link_name)
-        else:
+        if not home:
             log.warning("Exclusive ENI not found in the pod or the node namespace; it is handed out again only once "
                         "it is back in the node's namespace", extra={"eni": alloc.eni_id})
 

@@ -215,6 +215,15 @@ def test_a_failed_move_frees_the_record_and_leaves_the_eni_home(node):
     assert node.service.add(node.request("c2", network="tke-direct-eni")).allocation.eni_id == "eni-d1"
 
 
+def test_a_stale_view_of_the_node_means_try_again_and_the_next_eni_is_tried(node):
+    node.publish(direct("eni-d1", 7), direct("eni-d2", 8))
+    node.net.node.delete_link("eth7")  # gone since the last look at the node's links
+    with pytest.raises(PoolExhaustedError, match="eni-d1 is not in the node's network namespace") as caught:
+        node.service.add(node.request("c1", network="tke-direct-eni"))
+    assert error_info(caught.value).cni_code == 11 and node.direct.ledger.allocations() == []
+    assert node.service.add(node.request("c2", network="tke-direct-eni")).allocation.eni_id == "eni-d2"
+
+
 def test_a_failed_move_back_keeps_the_record_so_the_eni_is_not_given_twice(node):
     node.publish(direct("eni-d1", 7))
     request = node.request("c1", network="tke-direct-eni")
