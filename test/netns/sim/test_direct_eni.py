@@ -1,13 +1,15 @@
 """Exclusive (direct) ENIs in the simulated VPC: the router delivers a direct ENI's primary IP to the ENI wherever
 its node end is (node or pod namespace), a later ENI never takes the name of one that is inside a pod, and the
 kubelet stand-in runs CNI DEL before it deletes a pod namespace, keeps the namespace while DEL fails, and gives
-an ENI the plugins left behind back to the node as the kernel gives back a physical NIC."""
+an ENI the plugins left behind back to the node as the kernel gives back a physical NIC; the ledger check reads
+where each ENI's link really is."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import sys
+import urllib.request
 
 import pytest
 
@@ -16,6 +18,7 @@ from eni.sim.enilinks import eni_links
 from eni.sim.iproute import add_netns, ip_in, netns_exists
 from eni.sim.kubelet.cni_exec import CniError, CniExecutor
 from eni.sim.kubelet.sandbox import SandboxRuntime, SandboxStore
+from eni.sim.ledgercheck import PodView, Views, cloud_view, evaluate, link_view
 from eni.sim.probe import ping_until
 
 ZONE_A = "ap-guangzhou-3"
@@ -162,3 +165,33 @@ def test_without_a_cni_config_a_pod_namespace_is_kept(sim_vpc, tmp_path):
         runtime.destroy(record)
     assert netns_exists(record.netns)
     assert eni.mac.lower() in _macs(record.netns, sim_vpc.names.router)
+
+
+def test_the_check_reads_where_each_eni_link_really_is(sim_vpc):
+    b = sim_vpc.add_node(ZONE_A, SUBNET_A, instance_type="S5.LARGE8")
+    held, held_name = _direct_eni(sim_vpc, b)
+    free, _ = _direct_eni(sim_vpc, b)
+    pod = sim_vpc.names.pod(secrets.token_hex(8))
+    add_netns(pod)
+    ip_in(b.netns, "link", "set", held_name, "netns", pod)
+    nodes = [{"name": "node-b", "netns": b.netns, "instance_id": b.instance_id}]
+
+    def views():
+        found = Views(node_instances={"node-b": b.instance_id},
+                      pods=[PodView("default/direct-0", "node-b", held.primary_ip, "Running", False, pod)])
+        with urllib.request.urlopen(f"http://{sim_vpc.emu.endpoint}/_admin/state", timeout=10) as response:
+            cloud_view(found, json.loads(response.read()))
+        link_view(found, sim_vpc.names, nodes)
+        return found
+
+    seen = views()
+    assert seen.cloud_enis[held.id].direct and seen.cloud_enis[free.id].direct
+    assert seen.links[held.mac.lower()] == [pod] and seen.links[free.mac.lower()] == [b.netns]
+    assert [(p.kind, p.subject) for p in evaluate(seen, now=0.0).problems if p.kind not in ("leak",)] == []
+
+    ip_in(pod, "link", "set", held_name, "netns", b.netns)  # the pod runs on without its ENI
+    problems = {(p.kind, p.subject) for p in evaluate(views(), now=0.0).problems}
+    assert ("unplugged", "default/direct-0") in problems
+    ip_in(b.netns, "link", "del", held_name)  # and the ENI's device is gone altogether
+    problems = {(p.kind, p.subject) for p in evaluate(views(), now=0.0).problems}
+    assert {("missing", held.id), ("unplugged", "default/direct-0")} <= problems
