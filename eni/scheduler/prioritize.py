@@ -27,4 +27,8 @@ def score_nodes(
 ) -> list[tuple[str, int]]:
     """(node, score) for every candidate, in request order; nodes of one shape are scored once."""
     judge = Judge(needs, subnets=subnets, reserved=reserved)
-    return [(name, verdict.score) for name, verdict in zip(names, map(judge, map(nodes.get, names)), strict=True)]
+    records = list(map(nodes.get, names))
+    keys = judge.keys(records)
+    # As in filter: one judgement per distinct key, then a C-level lookup per node.
+    scores = {key: judge(record).score for key, record in dict(zip(keys, records, strict=True)).items()}
+    return list(zip(names, map(scores.__getitem__, keys), strict=True))
