@@ -63,3 +63,23 @@ def test_del_after_the_pod_namespace_is_gone_succeeds(direct_node, netns_factory
     netns_factory.delete(pod)
     assert agent.exec("tke-route-eni", "DEL", direct_conf(agent), container="d3", netns=pod.path)[:2] == (0, None)
     assert agent.service.direct.ledger.allocations() == []
+
+
+def test_the_first_sync_after_a_start_brings_back_a_free_eni_stranded_in_a_pod_namespace(direct_node, netns_factory):
+    from eni.agent.nodesync import NodeSync
+
+    node, agent = direct_node, direct_node.agent
+    stray = netns_factory("pod")
+    agent.pair.node.ip("link", "set", "eni1", "netns", stray.name)  # moved by something the ledger never saw
+    assert node.direct.mac in stray.ip("link", "show")
+
+    NodeSync(agent.service, agent.network, spec=lambda: {"maxDirectENI": 2}).sync(node.status)
+
+    assert node.direct.mac not in stray.ip("link", "show")
+    shown = agent.pair.node.ip("link", "show", "dev", "eni-d1")  # its original name is unknown: named by its id
+    assert node.direct.mac in shown and "state DOWN" in shown
+    netns_factory.delete(stray)
+    pod = netns_factory("pod")
+    assert agent.exec("tke-route-eni", "ADD", direct_conf(agent), container="d9", netns=pod.path)[0] == 0
+    assert pod.ping(node.direct.gateway)
+    assert agent.exec("tke-route-eni", "DEL", direct_conf(agent), container="d9", netns=pod.path)[0] == 0
