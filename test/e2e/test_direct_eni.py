@@ -3,12 +3,15 @@
 A direct-ENI pod gets a whole ENI of its own (its IP is the ENI's primary IP, the link is its eth0), reaches a
 shared-ENI pod and a VPC peer; deleting it gives the link back to the node namespace (by CNI DEL, not by the
 kubelet stand-in's rescue), and in non-static mode the node's warm pool of free direct ENIs returns to its
-target; in static mode the ENI is deleted. Kept ENIs of static pods: test_static.py.
+target; in static mode the ENI is deleted. An EIP asked for by a direct-ENI pod is bound to the pod's own ENI and
+released with the pod. Kept ENIs of static pods: test_static.py.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
+import urllib.request
 
 import pytest
 
@@ -32,6 +35,8 @@ pytestmark = pytest.mark.xdist_group("e2e-direct-eni")
 
 DIRECT = "tke-direct-eni"
 WARM_TARGET = 1  # ipamd's --eni-min-warm-target / --eni-max-warm-target defaults
+EIP_ATTRIBUTES = "tke.cloud.tencent.com/eip-attributes"
+EIP_PUBLIC_IP = "tke.cloud.tencent.com/eip-public-ip"
 RESCUED = "was still in"  # what the kubelet stand-in logs when it had to pull an ENI out of a pod namespace
 
 
@@ -61,6 +66,12 @@ def rescues(cluster):
     for log in sorted(cluster.state.logs.glob("kubelet-*.log")):
         found += [line for line in log.read_text(errors="replace").splitlines() if RESCUED in line]
     return found
+
+
+def cloud_addresses(endpoint):
+    """The EIPs the emulator holds, as DescribeAddresses shows them."""
+    with urllib.request.urlopen(f"http://{endpoint}/_admin/state", timeout=10) as response:  # noqa: S310
+        return json.loads(response.read()).get("addresses") or []
 
 
 def warm_pools_full(cluster):
@@ -147,3 +158,24 @@ def test_a_direct_eni_pod_owns_an_eni_reaches_its_peers_and_gives_it_back(cluste
     assert result.returncode == 0, result.stdout
     cluster.delete("shared-0")
     cluster.gone(["shared-0"])
+
+
+def test_a_direct_eni_pods_eip_is_bound_to_its_own_eni_and_released_with_it(cluster):
+    endpoint = cluster.summary["cloud"]["endpoint"]
+    cluster.create("gw-0", network=DIRECT, annotations={EIP_ATTRIBUTES: '{"Bandwidth":"10","ISP":"CMCC"}'})
+    ip = cluster.running(["gw-0"], timeout=90)["gw-0"]["status"]["podIP"]
+    pod = eventually("the pod's eip-public-ip annotation", lambda: (
+        p if (p := cluster.pods().get("gw-0")) and (p["metadata"].get("annotations") or {}).get(EIP_PUBLIC_IP)
+        else None), timeout=30)
+    public = pod["metadata"]["annotations"][EIP_PUBLIC_IP]
+    eni = direct_eni_of_ip(node_eni_config(cluster.api, pod["spec"]["nodeName"]), ip)
+    assert eni is not None
+    (address,) = [a for a in cloud_addresses(endpoint) if a["AddressIp"] == public]
+    assert (address["NetworkInterfaceId"], address["PrivateAddressIp"]) == (eni["eniId"], ip)
+    assert (address["Bandwidth"], address["InternetServiceProvider"]) == (10, "CMCC")
+
+    cluster.delete("gw-0")
+    cluster.gone(["gw-0"])
+    eventually(f"the EIP {public} released", lambda: all(a["AddressIp"] != public for a in cloud_addresses(endpoint)))
+    result = cluster.check()
+    assert result.returncode == 0, result.stdout
