@@ -71,15 +71,24 @@ class NodeSync:
                                                gateway=e.gateway) for e in shared])
         self._node.enforce_sysctls([s.ifname for s in states])
         tables = {s.mac: s.table for s in states}
+        # NB: exclusive ENIs first: update_pool wakes ADDs waiting for a static IP or ENI, which must see both.
+        self._sync_direct(status)
         self._service.update_pool(pool, tables)
         self._repair_pod_rules(tables)
-        self._sync_direct(status)
         return self._report(pool)
 
     def _sync_direct(self, status: Mapping[str, Any] | None) -> None:
-        direct = self._service.direct
-        if direct is None:
+        if self._service.direct is None:
             return
+        try:
+            self._refresh_direct(status)
+        except Exception:
+            # NB: a failure here must not keep shared-ENI pods from their pool; the next step retries.
+            log.exception("Applying the exclusive ENIs of the NodeENIConfig status failed")
+
+    def _refresh_direct(self, status: Mapping[str, Any] | None) -> None:
+        direct = self._service.direct
+        assert direct is not None
         capacity = self._spec().get("maxDirectENI")
         limit = capacity if isinstance(capacity, int) and not isinstance(capacity, bool) and capacity > 0 else 0
         direct.refresh(parse_direct_pool(status), capacity=limit)

@@ -47,7 +47,7 @@ def direct(eni_id, n, *, state="Bound", pod=None):
 
 
 class Node:
-    def __init__(self, tmp_path, status_of, clock, *, static=False, capacity=3):
+    def __init__(self, tmp_path, status_of, clock, *, static=False, capacity=3, wait=0.0):
         self.net = FakeNetwork()
         self.net.add_eni("02:00:00:00:00:0a", ifname="eth1")
         for n in (7, 8, 9):
@@ -59,7 +59,7 @@ class Node:
                                        self.net, static=static)
         self.service = AgentService(Ledger(JsonFileCheckpointer.at(tmp_path / "ledger.json"), clock=clock),
                                     FakePodNetworker(), direct=self.direct, pod_lookup=self.lookup,
-                                    settings=ServiceSettings(static_ip_wait=0.0))
+                                    settings=ServiceSettings(static_ip_wait=wait))
         self.shared = status_of.eni("eni-a", "02:00:00:00:00:0a", "10.0.1.10", "10.0.1.0/24", "10.0.1.1",
                                     [("10.0.1.20", "Bound"), ("10.0.1.21", "Bound")])
         self.capacity = capacity
@@ -204,6 +204,28 @@ def test_static_mode_gives_only_the_reserved_eni_and_waits_for_it(tmp_path, stat
     node.publish(direct("eni-d1", 7, pod={"namespace": "default", "name": "db"}),
                  direct("eni-d2", 8, pod={"namespace": "default", "name": "web", "uid": "uid-1"}))
     assert node.service.add(node.request("c2", network="tke-direct-eni")).allocation.eni_id == "eni-d2"
+
+
+def test_in_static_mode_an_add_waits_for_the_nec_to_list_the_pods_eni(tmp_path, status_of, clock):
+    import threading
+
+    node = Node(tmp_path, status_of, clock, static=True, wait=5.0)
+    node.sync.sync({"enis": [node.shared]})
+    answers = []
+    adding = threading.Thread(target=lambda: answers.append(node.service.add(node.request("c1",
+                                                                                         network="tke-direct-eni"))))
+    adding.start()
+    adding.join(0.3)
+    assert adding.is_alive()  # waiting for ipamd, not failed
+    node.sync.sync({"enis": [node.shared, direct("eni-d1", 7, pod={"namespace": "default", "name": "web"})]})
+    adding.join(10)
+    assert answers and answers[0].allocation.eni_id == "eni-d1"
+
+
+def test_a_broken_exclusive_eni_view_does_not_keep_shared_pods_from_their_ips(node):
+    node.net.fail_next("node_links", NetlinkError("ip link show", 5))
+    node.sync.sync({"enis": [node.shared, direct("eni-d1", 7)]})
+    assert str(node.service.add(node.request("c1")).allocation.ip) == "10.0.1.20"
 
 
 def test_a_failed_move_frees_the_record_and_leaves_the_eni_home(node):
