@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from eni.api.v1 import NODE_ENI_CONFIG, VPC_IP, VPC_IP_CLAIM
+from eni.api.v1 import NODE_ENI_CONFIG, VPC_ENI, VPC_IP, VPC_IP_CLAIM
 from eni.cloud.interfaces import VpcApi
 from eni.controllers.directeni.reclaim import KeptEniReclaimer
 from eni.controllers.eni.records import Records
@@ -46,8 +46,8 @@ class IpamdConfig:
     workers: int = 4
     claims: ClaimSettings = field(default_factory=ClaimSettings)
     """Claim reclaim settings; used in static-IP mode only."""
-    kept_eni_interval: float = 30.0
-    """Seconds between passes of the kept exclusive ENIs' reclaimer (static-IP mode)."""
+    kept_eni_recheck: float = 60.0
+    """Seconds between looks at a kept exclusive ENI whose pod's workload it follows (static-IP mode)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class IpamdParts:
     metrics: IpamdMetrics
     claims: Controller | None = None
     """The VpcIPClaim controller (static-IP mode)."""
-    reclaimer: KeptEniReclaimer | None = None
+    kept_enis: Controller | None = None
     """Deletes exclusive ENIs kept for static pods when they expire, are deleted or lose their workload."""
 
 
@@ -110,7 +110,7 @@ def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) ->
                .watches(NODE_ENI_CONFIG, enqueue_request_for_object(), predicates=[NEC_PREDICATE])
                .watches(POD, enqueue_mapped(_node_of_pod), predicates=[POD_PREDICATE]))
     claims = None
-    reclaimer = None
+    kept_enis = None
     if config.pool.static is not None:
         builder = (builder.watches(VPC_IP, enqueue_mapped(_node_of_vpc_ip))
                    .watches(VPC_IP_CLAIM, enqueue_mapped(_nodes_of_claim(reader))))
@@ -120,13 +120,13 @@ def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) ->
                   .watches(POD, enqueue_mapped(_claim_of_pod))
                   .watches(VPC_IP, enqueue_mapped(_claim_of_vpc_ip))
                   .named("vpcipclaim").with_workers(2).complete(claim_reconciler))
-        reclaimer = KeptEniReclaimer(client=manager.client, vpc=vpc, settings=config.claims,
-                                     interval=config.kept_eni_interval, metrics=metrics, recorder=recorder,
+        reclaimer = KeptEniReclaimer(client=manager.client, reader=reader, vpc=vpc, settings=config.claims,
+                                     recheck=config.kept_eni_recheck, metrics=metrics, recorder=recorder,
                                      clock=manager.clock)
-        manager.add(reclaimer)
+        kept_enis = ControllerBuilder(manager).for_(VPC_ENI).named("keptenis").with_workers(1).complete(reclaimer)
     controller = builder.named("nodepool").with_workers(config.workers).complete(reconciler)
     collector = LeakCollector(vpc=vpc, records=Records(manager.client), cluster_tags=config.cluster_tags,
                               interval=config.gc_interval, grace=config.gc_grace, metrics=metrics,
                               clock=manager.clock)
     manager.add(collector)
-    return IpamdParts(controller, reconciler, collector, recorder, metrics, claims, reclaimer)
+    return IpamdParts(controller, reconciler, collector, recorder, metrics, claims, kept_enis)

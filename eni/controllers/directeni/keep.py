@@ -126,9 +126,11 @@ class KeptEnis:
         spec: dict[str, Any] = {"nodeName": node, "instanceId": instance_id}
         if owner is not None:
             spec["ownerPod"] = {"namespace": owner.namespace, "name": owner.name, "uid": pod_uid}
+        # Attaching first, while still kept: a restart in between must resume the attach, never take the
+        # node's record in phase Detached for an interrupted removal.
+        self._records.set_eni_phase(record.name, VpcENIPhase.ATTACHING)
         self._records.patch_eni(record.name, spec=spec, labels={LABEL_NODE_NAME: node},
                                 annotations={**annotations, ANNOTATION_KEPT_SINCE: None})
-        self._records.set_eni_phase(record.name, VpcENIPhase.ATTACHING)
         try:
             self._enis.attach(record.name, instance_id, direct=True)
         except CloudError:

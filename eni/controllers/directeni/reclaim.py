@@ -7,18 +7,20 @@ reclaimed like a retained static IP (PRODUCT.md "Reclaim of retained static IPs 
   ``kept-since`` (never without either);
 - by cascade (``--enable-ownerref``): the workload the pod belonged to (``owner-workload``) is gone or was
   replaced by a new object of that name.
-Each pass (``reclaim_once``, every ``interval`` on the leader) lists the VpcENIs; an ENI the cloud shows
-attached is left alone (a node pass is giving it to a pod). It never touches an ENI attached to a node.
+A controller over VpcENIs (``reconcile``, one per ENI, on the leader): a kept ENI is looked at when its
+VpcENI changes, again when it is due to expire, and every ``recheck`` while its workload is followed.
+``reclaim_once`` runs every VpcENI through it at once (tests, tools). An ENI the cloud shows attached is left
+alone (a node pass is giving it to a pod). It never touches an ENI attached to a node.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from eni.api.v1 import VPC_ENI, EniType, OwnerReference, VpcENI
 from eni.api.v1.codec import format_duration
-from eni.cloud.errors import CloudError, NotFound
+from eni.api.v1.errors import DecodeError
+from eni.cloud.errors import NotFound
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import EniId
 from eni.controllers import events
@@ -27,10 +29,11 @@ from eni.controllers.metrics import CloudCalls, IpamdMetrics
 from eni.controllers.static.claims import ClaimSettings
 from eni.runtime import log as kvlog
 from eni.runtime.client.errors import ApiError, NotFoundError
-from eni.runtime.client.interfaces import Client
+from eni.runtime.client.interfaces import Client, Reader
 from eni.runtime.clock import REAL_CLOCK, Clock
 from eni.runtime.events import EventRecorder
 from eni.runtime.meta import ObjectKey, ResourceKind
+from eni.runtime.reconcile import Request, Result
 
 from .keep import expiry, kept_since, owner_workload
 
@@ -47,56 +50,68 @@ class Reclaimed:
 
 
 class KeptEniReclaimer:
-    """A leader Runnable (``start``) and a single pass (``reclaim_once``) for tests."""
+    """The reconciler of kept exclusive ENIs (see the module docstring)."""
 
-    def __init__(self, *, client: Client, vpc: VpcApi, settings: ClaimSettings, interval: float,
+    def __init__(self, *, client: Client, reader: Reader, vpc: VpcApi, settings: ClaimSettings, recheck: float,
                  metrics: IpamdMetrics, recorder: EventRecorder, clock: Clock = REAL_CLOCK) -> None:
-        if interval <= 0:
-            raise ValueError("interval must be > 0")
+        if recheck <= 0:
+            raise ValueError("recheck must be > 0")
         self._client = client
+        self._reader = reader
         self._vpc = vpc
         self._records = Records(client)
         self._settings = settings
-        self._interval = interval
+        self._recheck = recheck
         self._calls = CloudCalls(metrics)
         self._recorder = recorder
         self._clock = clock
 
-    def need_leader_election(self) -> bool:
-        return True
-
-    def start(self, stop: threading.Event) -> None:
-        while not self._clock.wait(stop, self._interval):
-            try:
-                self.reclaim_once()
-            except (CloudError, ApiError) as e:
-                log.warning("Reclaim of kept exclusive ENIs failed; next pass retries", error=str(e))
+    def reconcile(self, request: Request) -> Result:
+        try:
+            record = VpcENI.from_dict(self._reader.get(VPC_ENI, ObjectKey("", request.name)))
+        except (NotFoundError, DecodeError):
+            return Result()
+        if record.spec.type is not EniType.DIRECT or record.spec.owner_pod is None or record.spec.node_name:
+            return Result()  # not kept: a node pass looks after it
+        reason, wait = self._reason(record)
+        if not reason:
+            return Result(requeue_after=wait) if wait else Result()
+        if self._delete(record):
+            self._recorder.event(record.to_dict(), reason=events.ENI_RECLAIMED, kind=VPC_ENI,
+                                 message=f"deleted kept exclusive ENI {record.name}: {reason}")
+            log.info("Reclaimed kept exclusive ENI", eni=record.name, reason=reason)
+            return Result()
+        return Result(requeue_after=self._recheck)
 
     def reclaim_once(self) -> list[Reclaimed]:
-        done = []
+        """Every VpcENI through ``reconcile`` now; the kept ENIs it deleted, with why."""
+        due = []
         for record in self._records.all_enis():
-            if record.spec.type is not EniType.DIRECT or record.spec.owner_pod is None or record.spec.node_name:
-                continue
-            reason = self._reason(record)
-            if reason and self._delete(record):
-                done.append(Reclaimed(record.name, reason))
-                self._recorder.event(record.to_dict(), reason=events.ENI_RECLAIMED, kind=VPC_ENI,
-                                     message=f"deleted kept exclusive ENI {record.name}: {reason}")
-                log.info("Reclaimed kept exclusive ENI", eni=record.name, reason=reason)
-        return done
+            reason = self._reason(record)[0] if record.spec.owner_pod is not None else ""
+            self.reconcile(Request(namespace="", name=record.name))
+            due.append(Reclaimed(record.name, reason))
+        remaining = {record.name for record in self._records.all_enis()}
+        return [r for r in due if r.reason and r.eni_id not in remaining]
 
-    def _reason(self, record: VpcENI) -> str:
+    def _reason(self, record: VpcENI) -> tuple[str, float | None]:
+        """Why the kept ENI goes now (empty: it stays), and in how many seconds to look again."""
         if record.metadata.deletion_timestamp is not None:
-            return "the VpcENI was deleted"
+            return "the VpcENI was deleted", None
+        wait: float | None = None
         duration = expiry(record, self._settings.claim_expired_duration)
         since = kept_since(record)
-        if duration is not None and since is not None and self._clock.now() - since >= duration:
-            return f"kept longer than {format_duration(duration)}"
+        if duration is not None and since is not None:
+            remaining = (since + duration - self._clock.now()).total_seconds()
+            if remaining <= 0:
+                return f"kept longer than {format_duration(duration)}", None
+            wait = remaining
         owner = owner_workload(record) if self._settings.enable_ownerref else None
         pod = record.spec.owner_pod
-        if owner is not None and pod is not None and self._workload_gone(owner, pod.namespace):
-            return f"its {owner.kind} {pod.namespace}/{owner.name} is gone"
-        return ""
+        if owner is not None and pod is not None:
+            if self._workload_gone(owner, pod.namespace):
+                return f"its {owner.kind} {pod.namespace}/{owner.name} is gone", None
+            wait = min(wait, self._recheck) if wait is not None else self._recheck
+        return "", wait
 
     def _workload_gone(self, owner: OwnerReference, namespace: str) -> bool:
         """Whether the workload is gone; the ones a kept ENI can follow are those ``workload_owner`` names (a

@@ -20,6 +20,9 @@ Each pass, for node N (the Request's name):
    attach ENIs, mark releases, remove empty ENIs no pod's primary IP needs. In static-IP mode the
    claims' pass (``eni.controllers.static.nodepass``) replaces sizing: IPs per pod claim, each
    published with the pod it is reserved for; claimed IPs are never unassigned by step 5c.
+   Exclusive ENIs (``type: direct``) go through their own pass first (``eni.controllers.directeni``):
+   a warm pool of free ENIs (non-static) or an ENI per direct-ENI pod (static), with the same handshake
+   on ``inUseENIs``/``releasedENIs``; their entries are rendered into the same status write.
 7. Security groups kept equal to the NEC's ordered list; the NEC status written when it changed; the
    Node's route-eni-subnet-ids label and, with ``--enable-node-taint``, ipamd's NoSchedule taint while
    the node has no free IP and cannot get one (``nodefacts``). The Node annotation

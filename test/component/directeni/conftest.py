@@ -190,9 +190,10 @@ class Cluster:
         self.metrics = IpamdMetrics(CollectorRegistry())
         self.nodes = NodeReconciler(client=self.client, reader=self.client, vpc=self.vpc, config=self.config,
                                     recorder=self.recorder, metrics=self.metrics, clock=self.clock)
-        self.reclaimer = KeptEniReclaimer(client=self.client, vpc=self.vpc, settings=self.claim_settings,
-                                          interval=30.0, metrics=IpamdMetrics(CollectorRegistry()),
-                                          recorder=self.recorder, clock=self.clock)
+        self.reclaimer = KeptEniReclaimer(client=self.client, reader=self.client, vpc=self.vpc,
+                                          settings=self.claim_settings, recheck=60.0,
+                                          metrics=IpamdMetrics(CollectorRegistry()), recorder=self.recorder,
+                                          clock=self.clock)
 
     @property
     def static(self) -> bool:

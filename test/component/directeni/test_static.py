@@ -139,6 +139,7 @@ def test_the_pod_annotation_expires_a_kept_eni(make_cluster):
     cluster = static_cluster(make_cluster)
     cluster.add_node("node-1")
     eni_id = kept(cluster, "db-0", {**NEVER, ANNOTATION_CLAIM_EXPIRED_DURATION: "10m"})
+    assert 599 <= cluster.reclaimer.reconcile(Request(namespace="", name=eni_id)).requeue_after <= 600
     cluster.clock.step(9 * 60)
     assert cluster.reclaim() == [] and cluster.cloud_eni(eni_id) is not None
     cluster.clock.step(61)
@@ -199,6 +200,7 @@ def test_cascade_with_the_stateful_set(make_cluster):
              "controller": True}
     eni_id = kept(cluster, "db-0", owner=owner)
     assert cluster.reclaim() == []
+    assert cluster.reclaimer.reconcile(Request(namespace="", name=eni_id)).requeue_after == 60.0  # looked at again
     cluster.client.delete(STATEFUL_SET, ObjectKey("default", "db"))
     reclaimed = cluster.reclaim()
     assert [r.eni_id for r in reclaimed] == [eni_id] and "StatefulSet" in reclaimed[0].reason
