@@ -3,6 +3,10 @@
 Framing: one request line ``{"method": "/tke.eni.agent.v1.<Service>/<Method>", "request": {...}}`` (the
 request message in protobuf's JSON mapping) gets one reply line, ``{"reply": {...}}`` or ``{"error":
 {"reason", "message", "cniCode", "retryable"}}``; then the server closes the connection.
+
+The CNI plugins send a ``tke-cni/1`` frame instead, so that they parse nothing themselves (``cniverbs``):
+``tke-cni/1 <plugin> <E> <S>\n`` then E bytes of NUL-separated ``CNI_*=value`` variables and S bytes of the
+plugin's stdin; the reply is ``tke-cni/1 <exit status> <N>\n`` then the N bytes the plugin prints.
 Why this shape: a fixed pool of worker threads blocks in ``accept`` on the one listening socket, so a burst
 of pods queues in the kernel's backlog and is served by warm threads (no thread start per pod, and the
 kernel wakes exactly one worker per connection).
@@ -24,6 +28,8 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from eni.agent.cniconf import IO_FAILURE, LATEST_VERSION, MAX_STDIN_BYTES, CniFailure
+from eni.agent.cniverbs import CniOutcome, CniVerbs
 from eni.agent.errors import AgentError
 from eni.agent.handlers import AgentHandlers, error_message
 
@@ -33,6 +39,8 @@ log = logging.getLogger(__name__)
 
 _ACCEPT_POLL = 0.2
 _BACKLOG = 512
+CNI_FRAME = b"tke-cni/1"
+_MAX_CNI_ENV_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ class JsonSocketServer:
 
     def __init__(self, handlers: AgentHandlers, settings: JsonServerSettings) -> None:
         self._handlers = handlers
+        self._cni = CniVerbs(handlers.methods)
         self._settings = settings
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
@@ -107,13 +116,20 @@ class JsonSocketServer:
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(self._settings.connection_timeout)
-        line = self._read_line(conn)
-        if line is None:
+        head = self._read_line(conn)
+        if head is None:
+            return
+        line, rest = head
+        if line.startswith(CNI_FRAME + b" "):
+            outcome = self._serve_cni(conn, line, rest)
+            if outcome is not None:
+                conn.sendall(b"%s %d %d\n%s" % (CNI_FRAME, outcome.status, len(outcome.stdout), outcome.stdout))
             return
         reply = self._dispatch(line)
         conn.sendall(json.dumps(reply, separators=(",", ":")).encode() + b"\n")
 
-    def _read_line(self, conn: socket.socket) -> bytes | None:
+    def _read_line(self, conn: socket.socket) -> tuple[bytes, bytes] | None:
+        """The first line (without its newline) and what followed it in the same reads; None: nothing to answer."""
         limit = self._settings.max_request_bytes
         chunks: list[bytes] = []
         size = 0
@@ -124,12 +140,45 @@ class JsonSocketServer:
             newline = chunk.find(b"\n")
             if newline >= 0:
                 chunks.append(chunk[:newline])
-                return b"".join(chunks)
+                return b"".join(chunks), chunk[newline + 1:]
             chunks.append(chunk)
             size += len(chunk)
         error = _error_object("INVALID_REQUEST", f"request longer than {limit} bytes", 4)
         conn.sendall(json.dumps({"error": error}).encode() + b"\n")
         return None
+
+    def _serve_cni(self, conn: socket.socket, line: bytes, rest: bytes) -> CniOutcome | None:
+        """Reads the rest of a ``tke-cni/1`` frame and runs it; None when the client left before sending it all."""
+        parts = line.split(b" ")
+        try:
+            if len(parts) != 4:
+                raise ValueError("want 4 fields")
+            plugin, env_size, stdin_size = parts[1].decode("ascii"), int(parts[2]), int(parts[3])
+            if not 0 <= env_size <= _MAX_CNI_ENV_BYTES or not 0 <= stdin_size <= MAX_STDIN_BYTES:
+                raise ValueError("sizes out of range")
+        except ValueError as e:
+            failure = CniFailure(IO_FAILURE, f"malformed request frame from the CNI plugin: {e}")
+            return CniOutcome(1, json.dumps(failure.document(LATEST_VERSION)).encode() + b"\n")
+        body = self._read_exactly(conn, rest, env_size + stdin_size)
+        if body is None:
+            return None
+        environ = {}
+        for pair in body[:env_size].split(b"\0"):
+            key, sep, value = pair.partition(b"=")
+            if sep and key.startswith(b"CNI_"):
+                environ[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        return self._cni.run(plugin, environ, body[env_size:])
+
+    @staticmethod
+    def _read_exactly(conn: socket.socket, have: bytes, size: int) -> bytes | None:
+        chunks, got = [have[:size]], min(len(have), size)
+        while got < size:
+            chunk = conn.recv(min(65536, size - got))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
 
     def _dispatch(self, line: bytes) -> dict[str, Any]:
         try:

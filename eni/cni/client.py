@@ -8,11 +8,11 @@ Must never: wait without a timeout, or import anything outside the standard libr
 from __future__ import annotations
 
 import _socket
-import errno
 import time
 
 from . import jsonio
 from .errors import IO_FAILURE, TRY_AGAIN_LATER, CniError
+from .forward import connect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +25,11 @@ MAX_REPLY_BYTES = 1 << 20
 def call(socket_path: str, method: str, request: Dict[str, Any], *, timeout: float) -> Dict[str, Any]:
     """Calls ``/tke.eni.agent.v1.<method>`` and returns its reply; agent errors become ``CniError``."""
     line = jsonio.dumps({"method": "/%s.%s" % (PACKAGE, method), "request": request}).encode() + b"\n"
-    raw = _exchange(socket_path, line, timeout)
+    return decode_reply(_exchange(socket_path, line, timeout))
+
+
+def decode_reply(raw: bytes) -> Dict[str, Any]:
+    """The reply of one JSON reply line; its error as ``CniError`` (the agent's code, message and reason)."""
     try:
         doc = jsonio.loads(raw)
     except ValueError:
@@ -47,7 +51,7 @@ def _exchange(socket_path: str, line: bytes, timeout: float) -> bytes:
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
-        _connect(sock, socket_path, deadline)
+        connect(sock, socket_path, deadline)
         try:
             sock.sendall(line)
             return _read_line(sock, deadline)
@@ -57,21 +61,6 @@ def _exchange(socket_path: str, line: bytes, timeout: float) -> bytes:
             raise CniError(TRY_AGAIN_LATER, "lost the connection to the tke-eni agent: %s" % e) from None
     finally:
         sock.close()
-
-
-def _connect(sock: _socket.socket, socket_path: str, deadline: float) -> None:
-    """Connects, retrying while the agent's accept backlog is full (EAGAIN on unix sockets) until ``deadline``."""
-    pause = 0.001
-    while True:
-        try:
-            sock.connect(socket_path)
-            return
-        except OSError as e:
-            if e.errno != errno.EAGAIN or time.monotonic() + pause > deadline:
-                raise CniError(TRY_AGAIN_LATER,
-                               "the tke-eni agent is unreachable at %s: %s" % (socket_path, e)) from None
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
 
 
 def _read_line(sock: _socket.socket, deadline: float) -> bytes:

@@ -114,8 +114,10 @@ def parse_version(data: bytes) -> str:
     return version if isinstance(version, str) and version else LATEST_VERSION
 
 
-def parse_netconf(data: bytes, *, section: Optional[str] = None) -> NetConf:
-    """The network config; ``section`` names a sub-object ("ipam") holding the plugin's own options."""
+def parse_netconf(data: bytes, *, section: Optional[str] = None,
+                  default_socket: str = DEFAULT_AGENT_SOCKET) -> NetConf:
+    """The network config; ``section`` names a sub-object ("ipam") holding the plugin's own options, and
+    ``default_socket`` is the agent socket when the config names none."""
     if len(data) > MAX_STDIN_BYTES:
         raise CniError(DECODING_FAILURE, "network configuration is larger than %d bytes" % MAX_STDIN_BYTES)
     try:
@@ -143,7 +145,7 @@ def parse_netconf(data: bytes, *, section: Optional[str] = None) -> NetConf:
         cni_version=version,
         name=name,
         plugin_type=plugin_type,
-        agent_socket=_str_option(options, "agentSocket", DEFAULT_AGENT_SOCKET),
+        agent_socket=_str_option(options, "agentSocket", default_socket),
         timeout=_number_option(options, "timeoutSeconds", DEFAULT_TIMEOUT, 0.1, 300.0),
         mtu=int(_number_option(options, "mtu", 0, 0, 65535)),
         dns=_dns(doc.get("dns") if section is None else options.get("dns")),

@@ -23,6 +23,9 @@ INTERNAL = 999
 class CniError(Exception):
     """A failure the plugin reports as the CNI error JSON ``{"cniVersion","code","msg","details"}``."""
 
+    reply = b""
+    """The agent's raw answer, when the failure is that it could not be understood."""
+
     def __init__(self, code: int, msg: str, details: str = "") -> None:
         super().__init__(msg)
         self.code = code

@@ -6,7 +6,8 @@ It builds its own throwaway namespaces (a node, a VPC peer, one namespace per po
 removed at the end, also on failure), runs the real ``tke-eni-agent --netns <node>`` against a loopback
 fake API server holding the node's NodeENIConfig (the agent installs the plugins; its resident memory is
 measured with 200 pods), and execs the plugins the way a container runtime does: a fresh process per
-call, CNI env vars, config on stdin, from a thread inside the node namespace.
+call, CNI env vars, config on stdin (ours: the plugin config of the conflist the agent installed), from a
+thread inside the node namespace.
 Prints p50/p90/p99 in milliseconds and the ratio ours/reference.
 Nothing is created in the host's own namespace.
 """
@@ -141,6 +142,16 @@ def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: st
         server.stop()
 
 
+def installed_conf(conf_dir: Path) -> dict[str, object]:
+    """The main plugin's config as a runtime derives it from the conflist the agent installed (as libcni does)."""
+    [path] = conf_dir.glob("*.conflist")
+    conflist = json.loads(path.read_text())
+    main = conflist["plugins"][0]
+    if main.get("type") != "tke-route-eni":
+        raise RuntimeError(f"unexpected first plugin in {path}: {main}")
+    return {**main, "cniVersion": conflist["cniVersion"], "name": conflist["name"]}
+
+
 def free_port() -> int:
     import socket
 
@@ -269,10 +280,8 @@ def bench(args: argparse.Namespace) -> int:
         node, _peer = build_vpc(ns)
         status = nec_status(args.pods + args.burst * args.burst_rounds + args.memory_pods + 10)
         with running_agent(node, tmp, status, python=args.python) as (agent_pid, agent_port):
-            socket_path = tmp / "agent.json.sock"
-            ours = Runtime(node, ns, str(tmp / "bin" / "tke-route-eni"),
-                           {"cniVersion": "1.0.0", "name": "tke-eni", "type": "tke-route-eni",
-                            "agentSocket": str(socket_path)}, f"{tmp / 'bin'}:{REFERENCE}")
+            ours = Runtime(node, ns, str(tmp / "bin" / "tke-route-eni"), installed_conf(tmp / "net.d"),
+                           f"{tmp / 'bin'}:{REFERENCE}")
             ref = Runtime(node, ns, str(REFERENCE / "ptp"),
                           {"cniVersion": "1.0.0", "name": "ref", "type": "ptp",
                            "ipam": {"type": "host-local", "ranges": [[{"subnet": REF_SUBNET}]],

@@ -1,7 +1,9 @@
 """The plugin executables exec'd as a runtime does (CNI env vars + stdin) against a running agent."""
 
 import json
+import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -89,3 +91,56 @@ def test_ipamc_allocates_and_releases(agent, plugin_dir):
     assert exec_plugin(plugin_dir, "tke-eni-ipamc", "CHECK", doc)[:2] == (0, None)
     assert exec_plugin(plugin_dir, "tke-eni-ipamc", "DEL", doc)[:2] == (0, None)
     assert agent.ledger.allocations() == [] and agent.network.pods == {}
+
+
+# --- the plugins' frames on the JSON socket ----------------------------------------------------------------
+
+
+def test_a_plugin_built_for_the_agents_socket_needs_no_socket_in_its_config(agent, short_dir):
+    from eni.cni.bundle import build_plugin
+
+    (short_dir / "bin").mkdir()
+    exe = short_dir / "bin" / "tke-route-eni"
+    exe.write_bytes(build_plugin("tke-route-eni", interpreter=f"{sys.executable} -IS",
+                                 agent_socket=str(agent.settings.json_socket)))
+    exe.chmod(0o755)
+    doc = json.dumps({"cniVersion": "0.4.0", "name": "tke-eni", "type": "tke-route-eni"}).encode()
+    rc, result, stderr = exec_plugin(short_dir / "bin", "tke-route-eni", "ADD", doc)
+    assert rc == 0 and result["ips"][0]["version"] == "4" and stderr == ""
+    rc, result, _ = exec_plugin(short_dir / "bin", "tke-route-eni", "VERSION", b'{"cniVersion":"0.3.1"}')
+    assert rc == 0 and result["cniVersion"] == "0.3.1"
+    assert exec_plugin(short_dir / "bin", "tke-route-eni", "DEL", doc)[:2] == (0, None)
+    assert agent.ledger.allocations() == []
+
+
+def exchange(agent, data, *, shut=False):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(str(agent.settings.json_socket))
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [b"tke-cni/1 tke-route-eni 5\n", b"tke-cni/1 tke-route-eni x 1\n", b"tke-cni/1 tke-route-eni 0 99999999\n",
+     b"tke-cni/1 tke-route-eni -1 0\n", b"tke-cni/1 \xff 0 0\n"],
+)
+def test_malformed_frames_get_an_io_error_and_change_nothing(agent, frame):
+    head, _, body = exchange(agent, frame).partition(b"\n")
+    assert head.startswith(b"tke-cni/1 1 ") and json.loads(body)["code"] in (4, 5)
+    assert agent.ledger.allocations() == []
+
+
+def test_a_frame_cut_short_gets_no_answer_and_the_server_keeps_serving(agent):
+    env = b"CNI_COMMAND=ADD\0CNI_CONTAINERID=c1\0CNI_IFNAME=eth0\0CNI_NETNS=" + NETNS.encode()
+    assert exchange(agent, b"tke-cni/1 tke-route-eni %d 500\n%s{" % (len(env), env), shut=True) == b""
+    stdin = conf(agent)
+    frame = b"tke-cni/1 tke-route-eni %d %d\n%s%s" % (len(env), len(stdin), env, stdin)
+    head, _, body = exchange(agent, frame).partition(b"\n")
+    assert head == b"tke-cni/1 0 %d" % len(body) and json.loads(body)["ips"][0]["address"] == "10.0.1.20/32"

@@ -15,8 +15,9 @@ from eni.cni import jsonio
 from eni.cni.bundle import ENTRY_POINTS, MODULES, build_plugin
 
 CNI_DIR = Path(eni.cni.__file__).parent
-STDLIB_IMPORTS = {"__future__", "_json", "_socket", "binascii", "errno", "json", "marshal", "pathlib", "posix",
+STDLIB_IMPORTS = {"__future__", "_json", "_socket", "binascii", "json", "marshal", "pathlib", "posix",
                   "shutil", "sys", "time", "typing", "zlib"}
+HOT_MODULES = ("errors", "forward", "plugin")
 
 
 def test_every_module_of_the_package_is_bundled():
@@ -37,6 +38,42 @@ def test_sources_parse_as_python_3_8_and_import_only_the_stdlib(path):
         assert names <= STDLIB_IMPORTS, f"{path.name} imports {names - STDLIB_IMPORTS}"
 
 
+def test_the_hot_path_imports_only_modules_built_into_the_interpreter():
+    for name in HOT_MODULES:
+        tree = ast.parse((CNI_DIR / (name + ".py")).read_text())
+        for node in tree.body:  # NB: module level only: imports inside functions run on the slow path
+            if isinstance(node, ast.Import):
+                assert {a.name for a in node.names} <= {"_socket", "posix", "time"}, name
+            elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                assert node.level == 1 and (node.module or "") in ("", *HOT_MODULES), name
+
+
+def test_only_the_hot_modules_run_at_start_and_the_rest_on_first_use(tmp_path):
+    script = build_plugin("tke-route-eni", interpreter=f"{sys.executable} -IS").decode()
+    body, _, entry = script.rstrip("\n").rpartition("\n")
+    assert entry.startswith("sys.exit(getattr(_boot(_codes, _sources), 'main_route_eni')('/run/tke-eni/")
+    probe = body + """
+_boot(_codes, _sources)
+print(sorted(m for m in sys.modules if m.startswith("tke_cni.")))
+sys.modules["tke_cni"].fallback
+print(sorted(m for m in sys.modules if m.startswith("tke_cni.")))
+"""
+    (tmp_path / "probe.py").write_text(probe)
+    proc = subprocess.run([sys.executable, "-IS", str(tmp_path / "probe.py")], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    first, then = proc.stdout.splitlines()
+    assert eval(first) == sorted("tke_cni." + m for m in HOT_MODULES)
+    assert eval(then) == sorted("tke_cni." + m for m in MODULES)
+
+
+def test_the_agent_socket_is_built_in():
+    assert build_plugin("tke-eni-ipamc", agent_socket="/run/x/a.sock").endswith(
+        b"sys.exit(getattr(_boot(_codes, _sources), 'main_ipamc')('/run/x/a.sock'))\n")
+    with pytest.raises(ValueError, match="absolute path"):
+        build_plugin("tke-route-eni", agent_socket="run/a.sock")
+
+
 def test_build_is_reproducible_and_validates_its_input():
     assert build_plugin("tke-route-eni") == build_plugin("tke-route-eni")
     assert build_plugin("tke-route-eni").startswith(b"#!/usr/bin/env -S python3 -IS\n")
@@ -52,6 +89,7 @@ def test_the_executable_runs_in_an_empty_environment(tmp_path, name, use_code):
     data = build_plugin(name, interpreter=f"{sys.executable} -IS")
     if not use_code:  # another Python version: the embedded code is ignored, the source compiled
         data = data.replace(b"if sys.implementation.cache_tag ==", b"if 'no-such-tag' ==", 1)
+        assert b"'no-such-tag'" in data
     exe = tmp_path / name
     exe.write_bytes(data)
     os.chmod(exe, 0o755)

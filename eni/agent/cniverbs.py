@@ -1,0 +1,199 @@
+"""The CNI verbs of ``tke-route-eni`` and ``tke-eni-ipamc``, run inside the agent for the forwarding plugins.
+
+Why here: the runtime execs a plugin per pod and waits for it, and a Python plugin's own work (decoding JSON,
+building messages and results) costs as much as the agent's. So the plugin forwards its CNI_* environment and
+stdin untouched and prints what comes back; this module parses them (``cniconf``), calls the agent API's
+methods (the same ``AgentHandlers.methods`` the gRPC and JSON edges serve, so metrics and error mapping are
+shared) and renders the CNI result or error document, in the shape of the config's CNI version.
+
+Must never: raise (every failure becomes a CNI error document with the spec's code); print anything but one
+JSON document; call a method before the input was validated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import Message
+
+from eni.agent.cniconf import (
+    INCOMPATIBLE_VERSION,
+    INTERNAL,
+    INVALID_ENVIRONMENT,
+    LATEST_VERSION,
+    MAX_STDIN_BYTES,
+    SUPPORTED_VERSIONS,
+    UNKNOWN_CONTAINER,
+    CniEnv,
+    CniFailure,
+    NetConf,
+    parse_env,
+    parse_netconf,
+    sniff_version,
+)
+from eni.agent.errors import AgentError
+from eni.agent.handlers import PACKAGE, Method, error_info, error_message
+from eni.rpc import agent_pb2 as pb
+
+__all__ = ["CniOutcome", "CniVerbs", "IPAMC", "PLUGINS", "ROUTE_ENI"]
+
+log = logging.getLogger(__name__)
+
+ROUTE_ENI = "tke-route-eni"
+IPAMC = "tke-eni-ipamc"
+PLUGINS: Mapping[str, str | None] = {ROUTE_ENI: None, IPAMC: "ipam"}
+"""The plugins served, each with the config section holding its options (None: the top level)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CniOutcome:
+    """What the plugin process does: print ``stdout`` and exit with ``status``."""
+
+    status: int
+    stdout: bytes
+
+
+class CniVerbs:
+    """Runs one plugin invocation over the agent API ``methods`` (keyed by gRPC path)."""
+
+    def __init__(self, methods: Mapping[str, Method]) -> None:
+        self._methods = methods
+        self._verbs: dict[str, Callable[[CniEnv, NetConf], dict[str, Any] | None]] = {
+            ROUTE_ENI: self._route_eni, IPAMC: self._ipamc}
+
+    def run(self, plugin: str, environ: Mapping[str, str], stdin: bytes) -> CniOutcome:
+        """The outcome of ``plugin`` run with ``environ`` (its CNI_* variables) and ``stdin``."""
+        version = sniff_version(stdin) if len(stdin) <= MAX_STDIN_BYTES else LATEST_VERSION
+        try:
+            if plugin not in PLUGINS:
+                raise CniFailure(INVALID_ENVIRONMENT, f"the agent serves no CNI plugin named {plugin!r}")
+            env = parse_env(environ)
+            if env.command == "VERSION":
+                return _printed(0, {"cniVersion": version if version in SUPPORTED_VERSIONS else LATEST_VERSION,
+                                    "supportedVersions": list(SUPPORTED_VERSIONS)})
+            conf = parse_netconf(stdin, section=PLUGINS[plugin])
+            result = self._verbs[plugin](env, conf)
+            return _printed(0, result) if result else CniOutcome(0, b"")
+        except CniFailure as e:
+            return _printed(1, e.document(version))
+        except Exception as e:  # NB: a bug must still reach the runtime as an error document, not a closed socket
+            log.exception("CNI verb failed", extra={"plugin": plugin})
+            return _printed(1, CniFailure(INTERNAL, f"internal error: {type(e).__name__}: {e}").document(version))
+
+    # --- the verbs -----------------------------------------------------------------------------------
+
+    def _route_eni(self, env: CniEnv, conf: NetConf) -> dict[str, Any] | None:
+        request = _request(env, conf, pb.PodNetworkRequest, netns=env.netns, mtu=conf.mtu)
+        if env.command == "ADD":
+            reply = self._call("PodNetwork/Add", request)
+            assert isinstance(reply, pb.AddReply)
+            return add_result(conf.cni_version, reply, conf.dns)
+        _require_check_support(env, conf)
+        self._call("PodNetwork/Del" if env.command == "DEL" else "PodNetwork/Check", request)
+        return None
+
+    def _ipamc(self, env: CniEnv, conf: NetConf) -> dict[str, Any] | None:
+        if env.command == "ADD":
+            reply = self._call("Ipam/Allocate", _request(env, conf, pb.AllocateRequest))
+            assert isinstance(reply, pb.AllocateReply)
+            return ipam_result(conf.cni_version, reply, conf.dns)
+        _require_check_support(env, conf)
+        key = _key(env, conf)
+        if env.command == "DEL":
+            self._call("Ipam/Release", pb.ReleaseRequest(key=key))
+            return None
+        listed = self._call("Introspection/ListAllocations", pb.ListAllocationsRequest())
+        assert isinstance(listed, pb.ListAllocationsReply)
+        if not any(a.key == key for a in listed.allocations):
+            raise CniFailure(UNKNOWN_CONTAINER, "no IP is allocated to container " + env.container_id)
+        return None
+
+    def _call(self, method: str, request: Message) -> Message:
+        """The method's reply; its failure as the ``CniFailure`` the JSON edge would have reported."""
+        try:
+            return self._methods[f"/{PACKAGE}.{method}"].handler(request)
+        except Exception as e:
+            if not isinstance(e, AgentError):
+                log.exception("Agent API call failed", extra={"method": method})
+            info = error_info(e)
+            raise CniFailure(info.cni_code or INTERNAL, error_message(e).message or "the tke-eni agent failed",
+                             info.reason) from None
+
+
+# --- requests and results ------------------------------------------------------------------------------
+
+
+def _key(env: CniEnv, conf: NetConf) -> pb.AttachmentKey:
+    return pb.AttachmentKey(network_name=conf.name, container_id=env.container_id, ifname=env.ifname)
+
+
+def _request(env: CniEnv, conf: NetConf, message: Callable[..., Message], **fields: Any) -> Message:
+    try:
+        return message(key=_key(env, conf),
+                       pod=pb.PodRef(namespace=env.pod_namespace, name=env.pod_name, uid=env.pod_uid), **fields)
+    except ValueError as e:  # e.g. a lone surrogate from an undecodable environment variable
+        raise CniFailure(INVALID_ENVIRONMENT, f"malformed CNI environment: {e}") from None
+
+
+def _require_check_support(env: CniEnv, conf: NetConf) -> None:
+    if env.command == "CHECK" and conf.cni_version.startswith("0.") and conf.cni_version < "0.4.0":
+        raise CniFailure(INCOMPATIBLE_VERSION, f"config version {conf.cni_version} does not allow CHECK")
+
+
+def ip_entry(cni_version: str, address: str, gateway: str, interface: int | None) -> dict[str, Any]:
+    """One ``ips`` entry; 0.3.x/0.4.0 require its ``version`` field, 1.0.0 dropped it."""
+    entry: dict[str, Any] = {"address": address}
+    if gateway:
+        entry["gateway"] = gateway
+    if interface is not None:
+        entry["interface"] = interface
+    if cni_version.startswith("0."):
+        entry["version"] = "4"
+    return entry
+
+
+def routes_of(ip: pb.IpConfig, *, with_gateway: bool) -> list[dict[str, str]]:
+    routes = []
+    for route in ip.routes:
+        out = {"dst": route.dst}
+        gw = route.gw or (ip.gateway if with_gateway else "")
+        if gw:
+            out["gw"] = gw
+        routes.append(out)
+    return routes
+
+
+def add_result(cni_version: str, reply: pb.AddReply, dns: Mapping[str, Any]) -> dict[str, Any]:
+    """tke-route-eni's ADD result: [host veth, pod interface], the IP on interface 1, the routes."""
+    result: dict[str, Any] = {
+        "cniVersion": cni_version,
+        "interfaces": [
+            {"name": reply.host.name, "mac": reply.host.mac},
+            {"name": reply.container.name, "mac": reply.container.mac, "sandbox": reply.container.sandbox},
+        ],
+        "ips": [ip_entry(cni_version, reply.ip.address, reply.ip.gateway, 1)],
+        "routes": routes_of(reply.ip, with_gateway=True),
+    }
+    if dns:
+        result["dns"] = dict(dns)
+    return result
+
+
+def ipam_result(cni_version: str, reply: pb.AllocateReply, dns: Mapping[str, Any]) -> dict[str, Any]:
+    """tke-eni-ipamc's ADD result: IPs and routes, no interfaces (the main plugin makes them)."""
+    result: dict[str, Any] = {
+        "cniVersion": cni_version,
+        "ips": [ip_entry(cni_version, reply.ip.address, reply.ip.gateway, None)],
+        "routes": routes_of(reply.ip, with_gateway=False),
+    }
+    if dns:
+        result["dns"] = dict(dns)
+    return result
+
+
+def _printed(status: int, doc: Mapping[str, Any]) -> CniOutcome:
+    return CniOutcome(status, json.dumps(doc, separators=(",", ":")).encode() + b"\n")
