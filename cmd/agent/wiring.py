@@ -76,7 +76,8 @@ def plugin_files(settings: AgentSettings) -> dict[str, bytes]:
     from eni.cni.bundle import ENTRY_POINTS, build_plugin, resolve_interpreter
 
     interpreter = resolve_interpreter(settings.cni.plugin_interpreter)
-    return {name: build_plugin(name, interpreter=interpreter) for name in ENTRY_POINTS}
+    return {name: build_plugin(name, interpreter=interpreter, agent_socket=str(settings.api.json_socket))
+            for name in ENTRY_POINTS}
 
 
 def build(settings: AgentSettings, network: Any, direct_network: Any = None) -> tuple[Any, Any]:
