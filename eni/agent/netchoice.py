@@ -4,8 +4,8 @@ Why here: the runtime's ADD carries the network config's ``name`` and the pod's 
 annotations. A config named ``tke-direct-eni`` selects exclusive outright; otherwise the pod's
 ``tke.cloud.tencent.com/networks`` annotation decides, read from the agent's pod informer or, when the pod is not
 in the cache yet, with one bounded GET. When the API server cannot be asked the answer is "try again later"
-(``PodUnknownError``), never a guess; a pod that really does not exist gets a shared IP, as before. The lookup is
-skipped entirely on nodes that cannot hold exclusive ENIs, so the shared-ENI ADD path pays nothing for it.
+(``PodUnknownError``), never a guess; a pod that really does not exist gets a shared IP, as before. On nodes that
+cannot hold exclusive ENIs only the cache is asked (no GET), so the shared-ENI ADD path pays a dictionary lookup.
 
 Must never: talk to the API server itself (the lookup is injected), or decide on a failed lookup.
 """
@@ -13,7 +13,7 @@ Must never: talk to the API server itself (the lookup is injected), or decide on
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from eni.agent.errors import InvalidRequestError, PodUnknownError
 from eni.agent.pool import PodRef
@@ -28,21 +28,28 @@ class PodLookupError(Exception):
     """The pod could not be read (API server unreachable, timed out, refused)."""
 
 
-PodLookup = Callable[[PodRef], Mapping[str, str] | None]
-"""The pod's annotations ({} when it has none), None when no such pod exists; raises ``PodLookupError``."""
+class PodLookup(Protocol):
+    """The pod's annotations ({} when it has none), None when no such pod is known; raises ``PodLookupError``.
+
+    ``fetch=False``: answer from what is cached only (None on a miss), never asking the API server.
+    """
+
+    def __call__(self, pod: PodRef, *, fetch: bool = True) -> Mapping[str, str] | None: ...
 
 
 def wants_direct_eni(network_name: str, pod: PodRef, *, lookup: PodLookup | None, possible: bool) -> bool:
-    """Whether the attachment gets a whole exclusive ENI; ``possible``: the node can hold exclusive ENIs at all.
+    """Whether the attachment gets a whole exclusive ENI; ``possible``: the node can hold exclusive ENIs at all
+    (if not, an uncached pod is not fetched).
 
     Raises ``PodUnknownError`` when the pod cannot be read now and ``InvalidRequestError`` for a bad annotation.
     """
     if network_name == NETWORK_DIRECT_ENI:
         return True
-    if not possible or not pod.name or lookup is None:
+    if not pod.name or lookup is None:
         return False
     try:
-        annotations = lookup(pod)
+        # NB: a node without exclusive ENIs still refuses a cached exclusive pod a shared IP (it waits instead).
+        annotations = lookup(pod, fetch=possible)
     except PodLookupError as e:
         raise PodUnknownError(f"cannot tell whether pod {pod} asks for an exclusive ENI: {e}") from e
     if annotations is None:
@@ -66,11 +73,11 @@ class PodObjects:
         self._cached = cached
         self._fetch = fetch
 
-    def __call__(self, pod: PodRef) -> Mapping[str, str] | None:
+    def __call__(self, pod: PodRef, *, fetch: bool = True) -> Mapping[str, str] | None:
         obj = self._cached(pod.namespace, pod.name)
         if obj is not None and pod.uid and _uid(obj) and _uid(obj) != pod.uid:
             obj = None
-        if obj is None and self._fetch is not None:
+        if obj is None and fetch and self._fetch is not None:
             obj = self._fetch(pod.namespace, pod.name)
         if obj is None:
             return None

@@ -53,7 +53,8 @@ class Node:
         for n in (7, 8, 9):
             self.net.add_eni(mac(n), ifname=f"eth{n}")
         self.annotations = {}
-        self.lookups = 0
+        self.lookups = 0  # fetches (GETs)
+        self.asked = 0  # any look at the pod, cached or fetched
         self.lookup_error = None
         self.direct = DirectEniService(DirectLedger(JsonFileCheckpointer.at(tmp_path / "direct.json"), clock=clock),
                                        self.net, static=static)
@@ -66,11 +67,16 @@ class Node:
         self.sync = NodeSync(self.service, self.net, spec=lambda: {"maxDirectENI": self.capacity},
                              now=lambda: datetime.datetime(2026, 11, 28, 7, tzinfo=datetime.timezone.utc))
 
-    def lookup(self, pod):
+    def lookup(self, pod, *, fetch=True):
+        """The informer cache is ``annotations``; a fetch (the GET) may fail with ``lookup_error``."""
+        self.asked += 1
+        found = self.annotations.get((pod.namespace, pod.name))
+        if found is not None or not fetch:
+            return found
         self.lookups += 1
         if self.lookup_error is not None:
             raise self.lookup_error
-        return self.annotations.get((pod.namespace, pod.name))
+        return None
 
     def publish(self, *direct_enis):
         status = {"enis": [self.shared, *direct_enis]}
@@ -103,7 +109,7 @@ def test_the_direct_network_name_moves_a_whole_eni_into_the_pod_and_del_brings_i
     assert result.interfaces.host_ifname == ""
     pod = node.net.namespaces[request.netns]
     assert pod.links["eth0"].mac == mac(7) and pod.links["eth0"].up
-    assert "eth7" not in node.net.node.links and node.lookups == 0
+    assert "eth7" not in node.net.node.links and node.asked == 0
     assert node.service.add(request).allocation == result.allocation  # the runtime's retry: the same ENI
     assert node.service.check(request).eni_id == "eni-d1"
 
@@ -133,10 +139,10 @@ def test_the_pod_annotation_decides_when_the_network_name_does_not(node):
     assert str(node.service.add(node.request("c2", pod=other)).allocation.ip) == "10.0.1.20"
     assert str(node.service.add(node.request("c3", pod=PodRef("default", "unknown"))).allocation.ip) == "10.0.1.21"
     # DEL and CHECK follow the ledger that knows the key, without asking for the pod again
-    asked = node.lookups
+    asked = node.asked
     node.service.delete(node.request("c1", netns="/run/netns/c1"))
     node.service.delete(node.request("c2", pod=other, netns="/run/netns/c2"))
-    assert node.lookups == asked and node.direct.ledger.allocations() == [] and node.service.ledger.allocations()
+    assert node.asked == asked and node.direct.ledger.allocations() == [] and node.service.ledger.allocations()
 
 
 def test_an_unreachable_api_server_means_try_again_later_and_a_bad_annotation_is_refused(node):
@@ -152,12 +158,15 @@ def test_an_unreachable_api_server_means_try_again_later_and_a_bad_annotation_is
     assert node.direct.ledger.allocations() == [] and node.service.ledger.allocations() == []
 
 
-def test_a_node_without_exclusive_enis_never_looks_the_pod_up(tmp_path, status_of, clock):
+def test_a_node_without_exclusive_enis_never_fetches_the_pod(tmp_path, status_of, clock):
     node = Node(tmp_path, status_of, clock, capacity=0)
     node.publish()
     node.lookup_error = PodLookupError("must not be asked")
     assert str(node.service.add(node.request("c1")).allocation.ip) == "10.0.1.20"
     assert node.lookups == 0
+    node.annotations[("default", "cached")] = {NETWORKS: "tke-direct-eni"}  # never a shared IP for it
+    with pytest.raises(PoolExhaustedError, match="no exclusive ENI free yet: 0 attached"):
+        node.service.add(node.request("c2", pod=PodRef("default", "cached")))
 
 
 def test_releasing_and_busy_enis_are_not_handed_out_and_the_reason_says_why(node):

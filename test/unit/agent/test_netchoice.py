@@ -18,11 +18,21 @@ def pod(uid, annotations=None):
 
 
 def test_the_network_name_wins_and_nothing_is_looked_up():
-    def lookup(_):
+    def lookup(_, fetch=True):
         raise AssertionError("not asked")
     assert wants_direct_eni("tke-direct-eni", WEB, lookup=lookup, possible=False)
-    assert not wants_direct_eni("tke-eni", WEB, lookup=lookup, possible=False)
     assert not wants_direct_eni("tke-eni", PodRef(), lookup=lookup, possible=True)
+    assert not wants_direct_eni("tke-eni", WEB, lookup=None, possible=True)
+
+
+def test_a_node_without_exclusive_enis_asks_only_the_cache():
+    asked = []
+
+    def lookup(_, fetch=True):
+        asked.append(fetch)
+        return {NETWORKS: "tke-direct-eni"}
+    assert wants_direct_eni("tke-eni", WEB, lookup=lookup, possible=False)  # it waits rather than go shared
+    assert asked == [False]
 
 
 @pytest.mark.parametrize("annotations, expected", [
@@ -30,16 +40,16 @@ def test_the_network_name_wins_and_nothing_is_looked_up():
     ({}, False), (None, False),
 ])
 def test_the_annotation_decides(annotations, expected):
-    assert wants_direct_eni("tke-eni", WEB, lookup=lambda _: annotations, possible=True) is expected
+    assert wants_direct_eni("tke-eni", WEB, lookup=lambda _, fetch=True: annotations, possible=True) is expected
 
 
 def test_failures_are_retryable_or_invalid_never_a_guess():
-    def down(_):
+    def down(_, fetch=True):
         raise PodLookupError("timed out")
     with pytest.raises(PodUnknownError, match="timed out"):
         wants_direct_eni("tke-eni", WEB, lookup=down, possible=True)
     with pytest.raises(InvalidRequestError, match="default/web"):
-        wants_direct_eni("tke-eni", WEB, lookup=lambda _: {NETWORKS: "bridge"}, possible=True)
+        wants_direct_eni("tke-eni", WEB, lookup=lambda _, fetch=True: {NETWORKS: "bridge"}, possible=True)
 
 
 def test_pod_objects_use_the_cache_and_fetch_on_a_miss_or_a_predecessor():
@@ -55,6 +65,7 @@ def test_pod_objects_use_the_cache_and_fetch_on_a_miss_or_a_predecessor():
     cache[("default", "web")] = pod("uid-1", {})  # an earlier pod of the same name
     assert lookup(WEB) == {NETWORKS: "tke-direct-eni"} and fetched == [("default", "web")]
     del cache[("default", "web")]
+    assert lookup(WEB, fetch=False) is None and len(fetched) == 1
     assert lookup(WEB) == {NETWORKS: "tke-direct-eni"} and len(fetched) == 2
     assert PodObjects(lambda ns, name: None, lambda ns, name: None)(WEB) is None
     assert PodObjects(lambda ns, name: None)(WEB) is None
