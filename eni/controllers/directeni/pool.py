@@ -72,6 +72,8 @@ class DirectPool:
             memory = self._memory.setdefault(ctx.name, _Memory())
         warm = self._warm(ctx, memory)
         self.finish_releases(ctx)
+        for d in ctx.direct.values():
+            d.pod = None  # a pool ENI is for any pod of the node (a static-mode leftover is not reserved any more)
         self._release_deleted(ctx)
         bound = [d for d in ctx.direct.values() if d.state is IPState.BOUND]
         if ctx.reported:

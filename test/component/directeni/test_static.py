@@ -274,3 +274,31 @@ def test_an_interrupted_keep_is_finished_not_deleted(make_cluster):
     record = cluster.veni(eni_id)
     assert record is not None and record.spec.node_name == "" and LABEL_NODE_NAME not in record.metadata.labels
     assert cluster.cloud_eni(eni_id) is not None and not cluster.cloud_eni(eni_id).get("Attachment")
+
+
+def test_a_create_interrupted_by_a_crash_is_finished_with_the_same_eni(make_cluster):
+    import json
+
+    from eni.api.v1 import NODE_ENI_CONFIG
+    from eni.controllers.eni.lifecycle import NODE_TAG
+    from eni.controllers.nec.intents import ANNOTATION_PENDING_ENI
+
+    cluster = static_cluster(make_cluster)
+    cluster.add_node("node-1")
+    cluster.converge()
+    intent = f"{cluster.nec('node-1').metadata.uid}/eni/7"
+    # The previous leader recorded the intent and the cloud made the ENI; then it died before recording it.
+    cluster.client.patch(NODE_ENI_CONFIG, ObjectKey("", "node-1"), {"metadata": {"annotations": {
+        ANNOTATION_PENDING_ENI: json.dumps({"intent": intent, "subnetId": "subnet-gz3a0001", "type": "direct",
+                                            "owner": "default/db-0"})}}})
+    made = cluster.vpc.create_eni(intent=intent, subnet_id="subnet-gz3a0001", name="node-1-direct-eni",  # type: ignore[arg-type]
+                                  tags={NODE_TAG: "node-1"})
+    cluster.add_pod("db-0", "node-1", annotations=NEVER)
+    cluster.restart()
+    cluster.converge()
+    assert cluster.held_by("db-0") == made.id and cluster.cloud_direct("node-1") == [made.id]
+    record = cluster.veni(made.id)
+    assert record.spec.owner_pod.name == "db-0" and record.spec.owner_pod.uid
+    assert record.metadata.annotations[ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY] == "Never"
+    assert ANNOTATION_PENDING_ENI not in cluster.nec("node-1").metadata.annotations
+    assert not cluster.violations

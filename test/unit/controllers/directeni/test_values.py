@@ -130,3 +130,18 @@ def test_the_exclusive_eni_intent_survives_a_restart() -> None:
     pending = PendingEni("uid/eni/3", "subnet-a", direct=True, owner="ns/db-0")
     assert pending_eni(eni_annotation(pending)) == pending
     assert pending_eni(eni_annotation(PendingEni("i", "subnet-a"))) == PendingEni("i", "subnet-a")
+
+
+def test_direct_eni_max_attach_lowers_the_quota_but_never_below_what_pods_hold() -> None:
+    from eni.api.v1.constants import ANNOTATION_DIRECT_ENI_MAX_ATTACH
+    from eni.controllers.nec.limits import InUse, NodeLimits, effective_limits
+
+    quota = NodeLimits(max_eni=3, max_ip_per_eni=9, max_direct_eni=6)
+    lowered, problems = effective_limits(quota, {ANNOTATION_DIRECT_ENI_MAX_ATTACH: "2"}, in_use=InUse(direct_enis=2),
+                                         previous=None)
+    assert lowered.max_direct_eni == 2 and problems == []
+    kept, problems = effective_limits(quota, {ANNOTATION_DIRECT_ENI_MAX_ATTACH: "1"}, in_use=InUse(direct_enis=2),
+                                      previous=lowered)
+    assert kept.max_direct_eni == 2 and "below what is in use (2)" in problems[0]
+    raised, _ = effective_limits(quota, {ANNOTATION_DIRECT_ENI_MAX_ATTACH: "9"}, in_use=InUse(), previous=None)
+    assert raised.max_direct_eni == 6  # only ever lowers the cloud's quota
