@@ -7,18 +7,23 @@ the node namespace; the kernel takes the link down and drops its addresses on th
 Links are always found by MAC, so each call picks up where a crashed one stopped.
 
 Not on the shared-ENI hot path: dumps use `IPRoute` opened inside the target namespace on the calling thread
-(same-thread setns, no fork); changes go through `RtnlSocket` batches. One move at a time (a lock): two moves of
-one link racing each other could leave it anywhere. Must never touch a link whose MAC the caller did not name,
-nor leave the calling thread in a foreign namespace (`entered` switches back).
+(same-thread setns, no fork), except the link lists of `node_links` and of the namespace scan, which read raw
+RTM_GETLINK dumps (`linkmsg`) because a node may hold hundreds of pod namespaces; changes go through `RtnlSocket`
+batches. One move at a time (a lock): two moves of one link racing each other could leave it anywhere.
+Must never touch a link whose MAC the caller did not name, nor leave the calling thread in a foreign namespace
+(`entered` switches back).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import socket
+import struct
 import threading
+import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,12 +41,14 @@ from eni.netlink.pyroute.kernel import (
     IFF_UP,
     RT_SCOPE_UNIVERSE,
     RT_TABLE_MAIN,
+    RTM_GETLINK,
     RTM_NEWADDR,
     RTM_NEWLINK,
     RTM_NEWROUTE,
     RTN_UNICAST,
     RTPROT_STATIC,
 )
+from eni.netlink.pyroute.linkmsg import parse_link
 from eni.netlink.pyroute.node import links_by_mac
 from eni.netlink.pyroute.rtnl import HostLink, Request, RtnlSocket, host_link
 from eni.netlink.types import DirectEniResult, DirectEniSpec, validate_ifname, validate_mac
@@ -55,6 +62,11 @@ _REPLACE = NLM_F_CREATE | NLM_F_REPLACE
 _FALLBACK_NAME = "eni%d"
 """Kernel name pattern for a link moved back whose original name is taken meanwhile."""
 DEFAULT_MAX_SCAN = 1024
+_NLMSGHDR = struct.Struct("=IHHII")
+_IFINFOMSG = struct.Struct("=BxHiII")
+_NLM_F_REQUEST, _NLM_F_DUMP = 0x1, 0x300
+_NLMSG_ERROR, _NLMSG_DONE = 2, 3
+_ZERO_MAC = "00:00:00:00:00:00"
 
 
 class PyrouteDirectLinks:
@@ -88,8 +100,9 @@ class PyrouteDirectLinks:
 
     def node_links(self) -> dict[str, str]:
         """See `DirectEniNetwork.node_links`."""
-        with self._dumping(self._node_fd, "<node>") as ipr:
-            return {mac: link.ifname for mac, link in links_by_mac(ipr).items()}
+        if self._closed:
+            raise NetlinkError("netlink", errno.EBADF, "the network handle is closed")
+        return _link_names(self._node_fd, "<node>", timeout=self._timeout)
 
     def attach_direct(self, spec: DirectEniSpec) -> DirectEniResult:
         """See `DirectEniNetwork.attach_direct`."""
@@ -154,9 +167,8 @@ class PyrouteDirectLinks:
                 theirs = os.fstat(fd)
                 if (theirs.st_dev, theirs.st_ino) == (node.st_dev, node.st_ino):
                     continue
-                with self._dumping(fd, path) as ipr:
-                    for mac in links_by_mac(ipr).keys() & wanted:
-                        found.setdefault(mac, path)
+                for mac in _link_names(fd, path, timeout=self._timeout).keys() & wanted:
+                    found.setdefault(mac, path)
             except NetlinkError as e:
                 log.debug("Skipping a namespace that cannot be read", extra={"netns": path, "error": str(e)})
             finally:
@@ -224,11 +236,11 @@ class PyrouteDirectLinks:
                                       op=f"ip link set {link.ifname} netns <node> name {name}"))
                         break
                     except NetlinkError as e:
-                        # NB: the kernel moves before it renames, so EEXIST may come after a completed move.
-                        if e.errno != errno.EEXIST or pod.get_link(index=link.index) is None:
-                            if e.errno == errno.EEXIST:
-                                break
+                        if e.errno != errno.EEXIST:
                             raise
+                        # NB: the kernel moves before it renames, so EEXIST may come after a completed move.
+                        if pod.get_link(index=link.index) is None:
+                            break
                 still = pod.get_link(index=link.index)
                 if still is not None and still.mac == mac:
                     raise NetlinkError(f"ip link set {link.ifname} netns <node>", errno.EEXIST,
@@ -322,3 +334,51 @@ def _check_pod_side(ipr: Any, spec: DirectEniSpec) -> list[str]:
         problems.append(f"default route via {gateway} dev {dev} missing in the pod")
     return problems
 
+
+
+def _link_names(fd: int, where: str, *, timeout: float) -> dict[str, str]:
+    """``ip link show`` in the namespace `fd`: link names by lower-case MAC, from one raw RTM_GETLINK dump."""
+    op = f"ip -n {where} link show"
+    with contextlib.ExitStack() as stack:
+        if not same_netns(fd):
+            stack.enter_context(entered(fd, op=f"ip netns exec {where}"))
+        sock = stack.enter_context(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0))
+        try:
+            return _dump_links(sock, timeout=timeout)
+        except OSError as e:
+            raise NetlinkError(op, e.errno or errno.EIO, f"link dump failed: {e}") from e
+        except ValueError as e:
+            raise NetlinkError(op, errno.EBADMSG, f"malformed link dump: {e}") from e
+
+
+def _dump_links(sock: socket.socket, *, timeout: float) -> dict[str, str]:
+    seq = 1
+    body = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+    sock.bind((0, 0))
+    sock.sendall(_NLMSGHDR.pack(_NLMSGHDR.size + len(body), RTM_GETLINK, _NLM_F_REQUEST | _NLM_F_DUMP, seq, 0) + body)
+    deadline = time.monotonic() + timeout
+    names: dict[str, str] = {}
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(errno.ETIMEDOUT, "no end of the link dump")
+        sock.settimeout(left)
+        data = sock.recv(1 << 16)
+        offset = 0
+        while offset + _NLMSGHDR.size <= len(data):
+            length, kind, _, got_seq, _ = _NLMSGHDR.unpack_from(data, offset)
+            if length < _NLMSGHDR.size:
+                raise ValueError("netlink message shorter than its header")
+            message = data[offset:offset + length]
+            offset += (length + 3) & ~3
+            if got_seq != seq:
+                continue
+            if kind == _NLMSG_DONE:
+                return names
+            if kind == _NLMSG_ERROR:
+                code = -struct.unpack_from("=i", message, _NLMSGHDR.size)[0]
+                raise OSError(code, os.strerror(code))
+            if kind == RTM_NEWLINK:
+                link = parse_link(message)
+                if link.mac and link.mac != _ZERO_MAC:
+                    names.setdefault(link.mac.lower(), link.ifname)

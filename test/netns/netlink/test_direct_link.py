@@ -120,3 +120,17 @@ def test_a_link_left_in_the_node_under_another_name_is_parked(direct):
     assert links.detach_direct(mac=MAC, netns_path=None, node_ifname="eni0") is True
     assert links.node_links()[MAC] == "eni0"
     assert "inet " not in pair.node.ip("-4", "addr", "show", "dev", "eni0")
+
+
+def test_moving_back_when_the_names_are_taken_keeps_the_eni_under_another_name(direct):
+    pair, links, netns_factory = direct
+    pod = netns_factory("pod")
+    links.attach_direct(spec_for(pair, pod))
+    pair.node.ip("link", "add", "eni0", "type", "veth", "peer", "name", "eth0")  # both names taken on the node
+    assert links.detach_direct(mac=MAC, netns_path=pod.path, node_ifname="eni0") is True
+    name = links.node_links()[MAC]
+    assert name not in ("eni0", "eth0") and "state DOWN" in pair.node.ip("link", "show", "dev", name)
+    assert "eth0" not in pod.ip("link", "show")
+    pair.node.ip("link", "del", "eni0")
+    assert links.detach_direct(mac=MAC, netns_path=None, node_ifname="eni0") is True
+    assert links.node_links()[MAC] == "eni0"
