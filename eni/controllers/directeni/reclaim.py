@@ -4,9 +4,9 @@ A kept ENI (VpcENI ``type: direct`` with ``spec.ownerPod`` and no ``spec.nodeNam
 reclaimed like a retained static IP (PRODUCT.md "Reclaim of retained static IPs and EIPs"):
 - by hand: ``kubectl delete veni <id>`` — the finalizer holds the object until the cloud ENI is deleted;
 - by expiry: the pod's ``claim-expired-duration``, else ``--claim-expired-duration``, counted from
-  ``kept-since`` (never without either);
+  ``kept-since`` (never without either), and not while the next pod of that name is there;
 - by cascade (``--enable-ownerref``): the workload the pod belonged to (``owner-workload``) is gone or was
-  replaced by a new object of that name.
+  replaced by a new object of that name (not while the next pod of that name is there either).
 A controller over VpcENIs (``reconcile``, one per ENI, on the leader): a kept ENI is looked at when its
 VpcENI changes, again when it is due to expire, and every ``recheck`` while its workload is followed.
 ``reclaim_once`` runs every VpcENI through it at once (tests, tools). An ENI the cloud shows attached is left
@@ -32,10 +32,11 @@ from eni.runtime.client.errors import ApiError, NotFoundError
 from eni.runtime.client.interfaces import Client, Reader
 from eni.runtime.clock import REAL_CLOCK, Clock
 from eni.runtime.events import EventRecorder
-from eni.runtime.meta import ObjectKey, ResourceKind
+from eni.runtime.meta import POD, ObjectKey, ResourceKind
 from eni.runtime.reconcile import Request, Result
 
 from .keep import expiry, kept_since, owner_workload
+from .pods import is_live, wants_direct_eni
 
 log = kvlog.get_logger(__name__)
 
@@ -97,6 +98,8 @@ class KeptEniReclaimer:
         """Why the kept ENI goes now (empty: it stays), and in how many seconds to look again."""
         if record.metadata.deletion_timestamp is not None:
             return "the VpcENI was deleted", None
+        if self._pod_waits(record):
+            return "", self._recheck  # the next pod of that name is there: a node pass attaches the ENI to it
         wait: float | None = None
         duration = expiry(record, self._settings.claim_expired_duration)
         since = kept_since(record)
@@ -112,6 +115,16 @@ class KeptEniReclaimer:
                 return f"its {owner.kind} {pod.namespace}/{owner.name} is gone", None
             wait = min(wait, self._recheck) if wait is not None else self._recheck
         return "", wait
+
+    def _pod_waits(self, record: VpcENI) -> bool:
+        pod = record.spec.owner_pod
+        if pod is None:
+            return False
+        try:
+            found = self._reader.get(POD, ObjectKey(pod.namespace, pod.name))
+        except NotFoundError:
+            return False
+        return wants_direct_eni(found) and is_live(found)
 
     def _workload_gone(self, owner: OwnerReference, namespace: str) -> bool:
         """Whether the workload is gone; the ones a kept ENI can follow are those ``workload_owner`` names (a

@@ -302,3 +302,16 @@ def test_a_create_interrupted_by_a_crash_is_finished_with_the_same_eni(make_clus
     assert record.metadata.annotations[ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY] == "Never"
     assert ANNOTATION_PENDING_ENI not in cluster.nec("node-1").metadata.annotations
     assert not cluster.violations
+
+
+def test_a_kept_eni_does_not_expire_while_the_next_pod_of_its_name_waits_for_it(make_cluster):
+    cluster = static_cluster(make_cluster)
+    cluster.add_node("node-1")
+    cluster.add_node("node-3")
+    eni_id = kept(cluster, "db-0", {**NEVER, ANNOTATION_CLAIM_EXPIRED_DURATION: "10m"})
+    cluster.add_pod("db-0", "node-3", annotations=NEVER)  # the wrong zone: it waits, with a warning
+    cluster.converge()
+    cluster.clock.step(11 * 60)
+    assert cluster.reclaim() == [] and cluster.veni(eni_id) is not None
+    cluster.delete_pod("db-0")
+    assert [r.eni_id for r in cluster.reclaim()] == [eni_id]
