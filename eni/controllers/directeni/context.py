@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eni.api.v1 import Condition, ConditionStatus, NodeENIConfig, VpcENI
+from eni.api.v1 import Condition, ConditionStatus, IPState, NodeENIConfig, VpcENI
 from eni.controllers import events
+from eni.controllers.metrics import IpamdMetrics
 from eni.controllers.nec.limits import NodeLimits
 
 from .model import DirectEni
@@ -44,14 +45,20 @@ class DirectOutcome:
     waiting: bool = False
     """Something waits for another node or a retry soon; look again shortly."""
 
+    def with_condition(self, conditions: list[Condition]) -> list[Condition]:
+        """``conditions`` plus ENILimitReached for exclusive ENIs, unless the shared ENIs already report it."""
+        if not self.limited or any(c.type == events.CONDITION_ENI_LIMIT_REACHED for c in conditions):
+            return conditions
+        return [*conditions, Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
+                                       reason=events.ENI_LIMIT, message=self.limited)]
+
 
 DIRECT_WAIT = 1.0
 """Seconds before a node whose exclusive ENIs wait on another node (or on a retry) is looked at again."""
 
 
-def with_direct_condition(conditions: list[Condition], outcome: DirectOutcome) -> list[Condition]:
-    """``conditions`` plus ENILimitReached for exclusive ENIs, unless the shared ENIs already report it."""
-    if not outcome.limited or any(c.type == events.CONDITION_ENI_LIMIT_REACHED for c in conditions):
-        return conditions
-    return [*conditions, Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
-                                   reason=events.ENI_LIMIT, message=outcome.limited)]
+def export_direct(metrics: IpamdMetrics, ctx: DirectContext) -> None:
+    """The node's exclusive-ENI gauges after a pass."""
+    for state in IPState:
+        metrics.direct_enis.labels(ctx.name, state.value).set(sum(1 for d in ctx.direct.values() if d.state is state))
+    metrics.used_direct_enis.labels(ctx.name).set(len(ctx.in_use & set(ctx.direct)))

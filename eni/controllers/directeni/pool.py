@@ -28,11 +28,13 @@ from eni.controllers.eni.lifecycle import EniLifecycle
 from eni.controllers.nec.keeper import NecKeeper
 from eni.controllers.nec.limits import NodeLimits
 from eni.runtime.client.interfaces import Reader
+from eni.runtime.clock import Clock
 from eni.runtime.events import EventRecorder
 from eni.runtime.meta import NODE
 
 from .context import DirectContext, DirectOutcome
 from .create import CreateRequest, DirectCreator, NoSubnet
+from .keep import KeptEnis
 from .model import DirectEni, free_enis
 from .pods import direct_pods
 from .sizing import DirectFigures, direct_change
@@ -53,8 +55,10 @@ class DirectPool:
     """The non-static exclusive-ENI pass (see the module docstring)."""
 
     def __init__(self, *, reader: Reader, enis: EniLifecycle, creator: DirectCreator, necs: NecKeeper,
-                 recorder: EventRecorder, warm: WarmTargets) -> None:
+                 recorder: EventRecorder, warm: WarmTargets, kept: KeptEnis, clock: Clock) -> None:
         self._reader = reader
+        self._kept = kept
+        self._clock = clock
         self._enis = enis
         self._creator = creator
         self._necs = necs
@@ -71,6 +75,8 @@ class DirectPool:
         with self._lock:
             memory = self._memory.setdefault(ctx.name, _Memory())
         warm = self._warm(ctx, memory)
+        for record in ctx.keeping:  # kept for a static pod before a switch to non-static mode: finish keeping it
+            self._kept.finish(record, now=self._clock.now())
         self.finish_releases(ctx)
         for d in ctx.direct.values():
             d.pod = None  # a pool ENI is for any pod of the node (a static-mode leftover is not reserved any more)

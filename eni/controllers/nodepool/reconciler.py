@@ -43,7 +43,6 @@ from eni.api.v1 import (
     NODE_ENI_CONFIG,
     Condition,
     ConditionStatus,
-    IPState,
     NodeENIConfig,
     PodRef,
     VpcIPPhase,
@@ -54,7 +53,7 @@ from eni.api.v1.errors import DecodeError
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import InstanceId, Subnet, SubnetId
 from eni.controllers import events
-from eni.controllers.directeni.context import DIRECT_WAIT, DirectContext, DirectOutcome, with_direct_condition
+from eni.controllers.directeni.context import DIRECT_WAIT, DirectContext, DirectOutcome, export_direct
 from eni.controllers.directeni.create import DirectCreator
 from eni.controllers.directeni.keep import KeptEnis
 from eni.controllers.directeni.model import DirectEni, render_direct
@@ -130,9 +129,10 @@ class NodeReconciler:
             config=config.static)
         creator = DirectCreator(vpc=vpc, enis=self._enis, clock=clock,
                                 subnet_exhausted_backoff=config.subnet_exhausted_backoff)
+        self._kept = KeptEnis(vpc=vpc, records=self._records, enis=self._enis)
         self._direct: DirectPool | StaticDirectPass = DirectPool(
             reader=reader, enis=self._enis, creator=creator, necs=self._necs, recorder=recorder,
-            warm=config.eni_warm) if config.static is None else StaticDirectPass(
+            warm=config.eni_warm, kept=self._kept, clock=clock) if config.static is None else StaticDirectPass(
             reader=reader, vpc=vpc, calls=self._calls, records=self._records, enis=self._enis, creator=creator,
             necs=self._necs, recorder=recorder, clock=clock, config=config.static,
             enable_ownerref=config.enable_ownerref)
@@ -153,7 +153,7 @@ class NodeReconciler:
         node = self._node(name)
         if node is None or (node.get("metadata") or {}).get("deletionTimestamp"):
             teardown(name, records=self._records, enis=self._enis, client=self._client, now=self._clock.now(),
-                     kept=KeptEnis(vpc=self._vpc, records=self._records, enis=self._enis))
+                     kept=self._kept)
             self._metrics.forget_node(name)
             self._direct.forget(name)
             with self._lock:
@@ -265,7 +265,7 @@ class NodeReconciler:
                 self._recorder.event(raw, reason=events.ENI_DELETED, message=f"deleted empty ENI {eni_id}",
                                      kind=NODE_ENI_CONFIG)
                 work.pop(eni_id)
-        conditions = with_direct_condition(conditions, direct_outcome)
+        conditions = direct_outcome.with_condition(conditions)
         self._sgs.sync(nec, node, [w.eni for w in work.values()] + [d.eni for d in direct.direct.values()],
                        recorder=self._recorder, raw_nec=raw)
         bound_now = [ip for w in work.values() for ip in w.bound]
@@ -295,7 +295,7 @@ class NodeReconciler:
             conditions.append(Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
                                         reason=events.ENI_LIMIT,
                                         message=f"{outcome.unserved} pods wait for an IP the node cannot get"))
-        conditions = with_direct_condition(conditions, direct_outcome)
+        conditions = direct_outcome.with_condition(conditions)
         if reported and not outcome.waiting:
             for eni_id in removable_enis([w.slot() for w in ctx.work.values()], used=ctx.used, ips_needed=0):
                 self._enis.remove(eni_id, ctx.nec.spec.instance_id)
@@ -388,10 +388,7 @@ class NodeReconciler:
                            ipamd_status_patch(enis=enis, conditions=conditions), subresource="status")
 
     def _export(self, name: str, work: Mapping[str, WorkingEni], used: set[str], direct: DirectContext) -> None:
-        for state in IPState:
-            self._metrics.direct_enis.labels(name, state.value).set(
-                sum(1 for d in direct.direct.values() if d.state is state))
-        self._metrics.used_direct_enis.labels(name).set(len(direct.in_use & set(direct.direct)))
+        export_direct(self._metrics, direct)
         bound = [ip for w in work.values() for ip in w.bound]
         self._metrics.bound_ips.labels(name).set(len(bound))
         self._metrics.used_ips.labels(name).set(len(used))
