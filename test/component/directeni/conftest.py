@@ -324,8 +324,9 @@ def make_cluster(apiserver: FakeApiServer) -> Iterator[Callable[..., Cluster]]:
         client = KubeClient.from_api_client(apiserver.api_client(), qps=5000, burst=5000)
         install_crds(client)
         claim_settings = claims or ClaimSettings()
-        pool = PoolConfig(subnet_ids=ALL_SUBNETS, ip_warm=WarmTargets(min=0, max=0), eni_warm=eni_warm,
-                          static=static, enable_ownerref=claim_settings.enable_ownerref, **config)
+        config.setdefault("ip_warm", WarmTargets(min=0, max=0))  # no shared ENIs unless a test asks for them
+        pool = PoolConfig(subnet_ids=ALL_SUBNETS, eni_warm=eni_warm, static=static,
+                          enable_ownerref=claim_settings.enable_ownerref, **config)
         cluster = Cluster(emulator=emu, client=client, clock=FakeClock(),
                           recorder=EventRecorder(client, component="tke-eni-ipamd"), config=pool,
                           claim_settings=claim_settings)

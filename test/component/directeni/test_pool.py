@@ -241,3 +241,27 @@ def test_a_restart_resumes_an_exclusive_eni_whose_attach_was_interrupted(make_cl
     cluster.converge()
     assert cluster.cloud_direct("node-1") == [eni_id]  # attached again, as an extension ENI
     assert cluster.veni(eni_id).status.phase is VpcENIPhase.ATTACHED
+
+
+def test_shared_and_exclusive_enis_live_side_by_side_in_one_status(make_cluster):
+    cluster = make_cluster(ip_warm=WarmTargets(min=5, max=5))
+    cluster.add_node("node-2")
+    cluster.converge()
+    enis = cluster.nec("node-2").status.enis
+    assert sorted(e.type.value for e in enis) == ["direct", "route"]
+    shared = next(e for e in enis if e.type is EniType.ROUTE)
+    direct = next(e for e in enis if e.type is EniType.DIRECT)
+    assert len(shared.ips) == 5 and direct.ips == ()
+    assert [e.device_index for e in enis] == sorted(e.device_index for e in enis)
+    assert cluster.cloud_direct("node-2") == [direct.eni_id]  # the shared ENI is attached as a standard one
+    assert cluster.cloud_eni(shared.eni_id)["AttachType"] == 0
+    assert cluster.nec("node-2").status.ip_count == 5
+
+
+def test_with_the_node_condition_flag_the_node_shows_the_exclusive_eni_limit(make_cluster):
+    cluster = make_cluster(eni_warm=WarmTargets(min=5, max=5), node_condition=True)
+    cluster.add_node("node-1")  # 4 exclusive ENIs at most
+    cluster.converge()
+    node = cluster.client.get(NODE, ObjectKey("", "node-1"))
+    condition = next(c for c in node["status"]["conditions"] if c["type"] == "ENILimitReached")
+    assert condition["status"] == "True" and "exclusive ENIs" in condition["message"]
