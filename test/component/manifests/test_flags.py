@@ -19,7 +19,7 @@ import manifests
 import pytest
 import yaml
 
-from eni.api.v1.constants import RESOURCE_ENI_IP
+from eni.api.v1.constants import RESOURCE_DIRECT_ENI, RESOURCE_ENI_IP
 from eni.scheduler.wire import decode_args
 
 FIELD_VALUES = {"spec.nodeName": "node-1", "status.podIP": "10.0.0.8", "metadata.name": "tke-eni-ipamd-abc12",
@@ -167,7 +167,7 @@ def test_kube_scheduler_reaches_the_extender_through_its_service(rendered):
     meta = service["metadata"]
     assert extender["urlPrefix"] == f"http://{meta['name']}.{meta['namespace']}.svc:{port['port']}"
     assert (extender["filterVerb"], extender["prioritizeVerb"]) == ("filter", "prioritize")
-    assert [m["name"] for m in extender["managedResources"]] == [RESOURCE_ENI_IP]
+    assert [m["name"] for m in extender["managedResources"]] == [RESOURCE_ENI_IP, RESOURCE_DIRECT_ENI]
     if extender["nodeCacheCapable"]:  # kube-scheduler then sends NodeNames only; the extender must accept that
         args = decode_args(b'{"Pod": {"metadata": {"name": "p", "namespace": "d"}}, "NodeNames": ["node-1"]}')
         assert args is not None
