@@ -43,7 +43,7 @@ class DirectOutcome:
     limited: str = ""
     """Why the node cannot get the exclusive ENIs it needs (empty: it can)."""
     waiting: bool = False
-    """Something waits for another node or a retry soon; look again shortly."""
+    """Static-IP mode: something waits for another node or a retry; look again after the static wait interval."""
 
     def with_condition(self, conditions: list[Condition]) -> list[Condition]:
         """``conditions`` plus ENILimitReached for exclusive ENIs, unless the shared ENIs already report it."""
@@ -51,10 +51,6 @@ class DirectOutcome:
             return conditions
         return [*conditions, Condition(type=events.CONDITION_ENI_LIMIT_REACHED, status=ConditionStatus.TRUE,
                                        reason=events.ENI_LIMIT, message=self.limited)]
-
-
-DIRECT_WAIT = 1.0
-"""Seconds before a node whose exclusive ENIs wait on another node (or on a retry) is looked at again."""
 
 
 def export_direct(metrics: IpamdMetrics, ctx: DirectContext) -> None:

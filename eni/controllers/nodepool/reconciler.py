@@ -53,7 +53,7 @@ from eni.api.v1.errors import DecodeError
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import InstanceId, Subnet, SubnetId
 from eni.controllers import events
-from eni.controllers.directeni.context import DIRECT_WAIT, DirectContext, DirectOutcome, export_direct
+from eni.controllers.directeni.context import DirectContext, DirectOutcome, export_direct
 from eni.controllers.directeni.create import DirectCreator
 from eni.controllers.directeni.keep import KeptEnis
 from eni.controllers.directeni.model import DirectEni, render_direct
@@ -278,8 +278,6 @@ class NodeReconciler:
                                   message=conditions[0].message if conditions else "", now=self._clock.now())
         self._write_status(nec, work, conditions, direct=direct.direct.values())
         self._export(name, work, used, direct)
-        if direct_outcome.waiting:
-            return Result(requeue_after=min(DIRECT_WAIT, self._config.resync_interval))
         if change.surplus_waiting:
             wait = max(0.05, memory.last_release + self._config.release_interval - self._clock.monotonic())
             return Result(requeue_after=min(wait, self._config.resync_interval))
