@@ -105,7 +105,8 @@ class AgentDaemon:
                                     on_change=lambda: self.loop.allocations_changed(), direct=self.direct,
                                     pod_lookup=PodObjects(view.pod, fetch_pod))
         self.metrics = AgentMetrics(registry, allocations=lambda: len(self.ledger.in_use()),
-                                    pool_ips=lambda: bound_pod_ips(self.service.pool()))
+                                    pool_ips=lambda: bound_pod_ips(self.service.pool()),
+                                    direct_enis=lambda: len(self.direct.ledger.in_use()) if self.direct else 0)
         self.publisher = StatusPublisher(self._counted(patch_status), current=view.nec_status,
                                          heartbeat=settings.heartbeat)
         plugins = settings.device_plugins

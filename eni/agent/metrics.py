@@ -1,4 +1,5 @@
-"""The agent's Prometheus metrics: API latency and errors by reason, allocations, pool size, status publications.
+"""The agent's Prometheus metrics: API latency and errors by reason, allocations (IPs and exclusive ENIs), pool
+size, status publications.
 
 Why here: the API edges report every call through ``AgentHandlers``' observer hook (``observe``), and the
 gauges read the ledger and the pool when scraped, so no code path has to remember to update them.
@@ -18,7 +19,8 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 
 class AgentMetrics:
-    """Registers the agent's metrics in ``registry``; ``allocations``/``pool_ips`` are read at scrape time."""
+    """Registers the agent's metrics in ``registry``; ``allocations``/``pool_ips``/``direct_enis`` are read at
+    scrape time."""
 
     def __init__(
         self,
@@ -26,6 +28,7 @@ class AgentMetrics:
         *,
         allocations: Callable[[], int],
         pool_ips: Callable[[], int],
+        direct_enis: Callable[[], int] = lambda: 0,
     ) -> None:
         self.request_seconds = Histogram(
             "tke_eni_agent_request_duration_seconds",
@@ -49,6 +52,9 @@ class AgentMetrics:
                      "Secondary IPs bound to this node's shared ENIs (state Bound), the pool pods draw from.",
                      registry=registry)
         pool.set_function(lambda: float(pool_ips()))
+        direct = Gauge("tke_eni_agent_direct_enis", "Exclusive ENIs held by pods of this node right now.",
+                       registry=registry)
+        direct.set_function(lambda: float(direct_enis()))
 
     def observe(self, method: str, seconds: float, reason: str) -> None:
         """``eni.agent.handlers.Observer``: one finished API call."""
