@@ -198,22 +198,27 @@ def choose_ip(
     """
     if pool.static:
         return _reserved_ip(pool, pod, in_use=in_use, unavailable=unavailable)
-    held = set(unavailable) | set(cooling)
+    # NB: compared as ints: IPv4Address hashes and compares in Python code, and this runs for every pool IP on
+    # every ADD (a 460-IP pool cost half a millisecond).
+    busy = {int(ip) for ip in in_use}
+    taken = busy.union(int(ip) for ip in unavailable).union(int(ip) for ip in cooling)
     best: tuple[int, int, PoolEni, IPv4Address] | None = None
     for order, eni in enumerate(pool.enis):
         if not eni.shared:
             continue
-        free = [
-            ip
-            for ip, state in eni.ips.items()
-            if state is IpState.BOUND and ip != eni.primary_ip and ip not in in_use and ip not in held
-        ]
+        primary, used = int(eni.primary_ip), 0
+        free: list[tuple[int, IPv4Address]] = []
+        for ip, state in eni.ips.items():
+            n = int(ip)
+            if n in busy:
+                used += 1
+            elif state is IpState.BOUND and n != primary and n not in taken:
+                free.append((n, ip))
         if not free:
             continue
-        used = sum(1 for ip in eni.ips if ip in in_use)
         rank = (-used, order)
         if best is None or rank < (best[0], best[1]):
-            best = (rank[0], rank[1], eni, min(free))
+            best = (rank[0], rank[1], eni, min(free)[1])
     return None if best is None else (best[2], best[3])
 
 
