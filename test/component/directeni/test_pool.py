@@ -265,3 +265,22 @@ def test_with_the_node_condition_flag_the_node_shows_the_exclusive_eni_limit(mak
     node = cluster.client.get(NODE, ObjectKey("", "node-1"))
     condition = next(c for c in node["status"]["conditions"] if c["type"] == "ENILimitReached")
     assert condition["status"] == "True" and "exclusive ENIs" in condition["message"]
+
+
+def test_an_attach_the_instance_refuses_leaves_nothing_behind_and_no_retry_storm(make_cluster):
+    from eni.cloud.types import AttachType
+
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    for i in range(4):  # someone else's extension ENIs fill the instance's ExtendEniQuantity
+        foreign = cluster.vpc.create_eni(intent=f"foreign-{i}", subnet_id="subnet-gz3a0001",  # type: ignore[arg-type]
+                                         name=f"foreign-{i}")
+        cluster.vpc.attach_eni(foreign.id, "ins-emu00001", attach_type=AttachType.EXTENSION)  # type: ignore[arg-type]
+    cluster.converge()
+    assert cluster.direct("node-1") == [] and cluster.client.list(VPC_ENI) == []
+    assert len(cluster.cloud_direct("node-1")) == 4  # only the foreign ones; the refused ENI was deleted
+    assert any("refused" in e["message"] for e in cluster.events("ENILimit"))
+    creates = cluster.emulator.calls.count("CreateNetworkInterface")
+    for _ in range(3):
+        cluster.step()
+    assert cluster.emulator.calls.count("CreateNetworkInterface") == creates

@@ -315,3 +315,13 @@ def test_a_kept_eni_does_not_expire_while_the_next_pod_of_its_name_waits_for_it(
     assert cluster.reclaim() == [] and cluster.veni(eni_id) is not None
     cluster.delete_pod("db-0")
     assert [r.eni_id for r in cluster.reclaim()] == [eni_id]
+
+
+def test_a_pods_eni_gets_the_nodes_security_groups(make_cluster):
+    cluster = static_cluster(make_cluster, security_groups_enabled=True,
+                             security_group_ids=("sg-emu00002", "sg-emu00001"))
+    cluster.add_node("node-1")
+    cluster.add_pod("db-0", "node-1")
+    cluster.converge()
+    eni_id = cluster.held_by("db-0")
+    assert cluster.cloud_eni(eni_id)["GroupSet"] == ["sg-emu00002", "sg-emu00001"]
