@@ -24,6 +24,7 @@ from typing import Any
 
 from eni.api.v1 import (
     NODE_ENI_CONFIG,
+    VPC_ENI,
     VPC_IP_CLAIM,
     EniType,
     IPState,
@@ -141,6 +142,7 @@ class StaticDirectPass:
             message = f"detached exclusive ENI {d.eni_id}; kept for pod {d.pod.namespace}/{d.pod.name}" \
                 if d.pod is not None else f"detached exclusive ENI {d.eni_id}; kept"
             self._recorder.event(nec, reason=events.ENI_KEPT, kind=NODE_ENI_CONFIG, message=message)
+            self._recorder.event(d.record.to_dict(), reason=events.ENI_KEPT, kind=VPC_ENI, message=message)
         else:
             self._enis.remove(d.eni_id, ctx.nec.spec.instance_id)
             self._recorder.event(nec, reason=events.ENI_DELETED, kind=NODE_ENI_CONFIG,
@@ -204,8 +206,9 @@ class StaticDirectPass:
             return
         ctx.direct[record.name] = DirectEni(eni=found[0], record=record,
                                             pod=PodRef(namespace=view.namespace, name=view.name, uid=view.uid))
-        self._recorder.event(ctx.nec.to_dict(), reason=events.ENI_REATTACHED, kind=NODE_ENI_CONFIG,
-                             message=f"attached kept exclusive ENI {record.name} for pod {view.namespace}/{view.name}")
+        message = f"attached kept exclusive ENI {record.name} to node {ctx.name} for pod {view.namespace}/{view.name}"
+        self._recorder.event(ctx.nec.to_dict(), reason=events.ENI_REATTACHED, kind=NODE_ENI_CONFIG, message=message)
+        self._recorder.event(record.to_dict(), reason=events.ENI_REATTACHED, kind=VPC_ENI, message=message)
 
     def _create(self, ctx: DirectContext, view: PodView, request: StaticRequest, wanted: Mapping[str, str | None],
                 out: DirectOutcome, reserved: list[frozenset[str]]) -> None:
