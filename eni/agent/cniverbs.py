@@ -168,14 +168,14 @@ def routes_of(ip: pb.IpConfig, *, with_gateway: bool) -> list[dict[str, str]]:
 
 
 def add_result(cni_version: str, reply: pb.AddReply, dns: Mapping[str, Any]) -> dict[str, Any]:
-    """tke-route-eni's ADD result: [host veth, pod interface], the IP on interface 1, the routes."""
+    """tke-route-eni's ADD result: [host veth, pod interface], the IP on the pod's interface, the routes. An
+    exclusive ENI has no host end: then the pod's interface is the only one."""
+    pod = {"name": reply.container.name, "mac": reply.container.mac, "sandbox": reply.container.sandbox}
+    interfaces = [{"name": reply.host.name, "mac": reply.host.mac}, pod] if reply.host.name else [pod]
     result: dict[str, Any] = {
         "cniVersion": cni_version,
-        "interfaces": [
-            {"name": reply.host.name, "mac": reply.host.mac},
-            {"name": reply.container.name, "mac": reply.container.mac, "sandbox": reply.container.sandbox},
-        ],
-        "ips": [ip_entry(cni_version, reply.ip.address, reply.ip.gateway, 1)],
+        "interfaces": interfaces,
+        "ips": [ip_entry(cni_version, reply.ip.address, reply.ip.gateway, len(interfaces) - 1)],
         "routes": routes_of(reply.ip, with_gateway=True),
     }
     if dns:

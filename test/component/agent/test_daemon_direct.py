@@ -167,13 +167,13 @@ def test_device_plugins_annotation_choice_and_the_eni_handshake(world):
 
     code, result = world.cni("ADD", "c-db", pod="db")  # the conflist says tke-eni: the annotation decides
     assert code == 0, result
-    assert result["ips"][0]["address"] == "10.0.5.7/24" and result["interfaces"][1]["mac"] == DIRECT["eni-d1"]
+    assert result["ips"][0]["address"] == "10.0.5.7/24" and result["interfaces"][0]["mac"] == DIRECT["eni-d1"]
     assert world.net.namespaces["/var/run/netns/c-db"].links["eth0"].mac == DIRECT["eni-d1"]
     wait_for(lambda: world.agent_status().get("inUseENIs") == ["eni-d1"], "status.agent.inUseENIs")
 
     world.pod("late", direct=True)  # created after the agent started: cache or one GET, never a shared IP
     code, result = world.cni("ADD", "c-late", pod="late")
-    assert code == 0 and result["interfaces"][1]["mac"] == DIRECT["eni-d2"], result
+    assert code == 0 and result["interfaces"][0]["mac"] == DIRECT["eni-d2"], result
     code, result = world.cni("ADD", "c-plain", pod="not-in-the-api")
     assert code == 0 and result["ips"][0]["address"] == "10.0.1.20/32", result
 

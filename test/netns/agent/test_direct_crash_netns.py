@@ -114,7 +114,7 @@ def test_a_retried_add_after_a_restart_gets_the_same_eni(node, netns_factory):
     node.start()
     rc, result = node.cni("ADD", "d1", pod.path)
     assert rc == 0, result
-    assert result["interfaces"][1]["mac"] == DIRECT_MAC
+    assert result["interfaces"] == [{"name": "eth0", "mac": DIRECT_MAC, "sandbox": pod.path}]
     assert result["ips"][0]["address"] == f"{node.direct.primary_ip}/24"
     assert pod.ping(node.direct.gateway)
     assert node.cni("DEL", "d1", pod.path) == (0, None)

@@ -17,8 +17,9 @@ def test_a_direct_eni_pod_gets_the_eni_as_eth0_and_reaches_the_vpc(direct_node, 
     assert rc == 0, (result, stderr)
     assert result["ips"][0]["address"] == f"{node.direct.primary_ip}/24"
     assert result["ips"][0]["gateway"] == str(node.direct.gateway)
-    eth0 = result["interfaces"][1]
-    assert (eth0["name"], eth0["mac"], eth0["sandbox"]) == ("eth0", node.direct.mac, pod.path)
+    # no host end: the pod's interface is the only one, and the IP is on it
+    assert result["interfaces"] == [{"name": "eth0", "mac": node.direct.mac, "sandbox": pod.path}]
+    assert result["ips"][0]["interface"] == 0
     assert "eni1" not in agent.pair.node.ip("link", "show")
     assert node.direct.mac in pod.ip("link", "show", "dev", "eth0")
     assert f"default via {node.direct.gateway} dev eth0" in pod.ip("route", "show")
