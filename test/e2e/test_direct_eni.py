@@ -4,7 +4,8 @@ A direct-ENI pod gets a whole ENI of its own (its IP is the ENI's primary IP, th
 shared-ENI pod and a VPC peer; deleting it gives the link back to the node namespace (by CNI DEL, not by the
 kubelet stand-in's rescue), and in non-static mode the node's warm pool of free direct ENIs returns to its
 target; in static mode the ENI is deleted. An EIP asked for by a direct-ENI pod is bound to the pod's own ENI and
-released with the pod. Kept ENIs of static pods: test_static.py.
+released with the pod. A killed and restarted agent leaves a running pod its ENI. Kept ENIs of static pods:
+test_static.py.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from eni.sim.lookup import (
     node_eni_config,
 )
 from eni.sim.lookup import eventually as _eventually
+from eni.sim.procs import kill, restart
 
 # One cluster per module: keep a module's tests on one xdist worker (with --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("e2e-direct-eni")
@@ -179,3 +181,37 @@ def test_a_direct_eni_pods_eip_is_bound_to_its_own_eni_and_released_with_it(clus
     eventually(f"the EIP {public} released", lambda: all(a["AddressIp"] != public for a in cloud_addresses(endpoint)))
     result = cluster.check()
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_agent_restarts_without_taking_the_eni_from_its_direct_eni_pod(cluster):
+    cluster.create("keep-0", network=DIRECT)
+    pod = cluster.running(["keep-0"], timeout=90)["keep-0"]
+    ip, node_name = pod["status"]["podIP"], pod["spec"]["nodeName"]
+    node = node_of(cluster, node_name)
+    peer = next(n for n in cluster.nodes if n["name"] != node_name)
+    eni = direct_eni_of_ip(node_eni_config(cluster.api, node_name), ip)
+    assert eni is not None
+    pod_netns = cluster.names.pod(pod["metadata"]["uid"])
+
+    def heartbeat():
+        return str(((node_eni_config(cluster.api, node_name).get("status") or {}).get("agent") or {})
+                   .get("heartbeatTime") or "")
+
+    assert kill(cluster.state, f"agent-{node_name}")
+    last = heartbeat()
+    assert cluster.ping(pod, peer["primary_ip"]), "the pod keeps its ENI's network while the agent is down"
+    restart(cluster.state, f"agent-{node_name}")
+    eventually("the restarted agent reporting the pod's ENI in use again", lambda: (
+        heartbeat() > last and eni["eniId"] in in_use_enis(node_eni_config(cluster.api, node_name))))
+    link = links_by_mac(cluster, pod_netns).get(eni["mac"].lower())
+    assert link is not None and link.ifname == "eth0" and link.up, "the restarted agent took the pod's ENI"
+    assert cluster.ping(pod, peer["primary_ip"])
+    assert eni["eniId"] not in free_direct_enis(node_eni_config(cluster.api, node_name))
+    assert eni["mac"].lower() not in links_by_mac(cluster, node["netns"])
+    result = cluster.check()
+    assert result.returncode == 0, result.stdout
+    cluster.delete("keep-0")
+    cluster.gone(["keep-0"])
+    eventually("the kubelet stand-in removing the pod's namespace", lambda: not netns_exists(pod_netns), timeout=30)
+    assert rescues(cluster) == [], "CNI DEL left the ENI in the pod namespace"
