@@ -81,6 +81,7 @@ class VpcENI(CustomObject):
         PrinterColumn(name="Node", type="string", json_path=".spec.nodeName"),
         PrinterColumn(name="Subnet", type="string", json_path=".spec.subnetId"),
         PrinterColumn(name="Type", type="string", json_path=".spec.type"),
+        PrinterColumn(name="Owner-Pod", type="string", json_path=".spec.ownerPod.name"),
         PrinterColumn(name="Phase", type="string", json_path=".status.phase"),
         PrinterColumn(name="Primary-IP", type="string", json_path=".status.primaryIP", priority=1),
         PrinterColumn(name="MAC", type="string", json_path=".status.mac", priority=1),
