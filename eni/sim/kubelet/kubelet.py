@@ -90,6 +90,10 @@ class SimKubelet:
         self._devices = manager
         self._assigner = DeviceAssigner(manager) if manager is not None else None
 
+    def assigned_devices(self) -> dict[str, dict[str, list[str]]]:
+        """Device ids given to each pod (by uid), per resource; empty without a device manager."""
+        return self._assigner.held() if self._assigner is not None else {}
+
     def on_resource_change(self, resource: str, counts: ResourceCounts) -> None:
         """``FakeDeviceManager`` callback: publish the new counts soon."""
         self._status_dirty.set()

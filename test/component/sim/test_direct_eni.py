@@ -1,14 +1,25 @@
 """Exclusive (direct) ENIs in the stand-ins: the pod manifest asks for direct-eni, the scheduler stand-in
-places such pods only where direct-eni is left and sends them to the extender, and the ledger check knows
-where an exclusive ENI's link may be."""
+places such pods only where direct-eni is left and sends them to the extender, the kubelet stand-in publishes
+and hands out the agent's real direct-eni and eip devices, and the ledger check knows where an exclusive ENI's
+link may be."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import threading
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
+from eni.agent.deviceplugin import DIRECT_ENI as PLUGIN_DIRECT_ENI
+from eni.agent.deviceplugin import EIP as PLUGIN_EIP
+from eni.agent.deviceplugin import DevicePluginServer, DevicePluginSettings
+from eni.sim.kubelet import FakeDeviceManager
+from eni.sim.kubelet.kubelet import KubeletTimings, SimKubelet
 from eni.sim.kubelet.objects import NodeSpec, node_object, node_status
+from eni.sim.kubelet.sandbox import SandboxRecord, SandboxStore
 from eni.sim.ledgercheck import CloudEni, CloudIp, PodView, Views, evaluate
 from eni.sim.podops import create_pod, pod_manifest
 from eni.sim.scheduler import ExtenderConfig, SimScheduler
@@ -157,3 +168,67 @@ def test_without_the_data_plane_view_links_are_not_judged():
     views.links_seen = False
     views.links = {}
     assert evaluate(views, now=NOW).ok
+
+
+# ---- the kubelet stand-in with the agent's real direct-eni and eip device plugins ----------------------------
+
+@pytest.fixture
+def direct_devices():
+    folder = Path(tempfile.mkdtemp(prefix="simdp-", dir="/tmp"))  # unix socket paths must stay short
+    manager = FakeDeviceManager(folder, call_timeout=5.0)
+    manager.start()
+    stop = threading.Event()
+    settings = DevicePluginSettings(plugin_dir=folder, poll_interval=0.05, stream_heartbeat=0.5, shutdown_grace=1.0)
+    servers = [DevicePluginServer(PLUGIN_DIRECT_ENI, settings, capacity=4, healthy=1),
+               DevicePluginServer(PLUGIN_EIP, settings, capacity=2, healthy=2)]
+    threads = [threading.Thread(target=s.start, args=(stop,), daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        assert manager.wait_until(lambda: manager.counts(DIRECT_ENI).capacity == 4
+                                  and manager.counts(EIP).capacity == 2, timeout=10)
+        yield manager
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+        manager.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Runtime:
+    def __init__(self, store):
+        self.store = store
+
+    def create(self, *, uid, namespace, name, port_mappings=()):
+        record = SandboxRecord(uid=uid, namespace=namespace, name=name, container_id="c" * 64,
+                               netns="tkesim-000000-pod-x", result={"ips": [{"address": "10.0.2.9/32"}]})
+        self.store.put(record)
+        return record
+
+    def destroy(self, record):
+        self.store.remove(record.uid)
+
+
+def test_the_kubelet_publishes_direct_eni_and_eip_and_admits_pods_only_up_to_the_healthy_enis(
+        direct_devices, kube, tmp_path):
+    spec = NodeSpec(name="node-1", instance_id="ins-abcd1234", zone="ap-guangzhou-3", region="ap-guangzhou",
+                    instance_type="S5.LARGE8", primary_ip="10.0.1.5")
+    kubelet = SimKubelet(spec=spec, api=kube, runtime=_Runtime(SandboxStore(tmp_path / "sb")), devices=direct_devices,
+                         timings=KubeletTimings(backoff_initial=60))
+    kubelet.register()
+    status = kube.get_node("node-1")["status"]
+    assert (status["capacity"][DIRECT_ENI], status["allocatable"][DIRECT_ENI]) == ("4", "1")
+    assert (status["capacity"][EIP], status["allocatable"][EIP]) == ("2", "2")
+    for name in ("gw-0", "gw-1"):
+        body = pod_manifest(name, network="tke-direct-eni", eip=True)
+        body["spec"]["nodeName"] = "node-1"
+        create_pod(kube, body)
+    kubelet.sync_once()
+    phases = {p["metadata"]["name"]: (p.get("status") or {}).get("phase") for p in kube.list_pods()["items"]}
+    assert sorted(phases.values()) == ["Pending", "Running"]
+    (devices,) = kubelet.assigned_devices().values()
+    assert sorted(devices) == [DIRECT_ENI, EIP] and all(len(ids) == 1 for ids in devices.values())
+    events = kube.core.list_namespaced_event("default", _preload_content=False).json()["items"]
+    assert [(e["reason"], f"insufficient {DIRECT_ENI}" in e["message"]) for e in events] == \
+        [("UnexpectedAdmissionError", True)]
