@@ -84,8 +84,16 @@ def _row(item: dict[str, Any], direct: set[str]) -> Row:
         ip=str(item.get("ip", "")),
         eni=str(item.get("eniId", "") or item.get("eniMac", "")),
         allocated_at=float(allocated_at) if isinstance(allocated_at, int | float) else 0.0,
-        kind=DIRECT if item.get("eniId") and str(item.get("eniId")) in direct else SHARED,
+        kind=_kind(item, direct),
     )
+
+
+def _kind(item: dict[str, Any], direct: set[str]) -> str:
+    # NB: agents before the Allocation.kind field: an allocation of an ENI GetPool lists as exclusive is direct.
+    kind = item.get("kind")
+    if kind in (SHARED, DIRECT):
+        return str(kind)
+    return DIRECT if item.get("eniId") and str(item.get("eniId")) in direct else SHARED
 
 
 def _object(value: object) -> dict[str, Any]:

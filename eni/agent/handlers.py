@@ -223,6 +223,7 @@ def _allocation(a: Allocation | DirectAllocation) -> pb.Allocation:
         eni_mac=a.eni_mac,
         eni_id=a.eni_id,
         allocated_at=a.allocated_at,
+        kind="direct" if isinstance(a, DirectAllocation) else "shared",
     )
 
 

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x65ni/rpc/agent.proto\x12\x10tke.eni.agent.v1\"q\n\nAgentError\x12-\n\x06reason\x18\x01 \x01(\x0e\x32\x1d.tke.eni.agent.v1.ErrorReason\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x10\n\x08\x63ni_code\x18\x03 \x01(\r\x12\x11\n\tretryable\x18\x04 \x01(\x08\"K\n\rAttachmentKey\x12\x14\n\x0cnetwork_name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontainer_id\x18\x02 \x01(\t\x12\x0e\n\x06ifname\x18\x03 \x01(\t\"6\n\x06PodRef\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03uid\x18\x03 \x01(\t\" \n\x05Route\x12\x0b\n\x03\x64st\x18\x01 \x01(\t\x12\n\n\x02gw\x18\x02 \x01(\t\"U\n\x08IpConfig\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0f\n\x07gateway\x18\x02 \x01(\t\x12\'\n\x06routes\x18\x03 \x03(\x0b\x32\x17.tke.eni.agent.v1.Route\"\xa4\x01\n\nAllocation\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1f.tke.eni.agent.v1.AttachmentKey\x12%\n\x03pod\x18\x02 \x01(\x0b\x32\x18.tke.eni.agent.v1.PodRef\x12\n\n\x02ip\x18\x03 \x01(\t\x12\x0f\n\x07\x65ni_mac\x18\x04 \x01(\t\x12\x0e\n\x06\x65ni_id\x18\x05 \x01(\t\x12\x14\n\x0c\x61llocated_at\x18\x06 \x01(\x01\"7\n\tInterface\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\x0f\n\x07sandbox\x18\x03 \x01(\t\"f\n\x0f\x41llocateRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1f.tke.eni.agent.v1.AttachmentKey\x12%\n\x03pod\x18\x02 \x01(\x0b\x32\x18.tke.eni.agent.v1.PodRef\"i\n\rAllocateReply\x12\x30\n\nallocation\x18\x01 \x01(\x0b\x32\x1c.tke.eni.agent.v1.Allocation\x12&\n\x02ip\x18\x02 \x01(\x0b\x32\x1a.tke.eni.agent.v1.IpConfig\">\n\x0eReleaseRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1f.tke.eni.agent.v1.AttachmentKey\"#\n\x0cReleaseReply\x12\x13\n\x0breleased_ip\x18\x01 \x01(\t\"\x84\x01\n\x11PodNetworkRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1f.tke.eni.agent.v1.AttachmentKey\x12%\n\x03pod\x18\x02 \x01(\x0b\x32\x18.tke.eni.agent.v1.PodRef\x12\r\n\x05netns\x18\x03 \x01(\t\x12\x0b\n\x03mtu\x18\x04 \x01(\r\"\xbf\x01\n\x08\x41\x64\x64Reply\x12\x30\n\nallocation\x18\x01 \x01(\x0b\x32\x1c.tke.eni.agent.v1.Allocation\x12)\n\x04host\x18\x02 \x01(\x0b\x32\x1b.tke.eni.agent.v1.Interface\x12.\n\tcontainer\x18\x03 \x01(\x0b\x32\x1b.tke.eni.agent.v1.Interface\x12&\n\x02ip\x18\x04 \x01(\x0b\x32\x1a.tke.eni.agent.v1.IpConfig\"\x1f\n\x08\x44\x65lReply\x12\x13\n\x0breleased_ip\x18\x01 \x01(\t\"\x0c\n\nCheckReply\"\x18\n\x16ListAllocationsRequest\"I\n\x14ListAllocationsReply\x12\x31\n\x0b\x61llocations\x18\x01 \x03(\x0b\x32\x1c.tke.eni.agent.v1.Allocation\"\x10\n\x0eGetPoolRequest\"#\n\x06PoolIp\x12\n\n\x02ip\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\"s\n\x07PoolEni\x12\x0e\n\x06\x65ni_id\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\x13\n\x0bsubnet_cidr\x18\x03 \x01(\t\x12\x0f\n\x07gateway\x18\x04 \x01(\t\x12%\n\x03ips\x18\x05 \x03(\x0b\x32\x18.tke.eni.agent.v1.PoolIp\"U\n\x0cGetPoolReply\x12\'\n\x04\x65nis\x18\x01 \x03(\x0b\x32\x19.tke.eni.agent.v1.PoolEni\x12\x0c\n\x04\x66ree\x18\x02 \x01(\r\x12\x0e\n\x06in_use\x18\x03 \x01(\r*\xb0\x01\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x12\n\x0ePOOL_EXHAUSTED\x10\x01\x12\x15\n\x11UNKNOWN_CONTAINER\x10\x02\x12\x13\n\x0fINVALID_REQUEST\x10\x03\x12\x12\n\x0eNETWORK_FAILED\x10\x04\x12\x10\n\x0c\x43HECK_FAILED\x10\x05\x12\x0f\n\x0bUNAVAILABLE\x10\x06\x12\x0c\n\x08INTERNAL\x10\x07\x32\xa3\x01\n\x04Ipam\x12N\n\x08\x41llocate\x12!.tke.eni.agent.v1.AllocateRequest\x1a\x1f.tke.eni.agent.v1.AllocateReply\x12K\n\x07Release\x12 .tke.eni.agent.v1.ReleaseRequest\x1a\x1e.tke.eni.agent.v1.ReleaseReply2\xe8\x01\n\nPodNetwork\x12\x46\n\x03\x41\x64\x64\x12#.tke.eni.agent.v1.PodNetworkRequest\x1a\x1a.tke.eni.agent.v1.AddReply\x12\x46\n\x03\x44\x65l\x12#.tke.eni.agent.v1.PodNetworkRequest\x1a\x1a.tke.eni.agent.v1.DelReply\x12J\n\x05\x43heck\x12#.tke.eni.agent.v1.PodNetworkRequest\x1a\x1c.tke.eni.agent.v1.CheckReply2\xc1\x01\n\rIntrospection\x12\x63\n\x0fListAllocations\x12(.tke.eni.agent.v1.ListAllocationsRequest\x1a&.tke.eni.agent.v1.ListAllocationsReply\x12K\n\x07GetPool\x12 .tke.eni.agent.v1.GetPoolRequest\x1a\x1e.tke.eni.agent.v1.GetPoolReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x65ni/rpc/agent.proto\x12\x10tke.eni.agent.v1\"q\n\nAgentError\x12-\n\x06reason\x18\x01 \x01(\x0e\x32\x1d.tke.eni.agent.v1.ErrorReason\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x10\n\x08\x63ni_code\x18\x03 \x01(\r\x12\x11\n\tretryable\x18\x04 \x01(\x08\"K\n\rAttachmentKey\x12\x14\n\x0cnetwork_name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontainer_id\x18\x02 \x01(\t\x12\x0e\n\x06ifname\x18\x03 \x01(\t\"6\n\x06PodRef\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03uid\x18\x03 \x01(\t\" \n\x05Route\x12\x0b\n\x03\x64st\x18\x01 \x01(\t\x12\n\n\x02gw\x18\x02 \x01(\t\"U\n\x08IpConfig\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0f\n\x07gateway\x18\x02 \x01(\t\x12\'\n\x06routes\x18\x03 \x03(\x0b\x32\x17.tke.eni.agent.v1.Route\"\xb2\x01\n\nAllocation\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1f.tke.eni.agent.v1.AttachmentKey\x12%\n\x03pod\x18\x02 \x01(\x0b\x32\x18.tke.eni.agent.v1.PodRef\x12\n\n\x02ip\x18\x03 \x01(\t\x12\x0f\n\x07\x65ni_mac\x18\x04 \x01(\t\x12\x0e\n\x06\x65ni_id\x18\x05 \x01(\t\x12\x14\n\x0c\x61llocated_at\x18\x06 \x01(\x01\x12\x0c\n\x04kind\x18\x07 \x01(\t\"7\n\tInterface\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\x0f\n\x07sandbox\x18\x03 \x01(\t\"f\n\x0f\x41llocateRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1f.tke.eni.agent.v1.AttachmentKey\x12%\n\x03pod\x18\x02 \x01(\x0b\x32\x18.tke.eni.agent.v1.PodRef\"i\n\rAllocateReply\x12\x30\n\nallocation\x18\x01 \x01(\x0b\x32\x1c.tke.eni.agent.v1.Allocation\x12&\n\x02ip\x18\x02 \x01(\x0b\x32\x1a.tke.eni.agent.v1.IpConfig\">\n\x0eReleaseRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1f.tke.eni.agent.v1.AttachmentKey\"#\n\x0cReleaseReply\x12\x13\n\x0breleased_ip\x18\x01 \x01(\t\"\x84\x01\n\x11PodNetworkRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1f.tke.eni.agent.v1.AttachmentKey\x12%\n\x03pod\x18\x02 \x01(\x0b\x32\x18.tke.eni.agent.v1.PodRef\x12\r\n\x05netns\x18\x03 \x01(\t\x12\x0b\n\x03mtu\x18\x04 \x01(\r\"\xbf\x01\n\x08\x41\x64\x64Reply\x12\x30\n\nallocation\x18\x01 \x01(\x0b\x32\x1c.tke.eni.agent.v1.Allocation\x12)\n\x04host\x18\x02 \x01(\x0b\x32\x1b.tke.eni.agent.v1.Interface\x12.\n\tcontainer\x18\x03 \x01(\x0b\x32\x1b.tke.eni.agent.v1.Interface\x12&\n\x02ip\x18\x04 \x01(\x0b\x32\x1a.tke.eni.agent.v1.IpConfig\"\x1f\n\x08\x44\x65lReply\x12\x13\n\x0breleased_ip\x18\x01 \x01(\t\"\x0c\n\nCheckReply\"\x18\n\x16ListAllocationsRequest\"I\n\x14ListAllocationsReply\x12\x31\n\x0b\x61llocations\x18\x01 \x03(\x0b\x32\x1c.tke.eni.agent.v1.Allocation\"\x10\n\x0eGetPoolRequest\"#\n\x06PoolIp\x12\n\n\x02ip\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\"s\n\x07PoolEni\x12\x0e\n\x06\x65ni_id\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\x13\n\x0bsubnet_cidr\x18\x03 \x01(\t\x12\x0f\n\x07gateway\x18\x04 \x01(\t\x12%\n\x03ips\x18\x05 \x03(\x0b\x32\x18.tke.eni.agent.v1.PoolIp\"U\n\x0cGetPoolReply\x12\'\n\x04\x65nis\x18\x01 \x03(\x0b\x32\x19.tke.eni.agent.v1.PoolEni\x12\x0c\n\x04\x66ree\x18\x02 \x01(\r\x12\x0e\n\x06in_use\x18\x03 \x01(\r*\xb0\x01\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x12\n\x0ePOOL_EXHAUSTED\x10\x01\x12\x15\n\x11UNKNOWN_CONTAINER\x10\x02\x12\x13\n\x0fINVALID_REQUEST\x10\x03\x12\x12\n\x0eNETWORK_FAILED\x10\x04\x12\x10\n\x0c\x43HECK_FAILED\x10\x05\x12\x0f\n\x0bUNAVAILABLE\x10\x06\x12\x0c\n\x08INTERNAL\x10\x07\x32\xa3\x01\n\x04Ipam\x12N\n\x08\x41llocate\x12!.tke.eni.agent.v1.AllocateRequest\x1a\x1f.tke.eni.agent.v1.AllocateReply\x12K\n\x07Release\x12 .tke.eni.agent.v1.ReleaseRequest\x1a\x1e.tke.eni.agent.v1.ReleaseReply2\xe8\x01\n\nPodNetwork\x12\x46\n\x03\x41\x64\x64\x12#.tke.eni.agent.v1.PodNetworkRequest\x1a\x1a.tke.eni.agent.v1.AddReply\x12\x46\n\x03\x44\x65l\x12#.tke.eni.agent.v1.PodNetworkRequest\x1a\x1a.tke.eni.agent.v1.DelReply\x12J\n\x05\x43heck\x12#.tke.eni.agent.v1.PodNetworkRequest\x1a\x1c.tke.eni.agent.v1.CheckReply2\xc1\x01\n\rIntrospection\x12\x63\n\x0fListAllocations\x12(.tke.eni.agent.v1.ListAllocationsRequest\x1a&.tke.eni.agent.v1.ListAllocationsReply\x12K\n\x07GetPool\x12 .tke.eni.agent.v1.GetPoolRequest\x1a\x1e.tke.eni.agent.v1.GetPoolReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'eni.rpc.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ERRORREASON']._serialized_start=1683
-  _globals['_ERRORREASON']._serialized_end=1859
+  _globals['_ERRORREASON']._serialized_start=1697
+  _globals['_ERRORREASON']._serialized_end=1873
   _globals['_AGENTERROR']._serialized_start=41
   _globals['_AGENTERROR']._serialized_end=154
   _globals['_ATTACHMENTKEY']._serialized_start=156
@@ -44,41 +44,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IPCONFIG']._serialized_start=323
   _globals['_IPCONFIG']._serialized_end=408
   _globals['_ALLOCATION']._serialized_start=411
-  _globals['_ALLOCATION']._serialized_end=575
-  _globals['_INTERFACE']._serialized_start=577
-  _globals['_INTERFACE']._serialized_end=632
-  _globals['_ALLOCATEREQUEST']._serialized_start=634
-  _globals['_ALLOCATEREQUEST']._serialized_end=736
-  _globals['_ALLOCATEREPLY']._serialized_start=738
-  _globals['_ALLOCATEREPLY']._serialized_end=843
-  _globals['_RELEASEREQUEST']._serialized_start=845
-  _globals['_RELEASEREQUEST']._serialized_end=907
-  _globals['_RELEASEREPLY']._serialized_start=909
-  _globals['_RELEASEREPLY']._serialized_end=944
-  _globals['_PODNETWORKREQUEST']._serialized_start=947
-  _globals['_PODNETWORKREQUEST']._serialized_end=1079
-  _globals['_ADDREPLY']._serialized_start=1082
-  _globals['_ADDREPLY']._serialized_end=1273
-  _globals['_DELREPLY']._serialized_start=1275
-  _globals['_DELREPLY']._serialized_end=1306
-  _globals['_CHECKREPLY']._serialized_start=1308
-  _globals['_CHECKREPLY']._serialized_end=1320
-  _globals['_LISTALLOCATIONSREQUEST']._serialized_start=1322
-  _globals['_LISTALLOCATIONSREQUEST']._serialized_end=1346
-  _globals['_LISTALLOCATIONSREPLY']._serialized_start=1348
-  _globals['_LISTALLOCATIONSREPLY']._serialized_end=1421
-  _globals['_GETPOOLREQUEST']._serialized_start=1423
-  _globals['_GETPOOLREQUEST']._serialized_end=1439
-  _globals['_POOLIP']._serialized_start=1441
-  _globals['_POOLIP']._serialized_end=1476
-  _globals['_POOLENI']._serialized_start=1478
-  _globals['_POOLENI']._serialized_end=1593
-  _globals['_GETPOOLREPLY']._serialized_start=1595
-  _globals['_GETPOOLREPLY']._serialized_end=1680
-  _globals['_IPAM']._serialized_start=1862
-  _globals['_IPAM']._serialized_end=2025
-  _globals['_PODNETWORK']._serialized_start=2028
-  _globals['_PODNETWORK']._serialized_end=2260
-  _globals['_INTROSPECTION']._serialized_start=2263
-  _globals['_INTROSPECTION']._serialized_end=2456
+  _globals['_ALLOCATION']._serialized_end=589
+  _globals['_INTERFACE']._serialized_start=591
+  _globals['_INTERFACE']._serialized_end=646
+  _globals['_ALLOCATEREQUEST']._serialized_start=648
+  _globals['_ALLOCATEREQUEST']._serialized_end=750
+  _globals['_ALLOCATEREPLY']._serialized_start=752
+  _globals['_ALLOCATEREPLY']._serialized_end=857
+  _globals['_RELEASEREQUEST']._serialized_start=859
+  _globals['_RELEASEREQUEST']._serialized_end=921
+  _globals['_RELEASEREPLY']._serialized_start=923
+  _globals['_RELEASEREPLY']._serialized_end=958
+  _globals['_PODNETWORKREQUEST']._serialized_start=961
+  _globals['_PODNETWORKREQUEST']._serialized_end=1093
+  _globals['_ADDREPLY']._serialized_start=1096
+  _globals['_ADDREPLY']._serialized_end=1287
+  _globals['_DELREPLY']._serialized_start=1289
+  _globals['_DELREPLY']._serialized_end=1320
+  _globals['_CHECKREPLY']._serialized_start=1322
+  _globals['_CHECKREPLY']._serialized_end=1334
+  _globals['_LISTALLOCATIONSREQUEST']._serialized_start=1336
+  _globals['_LISTALLOCATIONSREQUEST']._serialized_end=1360
+  _globals['_LISTALLOCATIONSREPLY']._serialized_start=1362
+  _globals['_LISTALLOCATIONSREPLY']._serialized_end=1435
+  _globals['_GETPOOLREQUEST']._serialized_start=1437
+  _globals['_GETPOOLREQUEST']._serialized_end=1453
+  _globals['_POOLIP']._serialized_start=1455
+  _globals['_POOLIP']._serialized_end=1490
+  _globals['_POOLENI']._serialized_start=1492
+  _globals['_POOLENI']._serialized_end=1607
+  _globals['_GETPOOLREPLY']._serialized_start=1609
+  _globals['_GETPOOLREPLY']._serialized_end=1694
+  _globals['_IPAM']._serialized_start=1876
+  _globals['_IPAM']._serialized_end=2039
+  _globals['_PODNETWORK']._serialized_start=2042
+  _globals['_PODNETWORK']._serialized_end=2274
+  _globals['_INTROSPECTION']._serialized_start=2277
+  _globals['_INTROSPECTION']._serialized_end=2470
 # @@protoc_insertion_point(module_scope)

@@ -77,20 +77,22 @@ class IpConfig(_message.Message):
     def __init__(self, address: _Optional[str] = ..., gateway: _Optional[str] = ..., routes: _Optional[_Iterable[_Union[Route, _Mapping]]] = ...) -> None: ...
 
 class Allocation(_message.Message):
-    __slots__ = ("key", "pod", "ip", "eni_mac", "eni_id", "allocated_at")
+    __slots__ = ("key", "pod", "ip", "eni_mac", "eni_id", "allocated_at", "kind")
     KEY_FIELD_NUMBER: _ClassVar[int]
     POD_FIELD_NUMBER: _ClassVar[int]
     IP_FIELD_NUMBER: _ClassVar[int]
     ENI_MAC_FIELD_NUMBER: _ClassVar[int]
     ENI_ID_FIELD_NUMBER: _ClassVar[int]
     ALLOCATED_AT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     key: AttachmentKey
     pod: PodRef
     ip: str
     eni_mac: str
     eni_id: str
     allocated_at: float
-    def __init__(self, key: _Optional[_Union[AttachmentKey, _Mapping]] = ..., pod: _Optional[_Union[PodRef, _Mapping]] = ..., ip: _Optional[str] = ..., eni_mac: _Optional[str] = ..., eni_id: _Optional[str] = ..., allocated_at: _Optional[float] = ...) -> None: ...
+    kind: str
+    def __init__(self, key: _Optional[_Union[AttachmentKey, _Mapping]] = ..., pod: _Optional[_Union[PodRef, _Mapping]] = ..., ip: _Optional[str] = ..., eni_mac: _Optional[str] = ..., eni_id: _Optional[str] = ..., allocated_at: _Optional[float] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class Interface(_message.Message):
     __slots__ = ("name", "mac", "sandbox")

@@ -69,7 +69,7 @@ def test_grpc_and_json_serve_the_same_exclusive_eni(node):
     assert again["allocation"]["eniId"] == "eni-d1" and again["ip"]["address"] == "10.0.5.7/24"
 
     listed = client.call(str(settings.json_socket), "Introspection/ListAllocations", {}, timeout=5)
-    assert [(a["eniId"], a["ip"]) for a in listed["allocations"]] == [("eni-d1", "10.0.5.7")]
+    assert [(a["eniId"], a["ip"], a["kind"]) for a in listed["allocations"]] == [("eni-d1", "10.0.5.7", "direct")]
     pool = client.call(str(settings.json_socket), "Introspection/GetPool", {}, timeout=5)
     states = {e["eniId"]: [ip["state"] for ip in e.get("ips", [])] for e in pool["enis"]}
     assert states == {"eni-a": ["Bound"], "eni-d1": ["DirectInUse"], "eni-d2": ["DirectFree"],
