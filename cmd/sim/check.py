@@ -39,6 +39,9 @@ def command(state_dir: Path, gc_grace: float, wait: float) -> None:
         api.close()
     click.echo(table(("IP", "CLOUD ENI@INSTANCE", "CRD", "AGENT LEDGER", "POD"), report.rows))
     click.echo()
+    if report.eni_rows:
+        click.echo(table(("EXCLUSIVE ENI", "PRIMARY IP", "NODE", "LINK IN"), report.eni_rows))
+        click.echo()
     if report.ok:
         click.echo(f"check passed: {len(report.rows)} IPs consistent across cloud, CRDs, agents and pods"
                    + ("" if names else " (ENI links not looked at: that needs root)"))

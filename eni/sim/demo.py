@@ -220,6 +220,8 @@ class Demo:
         report = run_check(endpoint=endpoint, api=api, nodes=cluster["nodes"], names=SimNames(cluster["prefix"]),
                            wait=20.0)
         self.out.write(table(("IP", "CLOUD ENI@INSTANCE", "CRD", "AGENT LEDGER", "POD"), report.rows) + "\n\n")
+        if report.eni_rows:
+            self.out.write(table(("EXCLUSIVE ENI", "PRIMARY IP", "NODE", "LINK IN"), report.eni_rows) + "\n\n")
         for problem in report.problems:
             self.out.write(f"  {problem.kind}: {problem.subject}: {problem.detail}\n")
         self.out.flush()

@@ -101,6 +101,8 @@ class Problem:
 class CheckReport:
     problems: list[Problem]
     rows: list[tuple[str, ...]]
+    eni_rows: list[tuple[str, ...]] = field(default_factory=list)
+    """Per exclusive ENI in the cloud: id, primary IP, node (or "-" when detached), where its link is."""
 
     @property
     def ok(self) -> bool:
@@ -139,7 +141,7 @@ def evaluate(views: Views, *, now: float, gc_grace: float = DEFAULT_GC_GRACE) ->
         problems.append(Problem("agent", node, "the agent's API did not answer"))
     if views.links_seen:
         problems += _link_problems(views)
-    return CheckReport(problems, _rows(views))
+    return CheckReport(problems, _rows(views), _eni_rows(views))
 
 
 def _link_problems(views: Views) -> list[Problem]:
@@ -191,6 +193,19 @@ def _rows(views: Views) -> list[tuple[str, ...]]:
             alloc.pod if alloc else "-",
             f"{pod.key} ({pod.node}, {pod.phase})" if pod else "-",
         ))
+    return rows
+
+
+def _eni_rows(views: Views) -> list[tuple[str, ...]]:
+    node_of_instance = {instance: node for node, instance in views.node_instances.items()}
+    where_of = {ns: "node" for ns in views.node_netns.values()}
+    where_of.update({p.netns: f"pod {p.key}" for p in views.pods if p.netns})
+    rows: list[tuple[str, ...]] = []
+    for eni in sorted((e for e in views.cloud_enis.values() if e.direct), key=lambda e: _ip_key(e.primary_ip)):
+        places = views.links.get(eni.mac, [])
+        where = ", ".join(where_of.get(ns, ns) for ns in places) if views.links_seen else "?"
+        rows.append((eni.eni_id, eni.primary_ip, node_of_instance.get(eni.instance_id, eni.instance_id or "-"),
+                     where or "-"))
     return rows
 
 

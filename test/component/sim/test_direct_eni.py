@@ -232,3 +232,13 @@ def test_the_kubelet_publishes_direct_eni_and_eip_and_admits_pods_only_up_to_the
     events = kube.core.list_namespaced_event("default", _preload_content=False).json()["items"]
     assert [(e["reason"], f"insufficient {DIRECT_ENI}" in e["message"]) for e in events] == \
         [("UnexpectedAdmissionError", True)]
+
+
+def test_the_report_says_where_each_exclusive_eni_is():
+    views = _direct_cluster()
+    views.cloud_enis["eni-kept0001"] = CloudEni("eni-kept0001", "20:00:00:00:00:09", "", "10.0.2.9", False, True)
+    assert evaluate(views, now=NOW).eni_rows == [
+        ("eni-dire0001", "10.0.2.7", "node-1", "pod default/db-0"),
+        ("eni-dire0002", "10.0.2.8", "node-1", "node"),
+        ("eni-kept0001", "10.0.2.9", "-", "-"),
+    ]
