@@ -14,10 +14,11 @@ import errno
 import itertools
 import threading
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
 from eni.netlink.errors import LinkNotFound, NamespaceNotFound, NetlinkError
+from eni.netlink.fakedirect import FakeDirectLinks
+from eni.netlink.fakestate import MAIN_TABLE, FakeLink, FakeNamespace, FakeRoute, FakeRule, random_mac
 from eni.netlink.types import (
     ENI_RULE_PRIORITY,
     ENI_TABLE_OFFSET,
@@ -25,109 +26,19 @@ from eni.netlink.types import (
     OWNED_RULE_PRIORITIES,
     ROUTE_PROTOCOL,
     TO_POD_RULE_PRIORITY,
-    DirectEniResult,
-    DirectEniSpec,
     EniSpec,
     EniState,
     PodNetResult,
     PodNetSpec,
     eni_table,
     validate_ifname,
-    validate_mac,
     validate_pod_rules,
 )
 
 __all__ = ["FakeLink", "FakeNamespace", "FakeNetwork", "FakeRoute", "FakeRule", "MAIN_TABLE"]
 
-MAIN_TABLE = 254
-FOREIGN_PROTOCOL = 4  # what `ip route add` / `ip rule add` stamp by default (boot/static)
 
-
-@dataclass
-class FakeLink:
-    """A link in a fake namespace. `peer` is (namespace, ifname) for a veth."""
-
-    index: int
-    ifname: str
-    mac: str
-    kind: str = ""
-    up: bool = False
-    mtu: int = 1500
-    peer: tuple[FakeNamespace, str] | None = None
-    addresses: set[tuple[IPv4Address, int]] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class FakeRoute:
-    table: int
-    dst: IPv4Network
-    oif: str | None
-    gateway: IPv4Address | None = None
-    protocol: int = FOREIGN_PROTOCOL
-
-
-@dataclass(frozen=True)
-class FakeRule:
-    priority: int
-    table: int
-    src: IPv4Address | None = None
-    dst: IPv4Address | None = None
-    protocol: int = FOREIGN_PROTOCOL
-
-
-@dataclass(eq=False)
-class FakeNamespace:
-    """One network namespace: links by name, routes, rules, neighbours `(ifname, ip) -> mac`, sysctls."""
-
-    path: str
-    links: dict[str, FakeLink] = field(default_factory=dict)
-    routes: set[FakeRoute] = field(default_factory=set)
-    rules: list[FakeRule] = field(default_factory=list)
-    neighbours: dict[tuple[str, IPv4Address], str] = field(default_factory=dict)
-    sysctls: dict[str, str] = field(default_factory=dict)
-    _indexes: itertools.count[int] = field(default_factory=lambda: itertools.count(2))
-
-    def add_link(self, ifname: str, mac: str, *, kind: str = "", up: bool = False, mtu: int = 1500) -> FakeLink:
-        """``ip link add``: EEXIST when the name is taken."""
-        if ifname in self.links:
-            raise NetlinkError(f"ip link add {ifname}", errno.EEXIST, f"{ifname} already exists")
-        link = FakeLink(next(self._indexes), ifname, validate_mac(mac), kind, up, mtu)
-        self.links[ifname] = link
-        self.sysctls[f"conf/{ifname}/rp_filter"] = "1"
-        return link
-
-    def delete_link(self, ifname: str) -> None:
-        """``ip link del``: a veth takes its peer with it; routes and neighbours through the link go too."""
-        link = self.links.pop(ifname, None)
-        if link is None:
-            raise LinkNotFound(f"ip link del {ifname}")
-        self.routes = {r for r in self.routes if r.oif != ifname}
-        self.neighbours = {k: v for k, v in self.neighbours.items() if k[0] != ifname}
-        self.sysctls.pop(f"conf/{ifname}/rp_filter", None)
-        if link.peer is not None:
-            other_ns, other_name = link.peer
-            other = other_ns.links.get(other_name)
-            if other is not None and other.peer is not None and other.peer[0] is self:
-                other.peer = None
-                other_ns.delete_link(other_name)
-
-    def link_by_index(self, index: int) -> FakeLink | None:
-        return next((link for link in self.links.values() if link.index == index), None)
-
-    def add_rule(self, rule: FakeRule) -> bool:
-        """``ip rule add``; False (no change) when an identical rule exists, as the kernel answers EEXIST."""
-        if rule in self.rules:
-            return False
-        self.rules.append(rule)
-        self.rules.sort(key=lambda r: r.priority)
-        return True
-
-
-def _random_mac(n: int) -> str:
-    return "02:fa:" + ":".join(f"{b:02x}" for b in n.to_bytes(4, "big"))
-
-
-class FakeNetwork:
+class FakeNetwork(FakeDirectLinks):
     """In-memory `PodNetwork` + `NodeNetwork` + `DirectEniNetwork`; `node` is the node namespace, `namespaces` the
     pod ones by path. Exclusive ENIs move between them as links keeping their MAC (down and bare after a move)."""
 
@@ -199,8 +110,8 @@ class FakeNetwork:
                     f"ip link add {spec.host_ifname} type veth", errno.EEXIST,
                     f"{spec.host_ifname} on the node or {spec.container_ifname} in the pod already exists",
                 )
-            host = self.node.add_link(spec.host_ifname, _random_mac(next(self._macs)), kind="veth", up=True)
-            peer = pod.add_link(spec.container_ifname, _random_mac(next(self._macs)), kind="veth")
+            host = self.node.add_link(spec.host_ifname, random_mac(next(self._macs)), kind="veth", up=True)
+            peer = pod.add_link(spec.container_ifname, random_mac(next(self._macs)), kind="veth")
             host.peer, peer.peer = (pod, peer.ifname), (self.node, host.ifname)
             return self._configure(spec, host, peer)
 
@@ -356,90 +267,6 @@ class FakeNetwork:
             return removed
 
 
-    # DirectEniNetwork
-
-    def node_links(self) -> dict[str, str]:
-        """See `DirectEniNetwork.node_links`."""
-        with self._lock:
-            self._enter("node_links")
-            return {link.mac: link.ifname for link in self.node.links.values()}
-
-    def attach_direct(self, spec: DirectEniSpec) -> DirectEniResult:
-        """See `DirectEniNetwork.attach_direct`."""
-        with self._lock:
-            self._enter("attach_direct")
-            pod = self.namespaces.get(spec.netns_path)
-            if pod is None:
-                raise NamespaceNotFound(f"attach ENI {spec.mac}",
-                                        message=f"network namespace {spec.netns_path} not found")
-            link = _by_mac(pod, spec.mac)
-            taken = pod.links.get(spec.ifname)
-            if taken is not None and taken is not link:
-                raise NetlinkError(f"ip link set netns {spec.netns_path} name {spec.ifname}", errno.EEXIST,
-                                   f"{spec.ifname} already exists in the pod namespace")
-            if link is None:
-                link = _by_mac(self.node, spec.mac)
-                if link is None:
-                    raise LinkNotFound(f"ip link show address {spec.mac}",
-                                       message=f"no link with MAC {spec.mac} in the node or the pod namespace")
-                _move_link(self.node, pod, link, spec.ifname)
-            elif link.ifname != spec.ifname:
-                _move_link(pod, pod, link, spec.ifname)
-            link.up = True
-            link.addresses = {(spec.address.ip, spec.address.network.prefixlen)}
-            pod.routes = {r for r in pod.routes if not (r.oif == link.ifname and r.dst.prefixlen == 0)}
-            pod.routes |= {FakeRoute(MAIN_TABLE, spec.address.network, link.ifname),
-                           FakeRoute(MAIN_TABLE, IPv4Network("0.0.0.0/0"), link.ifname, spec.gateway)}
-            return DirectEniResult(ifname=spec.ifname, mac=spec.mac)
-
-    def detach_direct(self, *, mac: str, netns_path: str | None, node_ifname: str) -> bool:
-        """See `DirectEniNetwork.detach_direct`."""
-        mac = validate_mac(mac)
-        validate_ifname(node_ifname, what="node interface name")
-        with self._lock:
-            self._enter("detach_direct")
-            pod = self.namespaces.get(netns_path) if netns_path else None
-            link = _by_mac(pod, mac) if pod is not None else None
-            if pod is not None and link is not None:
-                _move_link(pod, self.node, link, node_ifname if node_ifname not in self.node.links else
-                           f"eni{link.index}")
-            link = _by_mac(self.node, mac)
-            if link is None:
-                return False
-            if link.ifname != node_ifname and node_ifname not in self.node.links:
-                _move_link(self.node, self.node, link, node_ifname)
-            link.up, link.addresses = False, set()
-            return True
-
-    def check_direct(self, spec: DirectEniSpec) -> list[str]:
-        """See `DirectEniNetwork.check_direct` (same sentences as the kernel implementation)."""
-        with self._lock:
-            self._enter("check_direct")
-            pod = self.namespaces.get(spec.netns_path)
-            if pod is None:
-                return [f"pod network namespace {spec.netns_path} not found"]
-            link = pod.links.get(spec.ifname)
-            if link is None:
-                return [f"{spec.ifname} not found in the pod namespace"]
-            problems = [] if link.mac == spec.mac else [f"{spec.ifname} in the pod is not ENI {spec.mac} "
-                                                        f"(its MAC is {link.mac})"]
-            if not link.up:
-                problems.append(f"{spec.ifname} in the pod is down")
-            if (spec.address.ip, spec.address.network.prefixlen) not in link.addresses:
-                problems.append(f"address {spec.address} missing on {spec.ifname}")
-            if FakeRoute(MAIN_TABLE, IPv4Network("0.0.0.0/0"), link.ifname, spec.gateway) not in pod.routes:
-                problems.append(f"default route via {spec.gateway} dev {spec.ifname} missing in the pod")
-            return problems
-
-    def find_direct(self, macs: Collection[str]) -> dict[str, str]:
-        """See `DirectEniNetwork.find_direct`."""
-        wanted = {validate_mac(m) for m in macs}
-        with self._lock:
-            self._enter("find_direct")
-            return {link.mac: path for path, ns in sorted(self.namespaces.items())
-                    for link in ns.links.values() if link.mac in wanted}
-
-
 def _is_pod_rule(rule: FakeRule, ip: IPv4Address) -> bool:
     return rule.protocol == ROUTE_PROTOCOL and (
         (rule.priority == FROM_POD_RULE_PRIORITY and rule.src == ip)
@@ -467,18 +294,3 @@ def _stale_route(route: FakeRoute, keep_ips: frozenset[IPv4Address], tables: fro
     if route.table == MAIN_TABLE:
         return route.dst.prefixlen == 32 and route.dst.network_address not in keep_ips
     return route.table > ENI_TABLE_OFFSET and route.table not in tables
-
-
-def _by_mac(ns: FakeNamespace, mac: str) -> FakeLink | None:
-    return next((link for link in ns.links.values() if link.mac == mac), None)
-
-
-def _move_link(source: FakeNamespace, target: FakeNamespace, link: FakeLink, ifname: str) -> None:
-    """``ip link set <link> netns <target> name <ifname>``: down, addresses and routes through it dropped."""
-    del source.links[link.ifname]
-    source.routes = {r for r in source.routes if r.oif != link.ifname}
-    source.sysctls.pop(f"conf/{link.ifname}/rp_filter", None)
-    link.ifname, link.up, link.addresses = ifname, False, set()
-    if target is not source:
-        link.index = next(target._indexes)
-    target.links[ifname] = link
