@@ -18,6 +18,7 @@ import argparse
 import ipaddress
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -186,6 +187,18 @@ def served_seconds(port: int) -> dict[str, tuple[float, int]]:
     return {m: (v, int(values.get(("_count", m), 0))) for (suffix, m), v in values.items() if suffix == "_sum"}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU time of the waited-for child processes (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -290,7 +303,7 @@ def bench(args: argparse.Namespace) -> int:
             def make(prefix: str, n: int) -> list[str]:
                 return [ns.add(prefix) for _ in range(n)]
 
-            results = run_all(args, ours, ref, make, agent_port)
+            results = run_all(args, ours, ref, make, agent_pid, agent_port)
             pods = make("bmem", args.memory_pods)
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(lambda p: ours.call("ADD", p), pods))
@@ -312,14 +325,17 @@ class Results:
     start_ours: list[float]
     start_ref: list[float]
     start_bare: list[float]
+    start_floor: list[float]  # the interpreter started and ended without its teardown, as the plugin ends
     agent_ms: dict[str, float]  # mean time the agent itself spent per sequential ADD / DEL
+    cpu_ms: dict[str, float]  # mean CPU time per sequential ADD / DEL: "<verb> ours|plugin|ref"
 
 
 def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
-            make: Callable[[str, int], list[str]], agent_port: int) -> Results:
+            make: Callable[[str, int], list[str]], agent_pid: int, agent_port: int) -> Results:
     # Start-up first: after the bursts the agent is still deleting veths in the background, which would load
     # the machine while the bare interpreter and VERSION are timed.
     bare = [startup_ms_of([args.python, "-IS", "-c", "pass"]) for _ in range(30)]
+    floor = [startup_ms_of([args.python, "-IS", "-c", "import posix; posix._exit(0)"]) for _ in range(30)]
     start_ours, start_ref = startup_ms(ours.exe), startup_ms(ref.exe)
     # Warm both paths once (page cache, the agent's first netlink calls), then interleave the measurements.
     for runtime, prefix in ((ours, "bwo"), (ref, "bwr")):
@@ -330,14 +346,23 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
     seq_ref: tuple[list[float], list[float]] = ([], [])
     pairs = list(zip(make("bso", args.pods), make("bsr", args.pods), strict=True))
     agent_ms: dict[str, float] = {}
+    cpu_ms: dict[str, float] = {}
     for command, index in (("ADD", 0), ("DEL", 1)):
         method = command.capitalize()
         before = served_seconds(agent_port).get(method, (0.0, 0))
+        agent_cpu = cpu_seconds(agent_pid)
+        children = {"ours": 0.0, "ref": 0.0}
         for mine, theirs in pairs:
-            seq_ours[index].append(ours.call(command, mine))
-            seq_ref[index].append(ref.call(command, theirs))
+            for side, runtime, pod, into in (("ours", ours, mine, seq_ours), ("ref", ref, theirs, seq_ref)):
+                spent = children_cpu_seconds()
+                into[index].append(runtime.call(command, pod))
+                children[side] += children_cpu_seconds() - spent
         after = served_seconds(agent_port).get(method, (0.0, 0))
         agent_ms[command] = 1000 * (after[0] - before[0]) / max(1, after[1] - before[1])
+        agent_cpu = cpu_seconds(agent_pid) - agent_cpu
+        cpu_ms[f"{command} ours"] = 1000 * (children["ours"] + agent_cpu) / len(pairs)
+        cpu_ms[f"{command} plugin"] = 1000 * children["ours"] / len(pairs)
+        cpu_ms[f"{command} ref"] = 1000 * children["ref"] / len(pairs)
     burst_ours: tuple[list[float], list[float]] = ([], [])
     burst_ref: tuple[list[float], list[float]] = ([], [])
     for _ in range(args.burst_rounds):
@@ -345,7 +370,7 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
             adds, wall = runtime.burst(make(prefix, args.burst))
             into[0].extend(adds)
             into[1].append(wall)
-    return Results(seq_ours, seq_ref, burst_ours, burst_ref, start_ours, start_ref, bare, agent_ms)
+    return Results(seq_ours, seq_ref, burst_ours, burst_ref, start_ours, start_ref, bare, floor, agent_ms, cpu_ms)
 
 
 def startup_ms_of(argv: list[str]) -> float:
@@ -371,10 +396,17 @@ def report(args: argparse.Namespace, results: Results, rss: float) -> None:
     w_o, w_r = statistics.median(wall_o), statistics.median(wall_r)
     print(f"{'burst wall (median)':<22}{w_o:6.1f} / {w_r:6.1f} ({w_o / w_r:4.2f})")
     print(f"mean ADD sequential    {statistics.fmean(o_add):6.1f} / {statistics.fmean(r_add):6.1f}")
-    print(row("VERSION (start-up)", results.start_ours, results.start_ref))
-    print(f"{'bare interpreter':<22}p50 {pct(results.start_bare, 50):6.1f}  ({args.python} -IS -c pass)")
+    print(row("VERSION (start-up)", results.start_ours, results.start_ref)
+          + "  (ours: through the agent, as every verb)")
+    print(f"{'bare interpreter':<22}p50 {pct(results.start_bare, 50):6.1f}  ({args.python} -IS -c pass); "
+          f"{pct(results.start_floor, 50):.1f} ending with posix._exit as the plugin does")
     print(f"{'agent share (mean)':<22}ADD {results.agent_ms['ADD']:6.1f}   DEL {results.agent_ms['DEL']:6.1f}"
           "  (the agent's own time per sequential request, from its /metrics)")
+    cpu = results.cpu_ms
+    for verb in ("ADD", "DEL"):
+        print(f"{'CPU per ' + verb + ' (mean)':<22}{cpu[verb + ' ours']:6.1f} / {cpu[verb + ' ref']:6.1f} "
+              f"({cpu[verb + ' ours'] / cpu[verb + ' ref']:4.2f})  ours: plugin {cpu[verb + ' plugin']:.1f} + agent "
+              f"{cpu[verb + ' ours'] - cpu[verb + ' plugin']:.1f} (all its threads); reference: ptp + host-local")
     print(f"agent RSS with {args.memory_pods} pods: {rss:.1f} MiB")
 
 
