@@ -4,14 +4,16 @@ A direct-ENI pod gets a whole ENI of its own (its IP is the ENI's primary IP, th
 shared-ENI pod and a VPC peer; deleting it gives the link back to the node namespace (by CNI DEL, not by the
 kubelet stand-in's rescue), and in non-static mode the node's warm pool of free direct ENIs returns to its
 target; in static mode the ENI is deleted. An EIP asked for by a direct-ENI pod is bound to the pod's own ENI and
-released with the pod. A killed and restarted agent leaves a running pod its ENI. Kept ENIs of static pods:
-test_static.py.
+released with the pod. A killed and restarted agent leaves a running pod its ENI. The NEC annotations set the
+node's exclusive-ENI limit (the direct-eni resource follows) and, in non-static mode only, its warm pool. Kept ENIs
+of static pods: test_static.py.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import subprocess
 import urllib.request
 
 import pytest
@@ -37,6 +39,10 @@ pytestmark = pytest.mark.xdist_group("e2e-direct-eni")
 
 DIRECT = "tke-direct-eni"
 WARM_TARGET = 1  # ipamd's --eni-min-warm-target / --eni-max-warm-target defaults
+DIRECT_ENI_RESOURCE = "tke.cloud.tencent.com/direct-eni"
+MIN_WARM = "tke.cloud.tencent.com/direct-eni-min-warm-target"
+MAX_WARM = "tke.cloud.tencent.com/direct-eni-max-warm-target"
+MAX_ATTACH = "tke.cloud.tencent.com/direct-eni-max-attach"
 EIP_ATTRIBUTES = "tke.cloud.tencent.com/eip-attributes"
 EIP_PUBLIC_IP = "tke.cloud.tencent.com/eip-public-ip"
 RESCUED = "was still in"  # what the kubelet stand-in logs when it had to pull an ENI out of a pod namespace
@@ -68,6 +74,11 @@ def rescues(cluster):
     for log in sorted(cluster.state.logs.glob("kubelet-*.log")):
         found += [line for line in log.read_text(errors="replace").splitlines() if RESCUED in line]
     return found
+
+
+def kubectl(cluster, *args):
+    return subprocess.run(["kubectl", "--kubeconfig", cluster.summary["kubeconfig"], "--request-timeout=20s", *args],
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def cloud_addresses(endpoint):
@@ -215,3 +226,36 @@ def test_a_killed_agent_restarts_without_taking_the_eni_from_its_direct_eni_pod(
     cluster.gone(["keep-0"])
     eventually("the kubelet stand-in removing the pod's namespace", lambda: not netns_exists(pod_netns), timeout=30)
     assert rescues(cluster) == [], "CNI DEL left the ENI in the pod namespace"
+
+
+def test_nec_annotations_shape_a_nodes_exclusive_enis(cluster):
+    static = cluster.summary["mode"] == "static"
+    endpoint = cluster.summary["cloud"]["endpoint"]
+    node = cluster.nodes[-1]
+    name = node["name"]
+
+    def direct_resource():
+        status = cluster.api.get_node(name).get("status") or {}
+        return (int((status.get("capacity") or {}).get(DIRECT_ENI_RESOURCE, "0")),
+                int((status.get("allocatable") or {}).get(DIRECT_ENI_RESOURCE, "0")))
+
+    def attached():
+        return sorted(e["NetworkInterfaceId"] for e in cloud_enis(endpoint).values()
+                      if attached_to(e) == node["instance_id"] and is_direct(e))
+
+    quota = eventually("the node's direct-eni capacity", lambda: direct_resource()[0])
+    annotate = {MIN_WARM: "2", MAX_WARM: "2", MAX_ATTACH: "3"}
+    assert kubectl(cluster, "annotate", "nec", name, *[f"{k}={v}" for k, v in annotate.items()]).returncode == 0
+    try:
+        eventually("direct-eni capacity lowered to 3 by direct-eni-max-attach", lambda: direct_resource()[0] == 3)
+        if static:
+            # No warm pool in static-IP mode: ENIs come only for pods.
+            assert direct_resource() == (3, 3) and attached() == []
+        else:
+            eventually("a warm pool of 2 free direct ENIs", lambda: (
+                len(free_direct_enis(node_eni_config(cluster.api, name))) == 2 and len(attached()) == 2
+                and direct_resource() == (3, 2)))
+    finally:
+        assert kubectl(cluster, "annotate", "nec", name, *[f"{k}-" for k in annotate]).returncode == 0
+    eventually("the node's limits and pool back to the defaults", lambda: direct_resource()[0] == quota and (
+        static or (len(attached()) == WARM_TARGET and direct_resource() == (quota, WARM_TARGET))), timeout=60)
