@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,8 @@ class JsonSocketServer:
         except ValueError as e:
             failure = CniFailure(IO_FAILURE, f"malformed request frame from the CNI plugin: {e}")
             return CniOutcome(1, json.dumps(failure.document(LATEST_VERSION)).encode() + b"\n")
-        body = self._read_exactly(conn, rest, env_size + stdin_size)
+        body = _read_exactly(conn, rest, env_size + stdin_size,
+                             deadline=time.monotonic() + self._settings.connection_timeout)
         if body is None:
             return None
         environ = {}
@@ -168,17 +170,6 @@ class JsonSocketServer:
             if sep and key.startswith(b"CNI_"):
                 environ[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
         return self._cni.run(plugin, environ, body[env_size:])
-
-    @staticmethod
-    def _read_exactly(conn: socket.socket, have: bytes, size: int) -> bytes | None:
-        chunks, got = [have[:size]], min(len(have), size)
-        while got < size:
-            chunk = conn.recv(min(65536, size - got))
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
 
     def _dispatch(self, line: bytes) -> dict[str, Any]:
         try:
@@ -201,6 +192,23 @@ class JsonSocketServer:
                 log.exception("Agent API call failed", extra={"method": method.path})
             return {"error": json_format.MessageToDict(error_message(e))}
         return {"reply": json_format.MessageToDict(reply)}
+
+
+def _read_exactly(conn: socket.socket, have: bytes, size: int, *, deadline: float) -> bytes | None:
+    """``size`` bytes: ``have`` and more from ``conn``; None when the client closes first. A client that takes
+    longer than ``deadline`` (monotonic) for all of it times out (``socket.timeout``), however it spaces its bytes."""
+    chunks, got = [have[:size]], min(len(have), size)
+    while got < size:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the CNI plugin's request did not arrive in time")
+        conn.settimeout(remaining)
+        chunk = conn.recv(min(65536, size - got))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def _error_object(reason: str, message: str, cni_code: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -144,3 +145,26 @@ def test_a_frame_cut_short_gets_no_answer_and_the_server_keeps_serving(agent):
     frame = b"tke-cni/1 tke-route-eni %d %d\n%s%s" % (len(env), len(stdin), env, stdin)
     head, _, body = exchange(agent, frame).partition(b"\n")
     assert head == b"tke-cni/1 0 %d" % len(body) and json.loads(body)["ips"][0]["address"] == "10.0.1.20/32"
+
+
+def test_a_client_dripping_its_frame_is_cut_off_after_the_connection_timeout(agent):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(str(agent.settings.json_socket))
+        s.sendall(b"tke-cni/1 tke-route-eni 0 500\n{")
+        started = time.monotonic()
+        with pytest.raises(OSError):  # the server closed: a write fails, or the read below ends the wait
+            while time.monotonic() - started < 10:  # NB: the whole frame would take 100 s at this pace
+                s.sendall(b" ")
+                time.sleep(0.2)
+                s.setblocking(False)
+                try:
+                    if s.recv(1) == b"":
+                        raise ConnectionResetError("closed by the server")
+                except BlockingIOError:
+                    pass
+                finally:
+                    s.setblocking(True)
+                    s.settimeout(10)
+        assert time.monotonic() - started < 10
+    assert agent.ledger.allocations() == []
