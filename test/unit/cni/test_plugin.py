@@ -247,3 +247,18 @@ def test_unreachable_agent_is_try_again_later(tmp_path):
     with pytest.raises(CniError, match="unreachable") as err:
         client.call(str(tmp_path / "none.sock"), "PodNetwork/Add", {}, timeout=1)
     assert err.value.code == 11
+
+
+def test_the_hot_path_shares_the_limits_of_the_slow_path_and_the_agent():
+    from eni.agent import cniconf
+    from eni.cni import config
+
+    assert plugin.MAX_STDIN_BYTES == config.MAX_STDIN_BYTES == cniconf.MAX_STDIN_BYTES
+    assert forward.DEFAULT_TIMEOUT == config.DEFAULT_TIMEOUT
+    assert (plugin.ROUTE_ENI, plugin.IPAMC) == tuple(fallback.SECTIONS) == tuple(cniconf_plugins())
+
+
+def cniconf_plugins():
+    from eni.agent.cniverbs import PLUGINS
+
+    return PLUGINS
