@@ -7,6 +7,7 @@ where each ENI's link really is."""
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sys
 import urllib.request
@@ -142,13 +143,18 @@ def test_teardown_runs_del_before_deleting_the_namespace_and_keeps_it_while_del_
     assert runtime.store.all() == {}
 
 
-def test_an_eni_left_in_a_pod_after_del_goes_back_to_the_node_as_a_nic_would(sim_vpc, tmp_path):
+def test_an_eni_left_in_a_pod_after_del_goes_back_to_the_node_as_a_nic_would(sim_vpc, tmp_path, caplog):
     b = sim_vpc.add_node(ZONE_A, SUBNET_A, instance_type="S5.LARGE8")
     eni, ifname = _direct_eni(sim_vpc, b)
     runtime = _runtime(sim_vpc, b, tmp_path, eni=eni, ifname=ifname, give_back=False)
     record = runtime.create(uid="uid-direct-2", namespace="default", name="direct-1")
-    runtime.destroy(record)
+    with caplog.at_level(logging.WARNING, logger="eni.sim.enilinks"):
+        runtime.destroy(record)
     assert not netns_exists(record.netns)
+    # The e2e tests look for this line to tell a DEL that left the ENI behind.
+    assert [r.getMessage() for r in caplog.records if "was still in" in r.getMessage()] == [
+        f"ENI link eth0 ({eni.mac.lower()}) was still in {record.netns} when it was deleted: back in {b.netns} "
+        "as dev0, as a physical NIC would be"]
     back = _macs(b.netns, sim_vpc.names.router)[eni.mac.lower()]
     assert back.ifname == "dev0", "eth0 is taken in the node namespace: the kernel's devN name"
     assert not back.up and back.addresses == ()
