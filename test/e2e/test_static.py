@@ -1,7 +1,7 @@
 """The local cluster in static mode with two nodes per zone: a static pod keeps its IP across deletion and moves
 within its zone; a static direct-ENI pod's kept ENI (detached, owned by the pod's name) comes back with the next
-pod of that name and goes with ``kubectl delete veni`` (what both modes share is in test_both_modes.py and
-test_direct_eni.py)."""
+pod of that name, on another node of its zone, and goes with ``kubectl delete veni`` (what both modes share is
+in test_both_modes.py and test_direct_eni.py)."""
 
 from __future__ import annotations
 
@@ -95,10 +95,16 @@ def test_a_kept_direct_eni_comes_back_with_the_pod_of_the_same_name(cluster):
     owner = record["spec"]["ownerPod"]
     assert (owner["namespace"], owner["name"]) == ("default", "direct-db-0")
 
-    cluster.create("direct-db-0", network="tke-direct-eni", annotations=STATIC)
-    again = cluster.running(["direct-db-0"], timeout=90)["direct-db-0"]
+    # Its node cordoned, the next pod of that name lands on the other node of the zone and gets the ENI there.
+    cluster.api.patch_node(node_name, {"spec": {"unschedulable": True}})
+    try:
+        cluster.create("direct-db-0", network="tke-direct-eni", annotations=STATIC)
+        again = cluster.running(["direct-db-0"], timeout=90)["direct-db-0"]
+    finally:
+        cluster.api.patch_node(node_name, {"spec": {"unschedulable": False}})
     assert again["status"]["podIP"] == ip
     zone = {n["name"]: n["zone"] for n in cluster.nodes}
+    assert again["spec"]["nodeName"] != node_name
     assert zone[again["spec"]["nodeName"]] == zone[node_name], "a kept ENI cannot leave its subnet's zone"
     instance = next(n["instance_id"] for n in cluster.nodes if n["name"] == again["spec"]["nodeName"])
     assert attached_to(cloud_enis(endpoint)[eni_id]) == instance
