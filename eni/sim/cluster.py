@@ -3,7 +3,8 @@
 Order: state dir records (prefix, credentials) -> fake API server -> emulator with the VPC data plane ->
 CRDs -> per node a CVM instance, its namespace and ``eth0`` -> ipamd (leader-elected replicas), one agent
 and one kubelet stand-in per node, the extender (static mode) and the scheduler stand-in -> wait until every
-node is Ready, its agent registered the eni-ip device plugin and (non-static) its warm pool is bound.
+node is Ready, its agent registered the eni-ip device plugin and (non-static) its warm pool is bound, with a
+free exclusive ENI attached where the instance type allows any.
 
 Everything created is recorded in the state dir before it is created, so ``teardown.down`` removes it even
 after a crash here. Servers listen on 127.0.0.1 only; no address, route or link goes into the host namespace.
@@ -26,7 +27,7 @@ from eni.sim.dataplane import VpcDataPlane
 from eni.sim.kube import KubeApi
 from eni.sim.names import SimNames, new_prefix
 from eni.sim.procs import alive, program, spawn
-from eni.sim.scheduler import ENI_IP_RESOURCE, node_ready
+from eni.sim.scheduler import DIRECT_ENI_RESOURCE, ENI_IP_RESOURCE, node_ready
 from eni.sim.statedir import StateDir, read_json
 from eni.sim.ui import Progress
 
@@ -299,6 +300,11 @@ class ClusterBuilder:
                 cold = [n for n in names if pools.get(n, 0) < self.cfg.min_warm]
                 if cold:
                     return f"warm pools of {self.cfg.min_warm}+ bound IPs: {len(names) - len(cold)}/{len(names)}"
+                # ipamd keeps 1 free exclusive ENI by default on nodes that may attach any (capacity > 0).
+                no_direct = [n for n in names if _counts(nodes[n], DIRECT_ENI_RESOURCE)[0] > 0
+                             and _counts(nodes[n], DIRECT_ENI_RESOURCE)[1] < 1]
+                if no_direct:
+                    return f"a free exclusive ENI on each node: {len(names) - len(no_direct)}/{len(names)}"
             return None
 
         crashed = [f"agent-{n}" for n in names] + ["vpc", "apiserver", "scheduler"]
@@ -311,6 +317,13 @@ class ClusterBuilder:
         if replicas and not any(alive(p, self.state) for p in replicas):
             return "every ipamd replica exited: " + self._exited(replicas[0].name)
         return None
+
+
+def _counts(node: dict[str, Any], resource: str) -> tuple[int, int]:
+    """The node's (capacity, allocatable) of an extended resource; zeros when it does not list it."""
+    status = node.get("status") or {}
+    return (int((status.get("capacity") or {}).get(resource, "0") or 0),
+            int((status.get("allocatable") or {}).get(resource, "0") or 0))
 
 
 def warm_pools(api: KubeApi) -> dict[str, int]:
