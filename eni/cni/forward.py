@@ -20,7 +20,7 @@ from .errors import IO_FAILURE, TRY_AGAIN_LATER, CniError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # NB: typing costs milliseconds of every plugin start; annotations are strings here
-    from typing import List, Mapping, Tuple
+    from typing import Mapping, Tuple
 
 FRAME = b"tke-cni/1"
 DEFAULT_TIMEOUT = 10.0
@@ -70,7 +70,7 @@ def exchange(socket_path: str, request: bytes, *, timeout: float) -> Tuple[int, 
         connect(sock, socket_path, deadline)
         try:
             sock.sendall(request)
-            raw = _read_all(sock, deadline)
+            raw = _read_reply(sock, deadline)
         except _socket.timeout:
             raise CniError(TRY_AGAIN_LATER, "the tke-eni agent did not answer within %.1fs" % timeout) from None
         except OSError as e:
@@ -110,16 +110,22 @@ def connect(sock: _socket.socket, socket_path: str, deadline: float) -> None:
         pause = min(pause * 2, 0.05)
 
 
-def _read_all(sock: _socket.socket, deadline: float) -> bytes:
-    """Everything until the agent closes the connection (it does after its reply), at most MAX_REPLY_BYTES."""
-    chunks: List[bytes] = []
-    size = 0
-    while True:
+def _read_reply(sock: _socket.socket, deadline: float) -> bytes:
+    """The reply: a whole frame as soon as it is in (the agent's close may lag behind it), else everything
+    until the agent closes the connection; at most MAX_REPLY_BYTES."""
+    data = b""
+    wanted = -1  # the frame's whole length once its header line is in
+    while wanted < 0 or len(data) < wanted:
         sock.settimeout(max(0.001, deadline - time.monotonic()))
         chunk = sock.recv(65536)
         if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_REPLY_BYTES:
+            break
+        data += chunk
+        if len(data) > MAX_REPLY_BYTES:
             raise CniError(IO_FAILURE, "the tke-eni agent's reply is too large")
+        if wanted < 0:
+            head, sep, _ = data.partition(b"\n")
+            parts = head.split(b" ")
+            if sep and len(parts) == 3 and parts[0] == FRAME and parts[2].isdigit():
+                wanted = len(head) + 1 + int(parts[2])
+    return data

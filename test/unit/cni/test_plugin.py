@@ -3,6 +3,7 @@
 import json
 import socket
 import threading
+import time
 
 import pytest
 
@@ -51,6 +52,7 @@ def fake_agent(tmp_path):
                     stop.wait(2)
                 else:
                     conn.sendall(behaviour["reply"])
+                    stop.wait(behaviour.get("hold", 0))
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -88,6 +90,14 @@ def test_an_ordinary_add_is_forwarded_untouched_and_the_reply_printed(fake_agent
     name, env, sent = parse_frame(received[0])
     assert name == "tke-route-eni" and sent == stdin
     assert env == {k: v for k, v in ENV.items() if k.startswith(b"CNI_")}  # only the CNI_* variables
+
+
+def test_a_whole_reply_frame_is_used_without_waiting_for_the_agent_to_close(fake_agent):
+    path, behaviour, _ = fake_agent
+    behaviour["hold"] = 5  # NB: the agent's close can lag behind its reply when its threads are busy
+    started = time.monotonic()
+    assert plugin.run("tke-route-eni", environ=ENV, stdin=conf(), agent_socket=path) == (0, b"ok\n")
+    assert time.monotonic() - started < 4
 
 
 def test_the_agents_exit_status_and_output_are_passed_through(fake_agent):
