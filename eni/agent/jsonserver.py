@@ -7,6 +7,7 @@ request message in protobuf's JSON mapping) gets one reply line, ``{"reply": {..
 The CNI plugins send a ``tke-cni/1`` frame instead, so that they parse nothing themselves (``cniverbs``):
 ``tke-cni/1 <plugin> <E> <S>\n`` then E bytes of NUL-separated ``CNI_*=value`` variables and S bytes of the
 plugin's stdin; the reply is ``tke-cni/1 <exit status> <N>\n`` then the N bytes the plugin prints.
+
 Why this shape: a fixed pool of worker threads blocks in ``accept`` on the one listening socket, so a burst
 of pods queues in the kernel's backlog and is served by warm threads (no thread start per pod, and the
 kernel wakes exactly one worker per connection).
