@@ -11,6 +11,7 @@ of static pods: test_static.py.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import subprocess
@@ -195,6 +196,20 @@ def test_a_direct_eni_pods_eip_is_bound_to_its_own_eni_and_released_with_it(clus
 
 
 @pytest.mark.timeout(300)
+@contextlib.contextmanager
+def logs_on_failure(cluster, *names, lines=40):
+    """Re-raise a failure with the last lines of the named components' logs appended."""
+    try:
+        yield
+    except (AssertionError, pytest.fail.Exception) as e:
+        tails = []
+        for name in names:
+            path = cluster.state.logs / f"{name}.log"
+            text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else ["(no log)"]
+            tails.append(f"--- {path.name}\n" + "\n".join(text))
+        raise AssertionError(f"{e}\n" + "\n".join(tails)) from e
+
+
 def test_a_killed_agent_restarts_without_taking_the_eni_from_its_direct_eni_pod(cluster):
     cluster.create("keep-0", network=DIRECT)
     pod = cluster.running(["keep-0"], timeout=90)["keep-0"]
@@ -210,22 +225,24 @@ def test_a_killed_agent_restarts_without_taking_the_eni_from_its_direct_eni_pod(
                    .get("heartbeatTime") or "")
 
     assert kill(cluster.state, f"agent-{node_name}")
-    last = heartbeat()
-    assert cluster.ping(pod, peer["primary_ip"]), "the pod keeps its ENI's network while the agent is down"
-    restart(cluster.state, f"agent-{node_name}")
-    eventually("the restarted agent reporting the pod's ENI in use again", lambda: (
-        heartbeat() > last and eni["eniId"] in in_use_enis(node_eni_config(cluster.api, node_name))))
-    link = links_by_mac(cluster, pod_netns).get(eni["mac"].lower())
-    assert link is not None and link.ifname == "eth0" and link.up, "the restarted agent took the pod's ENI"
-    assert cluster.ping(pod, peer["primary_ip"])
-    assert eni["eniId"] not in free_direct_enis(node_eni_config(cluster.api, node_name))
-    assert eni["mac"].lower() not in links_by_mac(cluster, node["netns"])
-    result = cluster.check()
-    assert result.returncode == 0, result.stdout
-    cluster.delete("keep-0")
-    cluster.gone(["keep-0"])
-    eventually("the kubelet stand-in removing the pod's namespace", lambda: not netns_exists(pod_netns), timeout=30)
-    assert rescues(cluster) == [], "CNI DEL left the ENI in the pod namespace"
+    last = heartbeat()  # only the restarted agent can change it now
+    with logs_on_failure(cluster, f"agent-{node_name}", f"kubelet-{node_name}"):
+        assert cluster.ping(pod, peer["primary_ip"]), "the pod keeps its ENI's network while the agent is down"
+        restart(cluster.state, f"agent-{node_name}")
+        eventually("the restarted agent reporting the pod's ENI in use again", lambda: (
+            heartbeat() != last and eni["eniId"] in in_use_enis(node_eni_config(cluster.api, node_name))))
+        link = links_by_mac(cluster, pod_netns).get(eni["mac"].lower())
+        assert link is not None and link.ifname == "eth0" and link.up, "the restarted agent took the pod's ENI"
+        assert cluster.ping(pod, peer["primary_ip"])
+        assert eni["eniId"] not in free_direct_enis(node_eni_config(cluster.api, node_name))
+        assert eni["mac"].lower() not in links_by_mac(cluster, node["netns"])
+        result = cluster.check()
+        assert result.returncode == 0, result.stdout
+        cluster.delete("keep-0")
+        cluster.gone(["keep-0"])
+        eventually("the kubelet stand-in removing the pod's namespace", lambda: not netns_exists(pod_netns),
+                   timeout=30)
+        assert rescues(cluster) == [], "CNI DEL left the ENI in the pod namespace"
 
 
 def test_nec_annotations_shape_a_nodes_exclusive_enis(cluster):
