@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from eni.api.v1.constants import RESOURCE_ENI_IP
+from eni.api.v1.constants import RESOURCE_DIRECT_ENI, RESOURCE_ENI_IP
 from eni.scheduler import ExtenderServer
 from eni.scheduler.testing import pod
 
@@ -25,7 +25,8 @@ def extender_config():
 
 
 def test_the_example_wires_the_managed_resource_and_node_cache(extender_config):
-    assert extender_config["managedResources"] == [{"name": RESOURCE_ENI_IP, "ignoredByScheduler": False}]
+    assert extender_config["managedResources"] == [{"name": RESOURCE_ENI_IP, "ignoredByScheduler": False},
+                                                   {"name": RESOURCE_DIRECT_ENI, "ignoredByScheduler": False}]
     assert extender_config["nodeCacheCapable"] is True and extender_config["ignorable"] is False
     assert 1 <= extender_config["weight"] <= 10 and extender_config["httpTimeout"] == "5s"
 
