@@ -1,26 +1,36 @@
-"""Crash-safe persistence of one JSON document (the agent's allocation ledger).
+"""Crash-safe persistence of one JSON document (the agent's allocation ledger) and of a journal of its changes.
 
 Why this shape: the ledger must survive ``kill -9`` at any instant. A save writes a temp file in the
 same directory, fsyncs it, renames it over the checkpoint (atomic on POSIX) and fsyncs the directory, so
-the file on disk is always either the previous complete document or the new one. The file operations
-sit behind ``FileOps`` so that tests can fail or snapshot the directory between any two of them.
+the file on disk is always either the previous complete document or the new one. Rewriting the whole
+document costs time in proportion to its size, so the ledger records each change as one line appended to an
+``AppendJournal`` (write + fdatasync) and folds the journal into a new checkpoint only now and then. The
+journal's header names the checkpoint generation it follows: a journal of an older generation (left by a crash
+between the two renames of a compaction) is ignored, and a torn last line (the write that a crash cut short, whose
+caller was never answered) is dropped. The file operations sit behind ``FileOps`` so that tests can fail or
+snapshot the directory between any two of them.
 
-Must never: leave a temp file behind after a failed save, overwrite the checkpoint in place, or load a
-half-written document silently (a corrupt checkpoint raises ``CheckpointError``).
+Must never: leave a temp file behind after a failed save, overwrite the checkpoint in place, load a half-written
+document silently (a corrupt checkpoint raises ``CheckpointError``), replay a journal over a checkpoint it does not
+follow, or skip a damaged journal line that valid lines follow (that is corruption, not a torn tail).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["CheckpointError", "FileOps", "JsonFileCheckpointer", "OsFileOps", "TEMP_SUFFIX"]
+__all__ = ["AppendJournal", "CheckpointError", "FileOps", "JOURNAL_SUFFIX", "Journal", "JournaledCheckpointer",
+           "JsonFileCheckpointer", "OsFileOps", "TEMP_SUFFIX"]
 
 TEMP_SUFFIX = ".tmp"
+JOURNAL_SUFFIX = ".journal"
+_JOURNAL_FORMAT = 1
 
 
 class CheckpointError(Exception):
@@ -37,6 +47,31 @@ class FileOps(Protocol):
     def rename(self, src: Path, dst: Path) -> None: ...
     def fsync_dir(self, path: Path) -> None: ...
     def unlink(self, path: Path) -> None: ...
+    def open_append(self, path: Path) -> int: ...
+    def fdatasync(self, fd: int) -> None: ...
+    def truncate(self, fd: int, size: int) -> None: ...
+
+
+class Journal(Protocol):
+    """Changes recorded after one checkpoint generation (``AppendJournal``)."""
+
+    @property
+    def records(self) -> int:
+        """Records appended since the last ``restart``."""
+
+    def read(self, generation: int) -> list[dict[str, Any]]: ...
+    def restart(self, generation: int) -> None: ...
+    def append(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Returns once ``records`` are durable, after every record appended before them."""
+
+
+@runtime_checkable
+class JournaledCheckpointer(Protocol):
+    """A checkpoint with a journal beside it (``JsonFileCheckpointer``); the ledger appends its changes there."""
+
+    def load(self) -> dict[str, Any] | None: ...
+    def save(self, doc: Mapping[str, Any], *, sync_directory: bool = True) -> None: ...
+    def journal(self) -> Journal: ...
 
 
 class OsFileOps:
@@ -70,6 +105,16 @@ class OsFileOps:
     def unlink(self, path: Path) -> None:
         os.unlink(path)
 
+    def open_append(self, path: Path) -> int:
+        # NB: no O_CREAT: a journal that vanished must be rewritten whole (with its header), not restarted empty.
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+
+    def fdatasync(self, fd: int) -> None:
+        os.fdatasync(fd)
+
+    def truncate(self, fd: int, size: int) -> None:
+        os.ftruncate(fd, size)
+
 
 @dataclass(slots=True)
 class JsonFileCheckpointer:
@@ -85,6 +130,10 @@ class JsonFileCheckpointer:
     @property
     def temp_path(self) -> Path:
         return self.path.with_name(self.path.name + TEMP_SUFFIX)
+
+    def journal(self) -> AppendJournal:
+        """The journal of changes beside this checkpoint (``<path>.journal``), over the same file operations."""
+        return AppendJournal(self.path.with_name(self.path.name + JOURNAL_SUFFIX), self.ops)
 
     def load(self) -> dict[str, Any] | None:
         """The saved document, or None when nothing was ever saved. A temp file left by a crash is removed."""
@@ -124,7 +173,7 @@ class JsonFileCheckpointer:
             fd = -1
             self.ops.rename(tmp, self.path)
         except BaseException as e:
-            self._discard(fd, tmp)
+            _discard(self.ops, fd, tmp)
             if isinstance(e, OSError):
                 raise CheckpointError(f"cannot write checkpoint {self.path}: {e}") from e
             raise
@@ -136,13 +185,146 @@ class JsonFileCheckpointer:
         except OSError as e:
             raise CheckpointError(f"cannot sync directory of {self.path}: {e}") from e
 
-    def _discard(self, fd: int, tmp: Path) -> None:
-        if fd >= 0:
-            try:
-                self.ops.close(fd)
-            except OSError:
-                pass
+
+class AppendJournal:
+    """Changes recorded after one checkpoint generation, one checksummed JSON line each; not thread-safe.
+
+    ``restart`` replaces the file with an empty journal of a new generation (temp file, fsync, rename, directory
+    fsync); ``append`` adds records durably (one write and one fdatasync for the whole batch). After a failed
+    append what reached the file is unknown, so appends stop until the next ``restart``.
+    """
+
+    def __init__(self, path: Path, ops: FileOps) -> None:
+        self.path = path
+        self.ops = ops
+        self._size: int | None = None  # bytes in the file this journal restarted; None: appends must wait
+        self._records = 0
+
+    @property
+    def temp_path(self) -> Path:
+        return self.path.with_name(self.path.name + TEMP_SUFFIX)
+
+    @property
+    def records(self) -> int:
+        """Records appended since the last ``restart``."""
+        return self._records
+
+    def read(self, generation: int) -> list[dict[str, Any]]:
+        """The records that follow checkpoint ``generation`` (none when the journal is older or absent).
+
+        A torn last line is dropped; a header that is not this format or is newer than ``generation``, and a damaged
+        line followed by intact ones, raise ``CheckpointError``. A temp file left by a crash is removed.
+        """
         try:
-            self.ops.unlink(tmp)
+            self.temp_path.unlink()
+        except FileNotFoundError:
+            pass
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as e:
+            raise CheckpointError(f"cannot read journal {self.path}: {e}") from e
+        lines = raw.split(b"\n")
+        # NB: the header arrives by rename, whole, so it is never torn.
+        header = _decode_line(lines[0])
+        if header is None or header.get("journal") != _JOURNAL_FORMAT or not isinstance(header.get("generation"), int):
+            raise CheckpointError(f"journal {self.path} has no valid header")
+        if header["generation"] < generation:
+            return []
+        if header["generation"] > generation:
+            raise CheckpointError(f"journal {self.path} follows checkpoint generation {header['generation']}, "
+                                  f"newer than the checkpoint's {generation}")
+        body = lines[1:]
+        records: list[dict[str, Any]] = []
+        for index, line in enumerate(body):
+            # NB: split leaves the bytes after the last newline as the final element: empty unless torn.
+            record = _decode_line(line) if index < len(body) - 1 else None
+            if record is None:
+                if any(_decode_line(later) is not None for later in body[index + 1:]):
+                    raise CheckpointError(f"journal {self.path} is damaged at line {index + 2}")
+                break
+            records.append(record)
+        return records
+
+    def restart(self, generation: int) -> None:
+        """Durably replaces the journal with an empty one that follows checkpoint ``generation``."""
+        self._size = None
+        header = _encode_line({"generation": generation, "journal": _JOURNAL_FORMAT})
+        tmp = self.temp_path
+        fd = -1
+        try:
+            fd = self.ops.create(tmp)
+            self.ops.write(fd, header)
+            self.ops.fsync(fd)
+            self.ops.close(fd)
+            fd = -1
+            self.ops.rename(tmp, self.path)
+        except BaseException as e:
+            _discard(self.ops, fd, tmp)
+            if isinstance(e, OSError):
+                raise CheckpointError(f"cannot write journal {self.path}: {e}") from e
+            raise
+        try:
+            self.ops.fsync_dir(self.path.parent)
+        except OSError as e:
+            raise CheckpointError(f"cannot sync directory of {self.path}: {e}") from e
+        self._size, self._records = len(header), 0
+
+    def append(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Durably appends ``records`` in order; on failure cuts the file back (best effort) and stops appending."""
+        size = self._size
+        if size is None:
+            raise CheckpointError(f"journal {self.path} must be restarted before appending")
+        data = b"".join(_encode_line(r) for r in records)
+        fd = -1
+        try:
+            fd = self.ops.open_append(self.path)
+            self.ops.write(fd, data)
+            self.ops.fdatasync(fd)
+        except OSError as e:
+            self._size = None
+            if fd >= 0:
+                try:
+                    self.ops.truncate(fd, size)
+                except OSError:
+                    pass  # NB: the reader drops a torn tail; whole lines of a failed batch wait for the next restart
+            raise CheckpointError(f"cannot append to journal {self.path}: {e}") from e
+        finally:
+            if fd >= 0:
+                try:
+                    self.ops.close(fd)
+                except OSError:
+                    pass
+        self._size, self._records = size + len(data), self._records + len(records)
+
+
+def _encode_line(record: Mapping[str, Any]) -> bytes:
+    payload = json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
+    return b"%08x %s\n" % (zlib.crc32(payload), payload)
+
+
+def _decode_line(line: bytes) -> dict[str, Any] | None:
+    """The record of one journal line, or None when the line is damaged or incomplete."""
+    checksum, _, payload = line.partition(b" ")
+    if len(checksum) != 8:
+        return None
+    try:
+        if int(checksum, 16) != zlib.crc32(payload):
+            return None
+        record = json.loads(payload)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _discard(ops: FileOps, fd: int, tmp: Path) -> None:
+    if fd >= 0:
+        try:
+            ops.close(fd)
         except OSError:
             pass
+    try:
+        ops.unlink(tmp)
+    except OSError:
+        pass

@@ -4,13 +4,19 @@ duplicates none, answers the runtime's retried ADD, and DEL cleans up."""
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+
+from eni.agent.checkpoint import JsonFileCheckpointer
+from eni.agent.ledger import Ledger
 
 
 def _status():
@@ -42,10 +48,18 @@ class DevServer:
         self.proc.stdout.close()
 
     def recorded(self):
-        if not self.ledger_file.exists():
-            return {}
-        doc = json.loads(self.ledger_file.read_text())
-        return {a["containerId"]: a["ip"] for a in doc["allocations"]}
+        """What the ledger holds on disk (checkpoint and journal), as an agent starting now would read it."""
+        journal = self.ledger_file.with_name(self.ledger_file.name + ".journal")
+        with tempfile.TemporaryDirectory() as copy:
+            # NB: a copy, since reading cleans up temp files the running agent may be writing; the journal first,
+            # so that a compaction between the two copies leaves a journal older than the checkpoint, not newer.
+            for source in (journal, self.ledger_file):
+                try:
+                    shutil.copyfile(source, Path(copy) / source.name)
+                except FileNotFoundError:
+                    pass
+            ledger = Ledger(JsonFileCheckpointer.at(Path(copy) / self.ledger_file.name))
+            return {a.key.container_id: str(a.ip) for a in ledger.allocations()}
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Fixtures of the agent's unit tests: NodeENIConfig status documents, a fake wall clock, an in-memory checkpoint."""
+"""Fixtures of the agent's unit tests: NodeENIConfig status documents, a fake wall clock, in-memory checkpoints
+(``store`` has a journal beside it, as the agent's file checkpoint does)."""
 
 import copy
 
@@ -60,6 +61,62 @@ class MemoryCheckpointer:
         self.doc = copy.deepcopy(dict(doc))
 
 
+class JournaledMemoryCheckpointer(MemoryCheckpointer):
+    """A ``MemoryCheckpointer`` with an in-memory journal file: ``journal()`` opens it the way a new agent process
+    opens the file (appends wait for a restart). ``fail`` fails journal writes too."""
+
+    def __init__(self, doc=None):
+        super().__init__(doc)
+        self.journal_generation = None  # the generation in the journal's header; None: no journal file
+        self.lines = []  # the records in the journal file
+        self.appends = 0
+        self.restarts = 0
+
+    @property
+    def writes(self):
+        """Checkpoint saves and journal appends: each is one durable write."""
+        return self.saves + self.appends
+
+    def journal(self):
+        return _MemoryJournalHandle(self)
+
+    def reopened(self, **kwargs):
+        """A Ledger over what is durable now, as an agent restarted at this instant sees it."""
+        from eni.agent.ledger import Ledger
+
+        return Ledger(self, **kwargs)
+
+
+class _MemoryJournalHandle:
+    def __init__(self, file):
+        self.file = file
+        self.started = False
+        self.records = 0
+
+    def read(self, generation):
+        if self.file.journal_generation is None or self.file.journal_generation < generation:
+            return []
+        assert self.file.journal_generation == generation, "a journal newer than its checkpoint"
+        return copy.deepcopy(self.file.lines)
+
+    def restart(self, generation):
+        self.started = False
+        if self.file.fail is not None:
+            raise self.file.fail
+        self.file.journal_generation, self.file.lines = generation, []
+        self.file.restarts += 1
+        self.started, self.records = True, 0
+
+    def append(self, records):
+        assert self.started, "append before restart"
+        if self.file.fail is not None:
+            self.started = False
+            raise self.file.fail
+        self.file.lines.extend(copy.deepcopy(list(records)))
+        self.file.appends += 1
+        self.records += len(records)
+
+
 @pytest.fixture
 def status_of():
     """Builds NodeENIConfig status documents: ``status_of.eni(...)`` and ``status_of.two_enis(a, b)``."""
@@ -78,4 +135,10 @@ def clock():
 
 @pytest.fixture
 def store():
+    return JournaledMemoryCheckpointer()
+
+
+@pytest.fixture
+def plain_store():
+    """A checkpoint without a journal: the ledger saves the whole document per change."""
     return MemoryCheckpointer()

@@ -41,7 +41,7 @@ def test_add_allocates_durably_then_plumbs_the_pod(service, net, store):
     spec = net.pods[host_ifname_for("tke-eni", "abc123", "eth0")]
     assert (spec.ip, spec.eni_table, spec.container_ifname, spec.netns_path) == (
         A("10.0.1.20"), 2003, "eth0", "/var/run/netns/pod1")
-    assert store.doc["allocations"][0]["ip"] == "10.0.1.20"
+    assert [str(a.ip) for a in store.reopened().allocations()] == ["10.0.1.20"]
     assert result.interfaces.container_ifname == "eth0" and result.netns == REQ.netns
 
 
@@ -112,13 +112,13 @@ def test_ipam_allocate_uses_the_subnet_prefix(service):
 def test_bad_requests_change_nothing(service, store, request_):
     with pytest.raises(InvalidRequestError):
         service.add(request_)
-    assert store.saves == 0
+    assert store.writes == 0
 
 
 def test_every_durable_allocation_change_is_announced(store, clock, net, status_of):
     changes = []
     svc = AgentService(Ledger(store, clock=clock, cooldown=0), net,
-                       on_change=lambda: changes.append(len(store.doc["allocations"])))
+                       on_change=lambda: changes.append(len(store.reopened().allocations())))
     svc.update_pool(parse_pool(status_of.two_enis(1, 0)), {"02:00:00:00:00:0a": 2003})
     svc.add(REQ)
     assert changes == [1]  # announced once the record is saved
