@@ -90,10 +90,11 @@ class NecKeeper:
 
     def update_limits(self, nec: NodeENIConfig, limits: NodeLimits) -> None:
         spec = nec.spec
-        if (spec.max_eni, spec.max_ip_per_eni, spec.max_direct_eni) == (
-                limits.max_eni, limits.max_ip_per_eni, limits.max_direct_eni):
+        if (spec.max_eni, spec.max_ip_per_eni, spec.max_direct_eni, spec.eip_quota) == (
+                limits.max_eni, limits.max_ip_per_eni, limits.max_direct_eni, limits.eip_quota):
             return
         patch = {"spec": {k: v for k, v in encode(NodeENIConfigSpec(
             instance_id=spec.instance_id, max_eni=limits.max_eni, max_ip_per_eni=limits.max_ip_per_eni,
-            max_direct_eni=limits.max_direct_eni)).items() if k in ("maxENI", "maxIPPerENI", "maxDirectENI")}}
+            max_direct_eni=limits.max_direct_eni, eip_quota=limits.eip_quota)).items()
+            if k in ("maxENI", "maxIPPerENI", "maxDirectENI", "eipQuota")}}
         self._client.patch(NODE_ENI_CONFIG, ObjectKey(namespace="", name=nec.name), patch)

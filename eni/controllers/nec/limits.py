@@ -25,11 +25,14 @@ from eni.cloud.types import EniLimits
 
 @dataclass(frozen=True, slots=True)
 class NodeLimits:
-    """Secondary ENIs, secondary IPs per ENI and exclusive ENIs the node may use."""
+    """Secondary ENIs, secondary IPs per ENI and exclusive ENIs the node may use, and its pods' EIPs."""
 
     max_eni: int
     max_ip_per_eni: int
     max_direct_eni: int = 0
+    eip_quota: int = 0
+    """EIPs the node's pods may hold: one per private IP the instance can have, minus the node's own primary IP
+    (the cloud has no per-instance EIP quota call; an EIP binds to one private IP)."""
 
     @property
     def ip_cap(self) -> int:
@@ -51,8 +54,10 @@ class InUse:
 
 def cloud_limits(quota: EniLimits) -> NodeLimits:
     """The cloud quota minus the primary ENI and the primary IP."""
+    private_ips = (quota.eni_quantity * quota.eni_private_ip_quantity
+                   + quota.extend_eni_quantity * quota.extend_eni_private_ip_quantity)
     return NodeLimits(max_eni=quota.max_secondary_enis, max_ip_per_eni=quota.max_secondary_ips_per_eni,
-                      max_direct_eni=max(0, quota.extend_eni_quantity))
+                      max_direct_eni=max(0, quota.extend_eni_quantity), eip_quota=max(0, private_ips - 1))
 
 
 def effective_limits(
@@ -84,7 +89,7 @@ def effective_limits(
             values[field_name] = fallback
         else:
             values[field_name] = min(value, ceiling)
-    return NodeLimits(**values), problems
+    return NodeLimits(**values, eip_quota=quota.eip_quota), problems
 
 
 def effective_warm_targets(

@@ -41,6 +41,8 @@ def test_the_flags_keep_one_free_exclusive_eni_published_as_direct(make_cluster)
     assert record is not None and record.spec.type is EniType.DIRECT and record.spec.node_name == "node-1"
     assert record.spec.owner_pod is None
     assert cluster.nec("node-1").spec.max_direct_eni == 4
+    # S5.LARGE8: 4 standard ENIs x 10 IPs and 4 extension ENIs x 10 IPs, less the node's own primary IP
+    assert cluster.nec("node-1").spec.eip_quota == 4 * 10 + 4 * 10 - 1
     assert cluster.events("ENICreated")
 
 

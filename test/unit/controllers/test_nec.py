@@ -36,13 +36,20 @@ def test_provider_id():
 
 
 def test_cloud_quota_minus_the_primaries():
-    assert QUOTA == NodeLimits(max_eni=3, max_ip_per_eni=9) and QUOTA.ip_cap == 27
+    assert QUOTA == NodeLimits(max_eni=3, max_ip_per_eni=9, eip_quota=39) and QUOTA.ip_cap == 27
+
+
+def test_the_eip_quota_is_one_per_private_ip_the_instance_can_hold_minus_its_own():
+    limits = cloud_limits(EniLimits(eni_quantity=4, eni_private_ip_quantity=10, extend_eni_quantity=2,
+                                    extend_eni_private_ip_quantity=5))
+    assert (limits.max_direct_eni, limits.eip_quota) == (2, 4 * 10 + 2 * 5 - 1)
+    assert cloud_limits(EniLimits(eni_quantity=0, eni_private_ip_quantity=0)).eip_quota == 0
 
 
 def test_limit_annotations_only_lower_and_never_below_use():
     limits, problems = effective_limits(QUOTA, {ANNOTATION_ROUTE_ENI_MAX_ATTACH: "2",
                                                 ANNOTATION_MAX_IP_PER_ROUTE_ENI: "50"}, in_use=InUse(), previous=None)
-    assert limits == NodeLimits(2, 9) and problems == []
+    assert limits == NodeLimits(2, 9, eip_quota=39) and problems == []
     previous = NodeLimits(2, 7)
     limits, problems = effective_limits(QUOTA, {ANNOTATION_MAX_IP_PER_ROUTE_ENI: "3"},
                                         in_use=InUse(enis=1, ips_on_one_eni=5), previous=previous)
