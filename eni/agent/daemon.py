@@ -42,6 +42,7 @@ from eni.agent.netlinkpod import NetlinkPodNetworker, NodeAndPodNetwork
 from eni.agent.nodeloop import NodeLoop, NodeLoopSettings
 from eni.agent.nodesync import AgentStatus, NodeSync
 from eni.agent.nodeview import NodeView, bound_pod_ips, direct_eni_counts, eip_counts, eni_ip_counts
+from eni.agent.pool import PoolView
 from eni.agent.server import AgentServers, ServerSettings
 from eni.agent.service import AgentService, ServiceSettings
 from eni.agent.statuspub import DEFAULT_HEARTBEAT, StatusPublisher
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 
 LEDGER_FILE = "ledger.json"
 DIRECT_LEDGER_FILE = "direct-enis.json"
+_NO_DIRECT_POOL = DirectPool()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +97,8 @@ class AgentDaemon:
         self._view = view
         self._install = install
         self._installed = threading.Event()
+        # The NEC spec and the pools the device plugins' counts were last made from (only the node loop uses it).
+        self._counted_from: tuple[Mapping[str, Any] | None, PoolView | None, DirectPool | None] = (None, None, None)
         self.ledger = Ledger(JsonFileCheckpointer.at(settings.state_dir / LEDGER_FILE), cooldown=settings.ip_cooldown)
         self.direct = (DirectEniService(DirectLedger(JsonFileCheckpointer.at(settings.state_dir / DIRECT_LEDGER_FILE)),
                                         direct_network, static=settings.static_ips)
@@ -153,14 +157,24 @@ class AgentDaemon:
         self._installed.set()
 
     def _publish(self, status: AgentStatus) -> None:
-        spec, static = self._view.nec_spec(), self._settings.static_ips
-        direct_pool = self.direct.pool() if self.direct is not None else DirectPool()
-        for plugin, counts in ((self.device_plugin, eni_ip_counts(spec, self.service.pool(), static_ips=static)),
+        self._update_device_counts()
+        self.publisher.publish(status)
+
+    def _update_device_counts(self) -> None:
+        """Hands the device plugins their counts; recounted only when the NEC spec or a pool changed, since most
+        publishes follow an ADD or DEL, which changes neither (counting walks every IP of the pool)."""
+        spec, pool = self._view.nec_spec(), self.service.pool()
+        direct_pool = self.direct.pool() if self.direct is not None else _NO_DIRECT_POOL
+        seen_spec, seen_pool, seen_direct = self._counted_from
+        if seen_pool is pool and seen_direct is direct_pool and seen_spec == spec:
+            return
+        static = self._settings.static_ips
+        for plugin, counts in ((self.device_plugin, eni_ip_counts(spec, pool, static_ips=static)),
                                (self.direct_eni_plugin, direct_eni_counts(spec, direct_pool, static_ips=static)),
                                (self.eip_plugin, eip_counts(spec))):
             if plugin is not None:
                 plugin.update(capacity=counts.capacity, healthy=counts.healthy)
-        self.publisher.publish(status)
+        self._counted_from = (spec, pool, direct_pool)
 
     def _counted(self, patch: Callable[[Mapping[str, Any]], object]) -> Callable[[Mapping[str, Any]], object]:
         def counted(body: Mapping[str, Any]) -> object:

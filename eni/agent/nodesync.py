@@ -115,6 +115,7 @@ class NodeSync:
         in_use = ledger.in_use()
         direct = self._service.direct.report() if self._service.direct is not None else DirectReport()
         stamp = self._now().astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return AgentStatus(in_use_ips=tuple(str(ip) for ip in sorted(in_use)),
-                           released_ips=tuple(str(ip) for ip in sorted(promised)), heartbeat_time=stamp,
+        # NB: sorted by int: IPv4Address compares in Python code, which made sorting the report's main cost.
+        return AgentStatus(in_use_ips=tuple(str(ip) for ip in sorted(in_use, key=int)),
+                           released_ips=tuple(str(ip) for ip in sorted(promised, key=int)), heartbeat_time=stamp,
                            in_use_enis=direct.in_use, released_enis=direct.released)

@@ -315,3 +315,19 @@ def test_in_static_mode_a_pod_gets_only_the_ip_ipamd_reserved_for_it_and_in_use_
     assert again["ips"][0]["address"] == "10.0.1.21/32"  # inside the 30 s cooldown: it is its own IP
     code, error = world.cni("ADD", "c-web", pod="web", uid="uid-web")
     assert code == 1 and error["code"] == 11 and "default/web" in error["msg"]
+
+
+def test_device_counts_follow_the_spec_while_reports_follow_each_add(world):
+    world.start()
+    world.set_status(IPS)
+    wait_for(lambda: world.kubelet.counts(ENI_IP.name).capacity == 10, "eni-ip capacity from maxENI x maxIPPerENI")
+    added = []
+    for n in range(3):
+        code, result = world.cni("ADD", f"c-{n}", uid=f"uid-{n}")
+        assert code == 0, result
+        added.append(result["ips"][0]["address"].split("/")[0])
+        wait_for(lambda: world.agent_status().get("inUseIPs") == sorted(added, key=lambda s: int(s.split(".")[-1])),
+                 f"status.agent.inUseIPs with {n + 1} pods")
+    assert world.kubelet.counts(ENI_IP.name).allocatable == 4
+    world.client.patch(NODE_ENI_CONFIG, ObjectKey("", NODE), {"spec": {"maxIPPerENI": 8}})
+    wait_for(lambda: world.kubelet.counts(ENI_IP.name).capacity == 16, "eni-ip capacity after the spec changed")
