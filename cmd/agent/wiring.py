@@ -12,6 +12,7 @@ in place. This module only assembles; it decides nothing.
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import sys
@@ -194,6 +195,14 @@ class _ClosedOnStop:
         return False
 
 
+def settle_garbage_collector() -> None:
+    """Moves what start-up built (modules, the daemon's parts; they live as long as the process) out of the
+    collector's sight, so that its full collections no longer walk them. (A higher young-generation threshold
+    was measured too: it saved no measurable time per ADD, since most objects of a request die by refcount.)"""
+    gc.collect()
+    gc.freeze()
+
+
 def start(settings: AgentSettings, *, stop: threading.Event | None = None) -> int:
     """Run until stopped; returns the process exit status."""
     configure_logging(level=settings.logging.level, fmt=settings.logging.format)
@@ -225,6 +234,7 @@ def start(settings: AgentSettings, *, stop: threading.Event | None = None) -> in
         except Exception as e:  # a bad kubeconfig, a corrupt ledger or a taken socket: a message, not a trace
             print(f"tke-eni-agent: cannot start: {type(e).__name__}: {e}", file=sys.stderr)
             return FAILED_STATUS
+        settle_garbage_collector()
         try:
             status: int = manager.start(stop)
         finally:
