@@ -7,6 +7,7 @@ subcommands read the same variables for the paths they share with the daemon.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +22,8 @@ from eni.cni.config import DEFAULT_AGENT_SOCKET
 from eni.cni.errors import CniError
 
 from . import ipam as ipam_view
+from . import profiling, wiring
 from . import uninstall as uninstaller
-from . import wiring
 from .settings import from_flags
 
 NODE, KUBE, CNI, API, IPAM, DEVICES, SERVE = (
@@ -103,6 +104,9 @@ def cli(ctx: click.Context, /, **flags: Any) -> int:
         settings = from_flags(flags)
     except SettingsError as e:
         raise click.BadParameter(e.problem, param_hint=f"'{e.flag}'") from e
+    profile = os.environ.get(profiling.PROFILE_VARIABLE)
+    if profile:
+        return profiling.profiled(lambda: wiring.start(settings), Path(profile))
     return wiring.start(settings)
 
 

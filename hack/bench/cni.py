@@ -8,7 +8,9 @@ fake API server holding the node's NodeENIConfig (the agent installs the plugins
 measured with 200 pods), and execs the plugins the way a container runtime does: a fresh process per
 call, CNI env vars, config on stdin (ours: the plugin config of the conflist the agent installed), from a
 thread inside the node namespace.
-Prints p50/p90/p99 in milliseconds and the ratio ours/reference.
+Prints p50/p90/p99 in milliseconds and the ratio ours/reference. ``--agent-profile FILE`` also writes a CPU profile
+of every agent thread (``ENI_AGENT_CPU_PROFILE``; read it with ``python -m pstats FILE``; latencies are then not
+comparable).
 Nothing is created in the host's own namespace.
 """
 
@@ -90,7 +92,7 @@ def nec_status(ips: int) -> dict[str, object]:
 
 @contextmanager
 def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: str,
-                  extra_flags: Sequence[str] = ()) -> Iterator[tuple[int, int]]:
+                  extra_flags: Sequence[str] = (), profile: str = "") -> Iterator[tuple[int, int]]:
     """Runs ``tke-eni-agent --netns <node>`` with a NodeENIConfig whose status lists the bench's IPs.
 
     Yields the agent's pid and the port of its health and metrics server."""
@@ -126,7 +128,8 @@ def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: st
              "--device-plugin-dir", str(tmp / "dp"), "--health-probe-bind-address", f"127.0.0.1:{port}",
              "--metrics-bind-address", f"127.0.0.1:{port}", "--log-level", "warning", "--log-format", "text",
              *extra_flags],
-            stderr=open(tmp / "agent.log", "wb"))
+            stderr=open(tmp / "agent.log", "wb"),
+            env={**os.environ, "ENI_AGENT_CPU_PROFILE": profile} if profile else None)
         deadline = time.monotonic() + 30
         while not ready(port):
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -279,6 +282,7 @@ def main() -> int:
     parser.add_argument("--burst-rounds", type=int, default=3, help="bursts per side, alternating")
     parser.add_argument("--memory-pods", type=int, default=200)
     parser.add_argument("--python", default="/usr/bin/python3", help="interpreter in the plugins' shebang")
+    parser.add_argument("--agent-profile", default="", metavar="FILE", help="write the agent's CPU profile here")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root (network namespaces)", file=sys.stderr)
@@ -292,7 +296,8 @@ def bench(args: argparse.Namespace) -> int:
     try:
         node, _peer = build_vpc(ns)
         status = nec_status(args.pods + args.burst * args.burst_rounds + args.memory_pods + 10)
-        with running_agent(node, tmp, status, python=args.python) as (agent_pid, agent_port):
+        profile = str(Path(args.agent_profile).resolve()) if args.agent_profile else ""
+        with running_agent(node, tmp, status, python=args.python, profile=profile) as (agent_pid, agent_port):
             ours = Runtime(node, ns, str(tmp / "bin" / "tke-route-eni"), installed_conf(tmp / "net.d"),
                            f"{tmp / 'bin'}:{REFERENCE}")
             ref = Runtime(node, ns, str(REFERENCE / "ptp"),
@@ -310,6 +315,8 @@ def bench(args: argparse.Namespace) -> int:
                 rss = rss_mib(agent_pid)
                 list(pool.map(lambda p: ours.call("DEL", p), pods))
         report(args, results, rss)
+        if profile:
+            print(f"agent CPU profile: {profile} (python -m pstats {profile})")
         return 0
     finally:
         ns.cleanup()
@@ -357,9 +364,9 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
                 spent = children_cpu_seconds()
                 into[index].append(runtime.call(command, pod))
                 children[side] += children_cpu_seconds() - spent
+        agent_cpu = cpu_seconds(agent_pid) - agent_cpu  # NB: before the /metrics scrape, which costs the agent too
         after = served_seconds(agent_port).get(method, (0.0, 0))
         agent_ms[command] = 1000 * (after[0] - before[0]) / max(1, after[1] - before[1])
-        agent_cpu = cpu_seconds(agent_pid) - agent_cpu
         cpu_ms[f"{command} ours"] = 1000 * (children["ours"] + agent_cpu) / len(pairs)
         cpu_ms[f"{command} plugin"] = 1000 * children["ours"] / len(pairs)
         cpu_ms[f"{command} ref"] = 1000 * children["ref"] / len(pairs)
