@@ -446,3 +446,11 @@ def test_a_journal_record_that_makes_no_sense_refuses_to_start(store, clock, poo
     store.lines.append(record)
     with pytest.raises(LedgerError, match=message):
         store.reopened(clock=clock)
+
+
+def test_a_journal_newer_than_its_checkpoint_refuses_to_start(tmp_path, clock, pool):
+    path = tmp_path / "ledger.json"
+    Ledger(JsonFileCheckpointer.at(path), clock=clock).assign(key(1), POD, pool)
+    JsonFileCheckpointer.at(path).journal().restart(99)  # the checkpoint it followed was lost
+    with pytest.raises(LedgerError, match="corrupt ledger journal.*newer"):
+        Ledger(JsonFileCheckpointer.at(path), clock=clock)
