@@ -78,6 +78,17 @@ class PoolEni:
     ips: Mapping[IPv4Address, IpState]
     reserved: Mapping[IPv4Address, PodRef] = field(default_factory=dict)
     """Static-IP mode: the pod each reserved IP is for (IPs without an entry are pool IPs)."""
+    ip_ints: frozenset[int] = field(init=False, repr=False, compare=False)
+    """Every IP of ``ips`` as an int, to count the ones in use with one set operation."""
+    candidates: tuple[tuple[int, IPv4Address], ...] = field(init=False, repr=False, compare=False)
+    """The Bound IPs other than the primary, lowest first, each with its int: what ``choose_ip`` may hand out."""
+
+    def __post_init__(self) -> None:
+        # NB: computed once per NEC status change rather than on every ADD (IPv4Address converts in Python code)
+        primary = int(self.primary_ip)
+        object.__setattr__(self, "ip_ints", frozenset(int(ip) for ip in self.ips))
+        object.__setattr__(self, "candidates", tuple(sorted(
+            (int(ip), ip) for ip, state in self.ips.items() if state is IpState.BOUND and int(ip) != primary)))
 
     @property
     def shared(self) -> bool:
@@ -198,27 +209,20 @@ def choose_ip(
     """
     if pool.static:
         return _reserved_ip(pool, pod, in_use=in_use, unavailable=unavailable)
-    # NB: compared as ints: IPv4Address hashes and compares in Python code, and this runs for every pool IP on
-    # every ADD (a 460-IP pool cost half a millisecond).
+    # NB: compared as ints (precomputed in PoolEni): IPv4Address hashes and compares in Python code, and this runs
+    # on every ADD over every pool IP.
     busy = {int(ip) for ip in in_use}
-    taken = busy.union(int(ip) for ip in unavailable).union(int(ip) for ip in cooling)
+    taken = busy.union([int(ip) for ip in unavailable], [int(ip) for ip in cooling])
     best: tuple[int, int, PoolEni, IPv4Address] | None = None
     for order, eni in enumerate(pool.enis):
         if not eni.shared:
             continue
-        primary, used = int(eni.primary_ip), 0
-        free: list[tuple[int, IPv4Address]] = []
-        for ip, state in eni.ips.items():
-            n = int(ip)
-            if n in busy:
-                used += 1
-            elif state is IpState.BOUND and n != primary and n not in taken:
-                free.append((n, ip))
-        if not free:
+        chosen = next((ip for n, ip in eni.candidates if n not in taken), None)
+        if chosen is None:
             continue
-        rank = (-used, order)
+        rank = (-len(eni.ip_ints & busy), order)
         if best is None or rank < (best[0], best[1]):
-            best = (rank[0], rank[1], eni, min(free)[1])
+            best = (rank[0], rank[1], eni, chosen)
     return None if best is None else (best[2], best[3])
 
 

@@ -76,6 +76,10 @@ R = "Releasing"
         ([("10.0.1.10", B)], [("10.0.2.20", B)], [], [], "10.0.2.20"),
         # nothing free
         ([("10.0.1.20", R)], [("10.0.2.20", B)], ["10.0.2.20"], [], None),
+        # lowest by number, not by text
+        ([("10.0.1.100", B), ("10.0.1.99", B)], [], [], [], "10.0.1.99"),
+        # an in-use Releasing IP still counts towards its ENI being the fuller one
+        ([("10.0.1.20", B)], [("10.0.2.20", R), ("10.0.2.21", B)], ["10.0.2.20"], [], "10.0.2.21"),
     ],
 )
 def test_choose_ip(a_ips, b_ips, in_use, unavailable, expected):
@@ -84,6 +88,20 @@ def test_choose_ip(a_ips, b_ips, in_use, unavailable, expected):
     assert (None if chosen is None else str(chosen[1])) == expected
     if chosen is not None:
         assert chosen[1] in chosen[0].ips
+
+
+def test_cooling_ips_are_skipped():
+    pool = _pool([("10.0.1.20", B), ("10.0.1.21", B)], [])
+    chosen = choose_ip(pool, in_use=set(), unavailable=set(), cooling={A("10.0.1.20")})
+    assert chosen is not None and str(chosen[1]) == "10.0.1.21"
+
+
+def test_pool_eni_keeps_its_candidates_lowest_first_without_primary_or_releasing():
+    eni = _pool([("10.0.1.30", B), ("10.0.1.10", B), ("10.0.1.21", R), ("10.0.1.9", B)], []).enis[0]
+    assert [str(ip) for _, ip in eni.candidates] == ["10.0.1.9", "10.0.1.30"]
+    assert all(n == int(ip) for n, ip in eni.candidates)
+    assert eni.ip_ints == {int(ip) for ip in eni.ips}
+    assert eni == _pool([("10.0.1.30", B), ("10.0.1.10", B), ("10.0.1.21", R), ("10.0.1.9", B)], []).enis[0]
 
 
 def test_direct_enis_are_never_shared():
