@@ -67,22 +67,23 @@ class CniVerbs:
 
     def run(self, plugin: str, environ: Mapping[str, str], stdin: bytes) -> CniOutcome:
         """The outcome of ``plugin`` run with ``environ`` (its CNI_* variables) and ``stdin``."""
-        version = sniff_version(stdin) if len(stdin) <= MAX_STDIN_BYTES else LATEST_VERSION
         try:
             if plugin not in PLUGINS:
                 raise CniFailure(INVALID_ENVIRONMENT, f"the agent serves no CNI plugin named {plugin!r}")
             env = parse_env(environ)
             if env.command == "VERSION":
+                version = _answer_version(stdin)
                 return _printed(0, {"cniVersion": version if version in SUPPORTED_VERSIONS else LATEST_VERSION,
                                     "supportedVersions": list(SUPPORTED_VERSIONS)})
             conf = parse_netconf(stdin, section=PLUGINS[plugin])
             result = self._verbs[plugin](env, conf)
             return _printed(0, result) if result else CniOutcome(0, b"")
         except CniFailure as e:
-            return _printed(1, e.document(version))
+            return _printed(1, e.document(_answer_version(stdin)))
         except Exception as e:  # NB: a bug must still reach the runtime as an error document, not a closed socket
             log.exception("CNI verb failed", extra={"plugin": plugin})
-            return _printed(1, CniFailure(INTERNAL, f"internal error: {type(e).__name__}: {e}").document(version))
+            failure = CniFailure(INTERNAL, f"internal error: {type(e).__name__}: {e}")
+            return _printed(1, failure.document(_answer_version(stdin)))
 
     # --- the verbs -----------------------------------------------------------------------------------
 
@@ -122,6 +123,12 @@ class CniVerbs:
             info = error_info(e)
             raise CniFailure(info.cni_code or INTERNAL, error_message(e).message or "the tke-eni agent failed",
                              info.reason) from None
+
+
+def _answer_version(stdin: bytes) -> str:
+    """The CNI version a VERSION answer or an error document is in; read only then, not on every success
+    (it parses the config a second time)."""
+    return sniff_version(stdin) if len(stdin) <= MAX_STDIN_BYTES else LATEST_VERSION
 
 
 # --- requests and results ------------------------------------------------------------------------------

@@ -79,6 +79,16 @@ def test_agent_errors_keep_their_code_message_and_reason(node):
     assert (status, error["code"], error["details"]) == (1, 4, "INVALID_REQUEST")
 
 
+def test_a_successful_add_reads_the_config_once_and_errors_still_answer_in_its_version(node, monkeypatch):
+    sniffed = []
+    monkeypatch.setattr("eni.agent.cniverbs.sniff_version",
+                        lambda data: sniffed.append(data) or cniconf.sniff_version(data))
+    assert node.run("tke-route-eni", conf("0.4.0"))[0] == 0
+    assert sniffed == []
+    status, error = node.run("tke-route-eni", conf("0.4.0"), CNI_CONTAINERID="bad/id")
+    assert (status, error["cniVersion"], error["code"]) == (1, "0.4.0", 4) and len(sniffed) == 1
+
+
 def test_a_failure_inside_the_agent_is_code_999_without_its_text(node):
     node.network.fail_setup = KeyError("secret")
     status, error = node.run("tke-route-eni", conf())
