@@ -2,8 +2,12 @@
 
 Before ``assign_private_ips`` the intent is written into the NEC and passed as the ClientToken; the
 VpcIPs are written right after the reply and the intent is cleared only then, so a restart replays
-the same intent and records the same IPs instead of leaking them. ``unassign`` is called only by
-the release handshake for IPs the agent confirmed, and removes the records after the cloud call.
+the same intent and records the same IPs instead of leaking them. The intent is dropped without a
+record only when nothing can have been assigned: a refusal of the call itself, or an ENI that a fresh
+describe no longer finds. A ``NotFound`` is not taken as "the ENI is gone" on its word: it may name
+the task the adapter waited for after the cloud had already assigned the IPs. ``unassign`` is called
+only by the release handshake for IPs the agent confirmed, and removes the records after the cloud
+call — on ``NotFound`` only those of the addresses the ENI no longer holds.
 """
 
 from __future__ import annotations
@@ -43,14 +47,15 @@ class IpLifecycle:
             addresses = [ip.address for ip in assigned]
         except PartialOutcome as e:
             self._records.record_ips(e.done, eni_id=pending.eni_id, subnet_id=subnet_id, node=node)
-            self._records.patch_nec_annotations(node, assign_annotation(None))
-            raise
-        except NotFound:
-            self._records.patch_nec_annotations(node, assign_annotation(None))  # the ENI is gone
-            return []
-        except CloudError as e:
-            if not e.retryable:  # nothing was assigned: the next attempt takes a fresh intent
+            if self._assigned_nothing(e.cause, pending.eni_id):  # else a replay finds the rest
                 self._records.patch_nec_annotations(node, assign_annotation(None))
+            raise
+        except CloudError as e:
+            if not self._assigned_nothing(e, pending.eni_id):
+                raise  # the outcome is unknown: the intent stays, and the next pass replays it
+            self._records.patch_nec_annotations(node, assign_annotation(None))  # the next attempt: a fresh intent
+            if isinstance(e, NotFound):
+                return []  # the ENI is gone, and its IPs with it
             raise
         self._records.record_ips(addresses, eni_id=pending.eni_id, subnet_id=subnet_id, node=node)
         self._records.patch_nec_annotations(node, assign_annotation(None))
@@ -64,5 +69,27 @@ class IpLifecycle:
             self._records.forget_ips(e.done)
             raise
         except NotFound:
-            pass  # the ENI (and with it the IPs) is gone
+            # Gone are the ENI (and its IPs) or some of the addresses. Those it still holds keep their
+            # records, so a later pass unassigns them instead of leaving them assigned and unrecorded.
+            held = self._held_by(eni_id)
+            self._records.forget_ips([a for a in addresses if a not in held])
+            if held & set(addresses):
+                raise
+            return
         self._records.forget_ips(addresses)
+
+    def _assigned_nothing(self, error: CloudError, eni_id: str) -> bool:
+        """Whether a failed assign certainly left no IP behind: the call was refused (not retryable), and a
+        ``NotFound`` is about the ENI — not about the task the adapter waited for once the cloud had acted."""
+        if error.retryable:
+            return False
+        return not isinstance(error, NotFound) or not self._eni_exists(eni_id)
+
+    def _eni_exists(self, eni_id: str) -> bool:
+        return bool(self._calls.call("DescribeNetworkInterfaces",
+                                     lambda: self._vpc.describe_enis(eni_ids=[EniId(eni_id)])))
+
+    def _held_by(self, eni_id: str) -> set[str]:
+        """The secondary IPs the cloud shows on ``eni_id`` now (none when it is gone)."""
+        found = self._calls.call("DescribeNetworkInterfaces", lambda: self._vpc.describe_enis(eni_ids=[EniId(eni_id)]))
+        return {ip.address for eni in found for ip in eni.secondary_ips}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from eni.api.v1 import VPC_IP, ObjectMeta, ObjectReference, VpcIP, VpcIPClaim, VpcIPPhase, VpcIPSpec, VpcIPType
 from eni.api.v1.codec import encode
 from eni.api.v1.constants import LABEL_NODE_NAME
-from eni.cloud.errors import Conflict, PartialOutcome, SubnetExhausted
+from eni.cloud.errors import CloudError, PartialOutcome, SubnetExhausted
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import EniId
 from eni.controllers.eni.ips import IpLifecycle
@@ -79,11 +79,17 @@ class StaticIps:
         try:
             self._calls.call("AssignPrivateIpAddresses", lambda: self._vpc.assign_private_ips(
                 EniId(eni_id), intent=intent, addresses=[address]))
-        except Conflict:
-            on_eni = self._vpc.describe_enis(eni_ids=[EniId(eni_id)])
-            if not (on_eni and any(ip.address == address for ip in on_eni[0].secondary_ips)):
+        except CloudError as e:
+            # Already there (a Conflict), or the reply failed after the cloud acted (a NotFound about the
+            # task): the ENI tells. A retryable error leaves the Assigning record for the next pass.
+            if e.retryable or not self._on_eni(address, eni_id):
                 raise
         self._records.set_ip_phase(address, VpcIPPhase.ASSIGNED)
+
+    def _on_eni(self, address: str, eni_id: str) -> bool:
+        on_eni = self._calls.call("DescribeNetworkInterfaces",
+                                  lambda: self._vpc.describe_enis(eni_ids=[EniId(eni_id)]))
+        return bool(on_eni) and any(ip.address == address for ip in on_eni[0].secondary_ips)
 
     def migrate(self, *, address: str, source_eni_id: str, node: str, eni_id: str, subnet_id: str,
                 claim: VpcIPClaim) -> None:

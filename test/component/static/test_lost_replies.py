@@ -1,0 +1,143 @@
+"""A cloud call that took effect but whose reply was lost or failed (a NotFound about the task waited
+for, a throttled or timed-out reply) never leaves an IP assigned in the cloud that no VpcIP records.
+
+The real adapter runs against the emulator; ``LosingVpc`` lets the call through and then raises the
+error, as a reply lost after the cloud acted looks to ipamd. Errors reach the reconcile as they would
+reach the work queue (logged and retried on the next pass).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from eni.api.v1 import VPC_IP_CLAIM
+from eni.api.v1.constants import ANNOTATION_NOMINATED_VPC_IP
+from eni.cloud.errors import CloudError, CloudUnavailable, NotFound, Throttled
+from eni.cloud.types import EniId
+from eni.controllers.nec.intents import ANNOTATION_PENDING_ASSIGN
+from eni.runtime.reconcile import Request
+
+NOMINATED = "10.0.1.20"
+
+
+class LosingVpc:
+    """Delegates to the real adapter; the first ``times`` calls of ``method`` act, then raise ``error``."""
+
+    def __init__(self, vpc: Any, method: str, error: CloudError, times: int) -> None:
+        self._vpc, self._method, self._error, self._left = vpc, method, error, times
+        self.raised = 0
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._vpc, name)
+        if name != self._method:
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = target(*args, **kwargs)
+            if self._left > 0:
+                self._left -= 1
+                self.raised += 1
+                raise self._error
+            return result
+
+        return call
+
+
+def use_vpc(cluster, vpc: Any) -> None:
+    nodes = cluster.nodes
+    nodes._vpc = vpc
+    for part in (nodes._enis, nodes._ips, nodes._necs, nodes._sgs, nodes._static._static):
+        part._vpc = vpc
+
+
+def passes(cluster, rounds: int) -> list[str]:
+    """Reconcile claims and nodes ``rounds`` times; errors are kept, as the work queue would retry them."""
+    errors: list[str] = []
+    for _ in range(rounds):
+        keys = set(cluster.live_pods()) | {(c["metadata"]["namespace"], c["metadata"]["name"])
+                                           for c in cluster.client.list(VPC_IP_CLAIM)}
+        for namespace, name in sorted(keys):
+            cluster.claims.reconcile(Request(namespace=namespace, name=name))
+        for node in cluster.agents:
+            try:
+                cluster.nodes.reconcile(Request(namespace="", name=node))
+            except CloudError as e:
+                errors.append(repr(e))
+            cluster.agents[node].step(cluster.live_pods(), cluster.violations)
+        cluster.check()
+    return errors
+
+
+def assert_recorded(cluster) -> None:
+    """Every secondary IP in the cloud has its VpcIP, and the other way round."""
+    assert cluster.cloud_ips() == set(cluster.vpc_ips())
+
+
+ERRORS = {
+    "not-found": NotFound("ResourceNotFound", "The task `t-1` does not exist."),
+    "throttled": Throttled("RequestLimitExceeded", "Too many requests."),
+    "timed-out": CloudUnavailable("ClientSideTaskTimeout", "task still running"),
+}
+
+
+@pytest.mark.parametrize("error", sorted(ERRORS))
+@pytest.mark.parametrize("nominated", [False, True], ids=["new-ips", "nominated-ip"])
+def test_an_assign_whose_reply_is_lost_after_the_cloud_acted_is_recorded_not_leaked(make_cluster, error,
+                                                                                   nominated):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    passes(cluster, 2)
+    losing = LosingVpc(cluster.nodes._vpc, "assign_private_ips", ERRORS[error], times=2)
+    use_vpc(cluster, losing)
+    cluster.add_pod("a", "node-1", annotations={ANNOTATION_NOMINATED_VPC_IP: NOMINATED} if nominated else {})
+    cluster.add_pod("b", "node-1")
+    errors = passes(cluster, 8)
+    assert losing.raised == 2 and len(errors) >= 1, errors
+    assert cluster.held_ip("a") and cluster.held_ip("b")
+    if nominated:
+        assert cluster.held_ip("a") == NOMINATED
+    assert_recorded(cluster)  # the IPs of the lost replies are recorded (and released), not left unknown
+    assert ANNOTATION_PENDING_ASSIGN not in (cluster.nodes_nec("node-1").metadata.annotations or {})
+    for name in ("a", "b"):
+        cluster.delete_pod(name)
+    passes(cluster, 8)
+    assert cluster.cloud_ips() == set() and cluster.vpc_ips() == {}
+    assert cluster.violations == []
+
+
+class PartlyUnassignedVpc:
+    """Delegates to the real adapter; before the first batch unassign of two or more IPs, one of them is
+    unassigned on its own (as by a call whose reply was lost), so the cloud answers ResourceNotFound."""
+
+    def __init__(self, vpc: Any) -> None:
+        self._vpc = vpc
+        self.raced: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._vpc, name)
+
+    def unassign_private_ips(self, eni_id: EniId, addresses: list[str]) -> None:
+        if not self.raced and len(addresses) >= 2:
+            self.raced.append(addresses[0])
+            self._vpc.unassign_private_ips(eni_id, addresses[:1])
+        self._vpc.unassign_private_ips(eni_id, addresses)
+
+
+def test_an_unassign_refused_as_not_found_forgets_only_the_ips_the_eni_no_longer_holds(make_cluster):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    names = ["a", "b", "c"]
+    for name in names:
+        cluster.add_pod(name, "node-1")
+    cluster.converge()
+    assert len(cluster.cloud_ips()) == 3
+    racing = PartlyUnassignedVpc(cluster.nodes._vpc)
+    use_vpc(cluster, racing)
+    for name in names:
+        cluster.delete_pod(name)
+    errors = passes(cluster, 10)
+    assert racing.raced and any("NotFound" in e for e in errors), errors
+    assert cluster.cloud_ips() == set() and cluster.vpc_ips() == {}  # the rest were unassigned on a later pass
+    assert cluster.violations == []
