@@ -39,7 +39,10 @@ def _asciiz(value: Any) -> bytes:
 
 
 def _mac(value: Any) -> bytes:
-    raw = bytes(int(octet, 16) for octet in str(value).split(":"))
+    text = str(value)
+    if len(text) == 17 and text[2::3] == ":::::":  # the usual aa:bb:cc:dd:ee:ff, in C
+        return bytes.fromhex(text.replace(":", ""))
+    raw = bytes(int(octet, 16) for octet in text.split(":"))
     if len(raw) != 6:
         raise Unsupported(f"not a MAC address: {value!r}")
     return raw
@@ -57,17 +60,20 @@ def _u8(value: Any) -> bytes:
     return _U8.pack(int(value))
 
 
+_PADDING = (b"", b"\0\0\0", b"\0\0", b"\0")  # by payload length % 4: rtattrs are 4-byte aligned
+
+
 def _attrs(table: Mapping[str, tuple[int, Encoder]], attrs: Sequence[tuple[str, Any]]) -> bytes:
-    out = bytearray()
+    parts: list[bytes] = []
     for name, value in attrs:
         entry = table.get(name)
         if entry is None:
             raise Unsupported(f"attribute {name}")
         code, encoder = entry
         payload = encoder(value)
-        out += _RTATTR.pack(_RTATTR.size + len(payload), code) + payload
-        out += b"\0" * (-len(payload) % 4)
-    return bytes(out)
+        size = len(payload)
+        parts += (_RTATTR.pack(_RTATTR.size + size, code), payload, _PADDING[size & 3])
+    return b"".join(parts)
 
 
 def _nested(table: Mapping[str, tuple[int, Encoder]]) -> Encoder:
@@ -85,6 +91,7 @@ _HEADERS: dict[type, tuple[struct.Struct, tuple[str, ...]]] = {
     fibmsg: (struct.Struct("=BBBBBBBBI"), ("family", "dst_len", "src_len", "tos", "table", "res1", "res2", "action",
                                            "flags")),
 }
+_KNOWN_FIELDS = {msg_class: frozenset(names) for msg_class, (_, names) in _HEADERS.items()}
 
 
 def _peer(value: Any) -> bytes:
@@ -115,8 +122,8 @@ def encode(msg_class: type, msg_type: int, flags: int, seq: int, fields: Mapping
     if layout is None:
         raise Unsupported(f"message class {msg_class.__name__}")
     header, names = layout
-    unknown = set(fields) - set(names)
-    if unknown:
-        raise Unsupported(f"fields {sorted(unknown)} of {msg_class.__name__}")
-    body = header.pack(*(int(fields.get(name, 0)) for name in names)) + _attrs(_ATTRS[msg_class], attrs)
+    if not fields.keys() <= _KNOWN_FIELDS[msg_class]:
+        raise Unsupported(f"fields {sorted(set(fields) - _KNOWN_FIELDS[msg_class])} of {msg_class.__name__}")
+    get = fields.get
+    body = header.pack(*[int(get(name, 0)) for name in names]) + _attrs(_ATTRS[msg_class], attrs)
     return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), msg_type, flags, seq, 0) + body

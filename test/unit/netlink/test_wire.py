@@ -41,3 +41,21 @@ def test_unknown_classes_fields_and_attributes_are_refused():
     with pytest.raises(Unsupported):
         encode(link.msg_class, link.msg_type, 5, 1, {}, [("IFLA_QDISC", "noqueue")])
     assert isinstance(Request("x", tcmsg, 36), Request)
+
+
+def neighbour_request(mac):
+    return pod._host_side(SPEC, host_index=4, container_mac=mac)[0]
+
+
+@pytest.mark.parametrize("mac", ["02:AA:00:00:00:01", "02:aa:0f:00:00:01"])
+def test_mac_spellings_match_pyroute2(mac):
+    request = neighbour_request(mac)
+    assert encode(request.msg_class, request.msg_type, 5, 9, request.fields, request.attrs) == (
+        _encode_with_pyroute2(request, 9, 5))
+
+
+@pytest.mark.parametrize("mac", ["02:aa:00:00:00", "02:aa:00:00:00:0g", "02-aa-00-00-00-01"])
+def test_malformed_macs_are_refused(mac):
+    request = neighbour_request(mac)
+    with pytest.raises(ValueError):
+        encode(request.msg_class, request.msg_type, 5, 9, request.fields, request.attrs)
