@@ -32,7 +32,10 @@ from eni.api.v1 import (
 )
 from eni.api.v1.constants import RESOURCE_ENI_IP, WarmTargets
 from eni.cloud.emulator import Emulator, World
+from eni.cloud.errors import CloudError
 from eni.cloud.tencent import Credentials, TencentSettings, TencentVpc
+from eni.controllers.eni.records import Records
+from eni.controllers.gc.collector import LeakCollector
 from eni.controllers.metrics import IpamdMetrics
 from eni.controllers.nodepool.config import PoolConfig
 from eni.controllers.nodepool.reconciler import NodeReconciler
@@ -136,6 +139,30 @@ class StaticAgentSim:
                               subresource="status")
 
 
+class LosingVpc:
+    """Delegates to the real adapter; the first ``times`` calls of ``method`` act, then raise ``error`` — as a
+    reply lost (throttled, timed out, a NotFound about the task) after the cloud acted looks to ipamd."""
+
+    def __init__(self, vpc: Any, method: str, error: CloudError, times: int) -> None:
+        self._vpc, self._method, self._error, self._left = vpc, method, error, times
+        self.raised = 0
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._vpc, name)
+        if name != self._method:
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = target(*args, **kwargs)
+            if self._left > 0:
+                self._left -= 1
+                self.raised += 1
+                raise self._error
+            return result
+
+        return call
+
+
 @dataclass
 class Cluster:
     emulator: Emulator
@@ -160,6 +187,40 @@ class Cluster:
                                     clock=self.clock)
         self.claims = VpcIPClaimReconciler(client=self.client, reader=self.client, recorder=self.recorder,
                                            settings=self.claim_settings, clock=self.clock)
+
+    def use_vpc(self, vpc: Any) -> None:
+        """Make every part of the node reconciler call the cloud through ``vpc``."""
+        nodes = self.nodes
+        nodes._vpc = vpc
+        for part in (nodes._enis, nodes._ips, nodes._necs, nodes._sgs, nodes._static._static):
+            part._vpc = vpc
+
+    def lose_replies(self, method: str, error: CloudError, *, times: int) -> LosingVpc:
+        losing = LosingVpc(self.nodes._vpc, method, error, times)
+        self.use_vpc(losing)
+        return losing
+
+    def passes(self, rounds: int) -> list[str]:
+        """Like ``step``, but a cloud error of a node's reconcile is kept (the work queue would retry it)."""
+        errors: list[str] = []
+        for _ in range(rounds):
+            keys = {k for k in self.live_pods()} | {(c["metadata"]["namespace"], c["metadata"]["name"])
+                                                    for c in self.client.list(VPC_IP_CLAIM)}
+            for namespace, name in sorted(keys):
+                self.claims.reconcile(Request(namespace=namespace, name=name))
+            for node in self.agents:
+                try:
+                    self.nodes.reconcile(Request(namespace="", name=node))
+                except CloudError as e:
+                    errors.append(repr(e))
+                self.agents[node].step(self.live_pods(), self.violations)
+            self.check()
+        return errors
+
+    def collector(self, *, grace: float) -> LeakCollector:
+        return LeakCollector(vpc=self.nodes._vpc, records=Records(self.client),
+                             cluster_tags={"tke-clusterId": CLUSTER_ID}, interval=30.0, grace=grace,
+                             metrics=IpamdMetrics(CollectorRegistry()), clock=self.clock)
 
     def add_node(self, name: str) -> None:
         zone, instance = NODES[name]

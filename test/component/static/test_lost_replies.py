@@ -1,9 +1,9 @@
 """A cloud call that took effect but whose reply was lost or failed (a NotFound about the task waited
 for, a throttled or timed-out reply) never leaves an IP assigned in the cloud that no VpcIP records.
 
-The real adapter runs against the emulator; ``LosingVpc`` lets the call through and then raises the
-error, as a reply lost after the cloud acted looks to ipamd. Errors reach the reconcile as they would
-reach the work queue (logged and retried on the next pass).
+The real adapter runs against the emulator; ``Cluster.lose_replies`` lets the call through and then
+raises the error, as a reply lost after the cloud acted looks to ipamd. A reconcile's errors are kept,
+as the work queue would log and retry them.
 """
 
 from __future__ import annotations
@@ -12,62 +12,12 @@ from typing import Any
 
 import pytest
 
-from eni.api.v1 import VPC_IP_CLAIM
 from eni.api.v1.constants import ANNOTATION_NOMINATED_VPC_IP
-from eni.cloud.errors import CloudError, CloudUnavailable, NotFound, Throttled
+from eni.cloud.errors import CloudUnavailable, NotFound, Throttled
 from eni.cloud.types import EniId
 from eni.controllers.nec.intents import ANNOTATION_PENDING_ASSIGN
-from eni.runtime.reconcile import Request
 
 NOMINATED = "10.0.1.20"
-
-
-class LosingVpc:
-    """Delegates to the real adapter; the first ``times`` calls of ``method`` act, then raise ``error``."""
-
-    def __init__(self, vpc: Any, method: str, error: CloudError, times: int) -> None:
-        self._vpc, self._method, self._error, self._left = vpc, method, error, times
-        self.raised = 0
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._vpc, name)
-        if name != self._method:
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = target(*args, **kwargs)
-            if self._left > 0:
-                self._left -= 1
-                self.raised += 1
-                raise self._error
-            return result
-
-        return call
-
-
-def use_vpc(cluster, vpc: Any) -> None:
-    nodes = cluster.nodes
-    nodes._vpc = vpc
-    for part in (nodes._enis, nodes._ips, nodes._necs, nodes._sgs, nodes._static._static):
-        part._vpc = vpc
-
-
-def passes(cluster, rounds: int) -> list[str]:
-    """Reconcile claims and nodes ``rounds`` times; errors are kept, as the work queue would retry them."""
-    errors: list[str] = []
-    for _ in range(rounds):
-        keys = set(cluster.live_pods()) | {(c["metadata"]["namespace"], c["metadata"]["name"])
-                                           for c in cluster.client.list(VPC_IP_CLAIM)}
-        for namespace, name in sorted(keys):
-            cluster.claims.reconcile(Request(namespace=namespace, name=name))
-        for node in cluster.agents:
-            try:
-                cluster.nodes.reconcile(Request(namespace="", name=node))
-            except CloudError as e:
-                errors.append(repr(e))
-            cluster.agents[node].step(cluster.live_pods(), cluster.violations)
-        cluster.check()
-    return errors
 
 
 def assert_recorded(cluster) -> None:
@@ -88,12 +38,11 @@ def test_an_assign_whose_reply_is_lost_after_the_cloud_acted_is_recorded_not_lea
                                                                                    nominated):
     cluster = make_cluster()
     cluster.add_node("node-1")
-    passes(cluster, 2)
-    losing = LosingVpc(cluster.nodes._vpc, "assign_private_ips", ERRORS[error], times=2)
-    use_vpc(cluster, losing)
+    cluster.passes(2)
+    losing = cluster.lose_replies("assign_private_ips", ERRORS[error], times=2)
     cluster.add_pod("a", "node-1", annotations={ANNOTATION_NOMINATED_VPC_IP: NOMINATED} if nominated else {})
     cluster.add_pod("b", "node-1")
-    errors = passes(cluster, 8)
+    errors = cluster.passes(8)
     assert losing.raised == 2 and len(errors) >= 1, errors
     assert cluster.held_ip("a") and cluster.held_ip("b")
     if nominated:
@@ -102,7 +51,7 @@ def test_an_assign_whose_reply_is_lost_after_the_cloud_acted_is_recorded_not_lea
     assert ANNOTATION_PENDING_ASSIGN not in (cluster.nodes_nec("node-1").metadata.annotations or {})
     for name in ("a", "b"):
         cluster.delete_pod(name)
-    passes(cluster, 8)
+    cluster.passes(8)
     assert cluster.cloud_ips() == set() and cluster.vpc_ips() == {}
     assert cluster.violations == []
 
@@ -134,10 +83,10 @@ def test_an_unassign_refused_as_not_found_forgets_only_the_ips_the_eni_no_longer
     cluster.converge()
     assert len(cluster.cloud_ips()) == 3
     racing = PartlyUnassignedVpc(cluster.nodes._vpc)
-    use_vpc(cluster, racing)
+    cluster.use_vpc(racing)
     for name in names:
         cluster.delete_pod(name)
-    errors = passes(cluster, 10)
+    errors = cluster.passes(10)
     assert racing.raced and any("NotFound" in e for e in errors), errors
     assert cluster.cloud_ips() == set() and cluster.vpc_ips() == {}  # the rest were unassigned on a later pass
     assert cluster.violations == []
