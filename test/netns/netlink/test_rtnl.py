@@ -12,7 +12,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from eni.netlink.errors import NetlinkError
 from eni.netlink.namespace import entered
-from eni.netlink.pyroute.rtnl import Request, RtnlPool, RtnlSocket, get_link_request
+from eni.netlink.pyroute.rtnl import Outcome, Request, RtnlPool, RtnlSocket, get_link_request
 
 
 def _up(index: int) -> Request:
@@ -40,6 +40,30 @@ def test_a_batch_answers_every_request_in_order(netns_factory: Any) -> None:
     finally:
         os.close(fd)
     assert "UP" in ns.ip("link", "show", "lo")
+
+
+def test_failures_inside_a_batch_are_reported_and_the_socket_stays_in_sync(netns_factory: Any) -> None:
+    ns = netns_factory("batch")
+    ns.ip("link", "add", "name", "pair0", "type", "veth", "peer", "name", "pair1")
+    fd = os.open(ns.path, os.O_RDONLY)
+    try:
+        with entered(fd, op="test"):
+            sock = RtnlSocket(timeout=5)
+        with sock:
+            pair0, pair1 = sock.get_link(ifname="pair0"), sock.get_link(ifname="pair1")
+            assert pair0 is not None and pair1 is not None
+            absent = frozenset({errno.ENODEV})
+            outcomes = sock.run(_up(pair0.index), Request("ip link set up", ifinfmsg, 16, ok=absent,
+                                                          fields={"index": 9999, "flags": 1, "change": 1}),
+                                get_link_request(ifname="nosuch0"), _up(pair1.index))
+            assert [o.errno for o in outcomes] == [0, errno.ENODEV, 0, 0] and outcomes[2].message is None
+            for _ in range(3):  # no stray answer of that batch is taken for one of these
+                [lo] = sock.run(get_link_request(ifname="lo"))
+                assert lo.message is not None and lo.message.ifname == "lo"
+                assert sock.run(_up(1), _up(pair0.index)) == [Outcome(0), Outcome(0)]
+    finally:
+        os.close(fd)
+    assert "UP" in ns.ip("link", "show", "pair0") and "UP" in ns.ip("link", "show", "pair1")
 
 
 def test_pool_sockets_live_in_the_pool_namespace_and_close(netns_factory: Any) -> None:

@@ -35,6 +35,13 @@ def test_a_get_request_asks_for_no_ack() -> None:
     assert flags == 0x1
 
 
+def test_a_change_inside_a_batch_asks_for_no_ack_and_keeps_its_other_flags() -> None:
+    request = pod._delete_rule(IPv4Address("10.0.0.9"), outgoing=True)
+    silent, acked = _encode(request, seq=5, ack=False), _encode(request, seq=5)
+    assert HEADER.unpack_from(silent)[2] == 0x1 and HEADER.unpack_from(acked)[2] == 0x5
+    assert silent[HEADER.size:] == acked[HEADER.size:]
+
+
 def _ack(seq: int, code: int) -> bytes:
     body = struct.pack("=i", -code) + HEADER.pack(16, 0, 0, seq, 0)
     return HEADER.pack(16 + len(body), 2, 0, seq, 0) + body
