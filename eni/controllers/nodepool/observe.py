@@ -3,16 +3,18 @@
 Interrupted VpcENI phases are resumed on the way (``EniLifecycle.resume``), so the model only holds ENIs
 that are attached to the node. Exclusive ENIs in the middle of being kept for their static pod (the
 ``kept-since`` annotation, ``eni.controllers.directeni.keep``) are handed back separately: the static pass
-finishes keeping them instead of resuming them. Reads the cloud and the records; writes only what resuming
-an interrupted phase writes.
+finishes keeping them instead of resuming them. So are the Releasing VpcIPs whose address an ENI attached
+here no longer holds: their unassign (or move) took effect but its reply was lost, and the caller decides
+whether the record goes. Reads the cloud and the records; writes only what resuming an interrupted phase
+writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from eni.api.v1 import EniType, IPState, NodeENIConfig, VpcENI, VpcENIPhase, VpcIPPhase
+from eni.api.v1 import EniType, IPState, NodeENIConfig, VpcENI, VpcENIPhase, VpcIP, VpcIPPhase
 from eni.cloud.errors import QuotaExceeded
 from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import Eni, EniId, InstanceId
@@ -35,6 +37,8 @@ class Observed:
     """Exclusive ENIs by id."""
     keeping: list[VpcENI] = field(default_factory=list)
     """Exclusive ENIs whose keeping for their static pod was interrupted."""
+    left: list[VpcIP] = field(default_factory=list)
+    """Releasing VpcIPs of an ENI attached here that the cloud no longer shows on it."""
 
 
 def observe(name: str, nec: NodeENIConfig, *, records: Records, vpc: VpcApi, calls: CloudCalls,
@@ -52,6 +56,7 @@ def observe(name: str, nec: NodeENIConfig, *, records: Records, vpc: VpcApi, cal
     releasing = set(nec.status.ips_in_state(IPState.RELEASING))
     releasing |= {a for a, ip in recorded_ips.items() if ip.status.phase is VpcIPPhase.RELEASING}
     published = published_direct(nec)
+    out.left = released_in_cloud(recorded_ips.values(), attached)
     for record in recorded:
         direct = record.spec.type is EniType.DIRECT
         if direct and being_kept(record):
@@ -70,6 +75,17 @@ def observe(name: str, nec: NodeENIConfig, *, records: Records, vpc: VpcApi, cal
         else:
             out.work[cloud.id] = working_eni(cloud, recorded=recorded_ips, releasing=releasing)
     return out
+
+
+def released_in_cloud(recorded: Iterable[VpcIP], attached: Mapping[str, Eni]) -> list[VpcIP]:
+    """The Releasing records whose ENI is attached here but holds their address no more."""
+    left = []
+    for record in recorded:
+        eni = attached.get(record.spec.eni_id)
+        if record.status.phase is VpcIPPhase.RELEASING and eni is not None \
+                and all(ip.address != record.name for ip in eni.private_ips):
+            left.append(record)
+    return left
 
 
 def resume_intents(name: str, nec: NodeENIConfig, annotations: Mapping[str, str], *, vpc: VpcApi,

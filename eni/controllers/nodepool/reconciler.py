@@ -203,6 +203,8 @@ class NodeReconciler:
                        security_groups=self._sgs.desired(nec, None))
         observed = observe(name, nec, records=self._records, vpc=self._vpc, calls=self._calls, enis=self._enis)
         work = observed.work
+        if self._static is None:  # their unassign took effect; its reply was lost (static: the pass decides)
+            self._records.forget_ips(r.name for r in observed.left)
         agent = nec.status.agent
         reported = agent.heartbeat_time is not None
         used = set(agent.in_use_ips)
@@ -217,7 +219,8 @@ class NodeReconciler:
         if self._static is not None:
             return self._reconcile_static(self._static, NodeContext(
                 name=name, node_obj=node, nec=nec, annotations=annotations, work=work, limits=limits,
-                security_groups=self._sgs.desired(nec, node), used=used, released=set(agent.released_ips)),
+                security_groups=self._sgs.desired(nec, node), used=used, released=set(agent.released_ips),
+                left=observed.left),
                 raw, reported=reported, direct=direct, direct_outcome=direct_outcome)
         warm, problem = effective_warm_targets(self._config.ip_warm, annotations, previous=memory.warm)
         memory.warm = warm

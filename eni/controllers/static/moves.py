@@ -13,6 +13,8 @@ Only the node pass calls these, and it unassigns nothing here: unassigns stay wi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from eni.api.v1 import VPC_IP, ObjectMeta, ObjectReference, VpcIP, VpcIPClaim, VpcIPPhase, VpcIPSpec, VpcIPType
 from eni.api.v1.codec import encode
 from eni.api.v1.constants import LABEL_NODE_NAME
@@ -123,6 +125,17 @@ class StaticIps:
         current = self.get(address)
         if current is not None and owned_by(current, claim) and current.status.phase is VpcIPPhase.ASSIGNING:
             self._records.forget_ips([address])
+
+    def forget_released(self, left: Iterable[VpcIP], claim_of: Callable[[str, str], VpcIPClaim | None]) -> None:
+        """Drop the records of Releasing IPs gone from their ENI: the unassign took effect though its reply was
+        lost. A live claim's IP that left its ENI was moved to the claim's new node, whose pass re-homes it."""
+        gone = []
+        for vip in left:
+            ref = vip.spec.claim_ref
+            claim = claim_of(ref.namespace, ref.name) if ref is not None else None
+            if claim is None or not owned_by(vip, claim) or claim.metadata.deletion_timestamp is not None:
+                gone.append(vip.name)
+        self._records.forget_ips(gone)
 
     def disown(self, address: str) -> None:
         """Turn the VpcIP back into a pool record (its claim is gone); the handshake then releases it."""

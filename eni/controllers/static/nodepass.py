@@ -1,21 +1,19 @@
 """One node's static-IP pass: every live claimed pod of the node gets its claim's IP on an ENI here.
 
 Per pass, for node N (called by ``NodeReconciler`` in static mode instead of the warm-pool sizing):
+0. A Releasing record gone from its ENI here (its unassign's reply was lost) is forgotten, unless a live claim owns it.
 1. Each IP recorded on N is kept — reserved for its claim's pod (``pod`` in the NEC status) — while its claim
-   exists, is not being deleted and its pod is not live on another node; otherwise it is marked Releasing
-   (never while the agent lists it in use), and the agent's confirmation lets the handshake unassign it
-   (no claim) or lets the pod's new node move it (claim alive).
+   exists, is not being deleted and its pod is not live elsewhere; else it is marked Releasing (never while the
+   agent lists it in use), and the agent's confirmation lets the handshake unassign it or the pod's node move it.
 2. Each live pod on N whose claim is adopted (``spec.podUID``) gets its IP:
    - already here and Bound: nothing to do;
-   - on another node M: marked Releasing there; once M's agent confirms it (Releasing, in ``releasedIPs``,
-     not in ``inUseIPs`` of M's NEC), it is moved with MigratePrivateIpAddress to N's ENI in the IP's
-     subnet (created if needed); an IP outside N's zone gets a Warning Event;
-   - none yet: the nominated address, or new IPs on the ENI with the most IPs in use in a subnet the claim
-     may use (fewer per call when the subnet runs low), creating an ENI in the freest such subnet only when
-     those are full.
-A pod whose IP cannot be served gets a Warning Event with the reason (``eni_limit`` when it is the node's ENI
-limit). Nothing is ever assigned to a second claim: a VpcIP names its claim and a claim only takes an address
-whose record it owns or creates.
+   - on another node M: marked Releasing there; once M's agent confirms it (Releasing, in ``releasedIPs``, not in
+     ``inUseIPs`` of M's NEC), it is moved with MigratePrivateIpAddress to N's ENI in the IP's subnet (created if
+     needed); an IP outside N's zone gets a Warning Event;
+   - none yet: the nominated address, or new IPs on the ENI with most IPs in use in a subnet the claim may use
+     (fewer per call when the subnet runs low); a new ENI in the freest such subnet only when those are full.
+A pod whose IP cannot be served gets a Warning Event with the reason (``eni_limit``: the node's ENI limit). A
+VpcIP names its claim, and a claim only takes an address whose record it owns or creates: never two claims.
 """
 
 from __future__ import annotations
@@ -75,6 +73,7 @@ class NodeContext:
     released: set[str]
     subnets: dict[str, Subnet] = field(default_factory=dict)
     reserved_subnets: frozenset[str] | None = None
+    left: list[VpcIP] = field(default_factory=list)  # Releasing, yet gone from their ENI here (``observe``)
 
 
 @dataclass
@@ -105,6 +104,7 @@ class StaticNodePass:
     def run(self, ctx: NodeContext) -> PassOutcome:
         ctx.subnets = {s.id: s for s in self._necs.zone_subnets(ctx.nec.spec.zone)}
         out = PassOutcome()
+        self._static.forget_released(ctx.left, self._claim)
         recorded = {ip.name: ip for ip in self._records.ips_of(ctx.name)}
         pods = {(v.namespace, v.name): v for v in self._live_pods(ctx.name)}
         self._keep_or_release(ctx, recorded, pods, out)
@@ -118,8 +118,8 @@ class StaticNodePass:
         return out
 
     def _live_pods(self, node: str) -> list[PodView]:
-        return [PodView.of(p) for p in self._reader.list(POD, field_selector=f"spec.nodeName={node}")
-                if wants_static_ip(p) and is_live(p)]
+        pods = self._reader.list(POD, field_selector=f"spec.nodeName={node}")
+        return [PodView.of(p) for p in pods if wants_static_ip(p) and is_live(p)]
 
     def _claim(self, namespace: str, name: str) -> VpcIPClaim | None:
         try:

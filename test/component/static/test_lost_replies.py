@@ -90,3 +90,22 @@ def test_an_unassign_refused_as_not_found_forgets_only_the_ips_the_eni_no_longer
     assert racing.raced and any("NotFound" in e for e in errors), errors
     assert cluster.cloud_ips() == set() and cluster.vpc_ips() == {}  # the rest were unassigned on a later pass
     assert cluster.violations == []
+
+
+@pytest.mark.parametrize("error", ["throttled", "timed-out"])
+def test_an_unassign_whose_reply_is_lost_after_the_cloud_acted_leaves_no_record_behind(make_cluster, error):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    for name in ("a", "b"):
+        cluster.add_pod(name, "node-1")
+    cluster.converge()
+    held = {cluster.held_ip("a"), cluster.held_ip("b")}
+    assert held == cluster.cloud_ips() == set(cluster.vpc_ips())
+    losing = cluster.lose_replies("unassign_private_ips", ERRORS[error], times=1)
+    for name in ("a", "b"):
+        cluster.delete_pod(name)
+    errors = cluster.passes(8)
+    assert losing.raised == 1 and errors, errors
+    assert cluster.cloud_ips() == set() and cluster.vpc_ips() == {}  # the records went too, not left stale
+    assert cluster.claim("a") is None and cluster.claim("b") is None  # so the claims' finalizers let them go
+    assert cluster.violations == []
