@@ -6,13 +6,15 @@ releases — never an address two claims believe they hold:
 - a new IP goes through ``IpLifecycle.assign`` (intent first, ClientToken), then its VpcIP is turned
   into a Pod record of the claim;
 - an exact address (nominated, or a retained one coming back) is recorded as Assigning *before* the
-  cloud call, so the claim already owns the name and no second claim can take it;
+  cloud call, so the claim already owns the name and no second claim can take it; each attempt carries
+  a fresh ClientToken (one replayed after an unassign would return the old reply and assign nothing);
 - a move between ENIs (MigratePrivateIpAddress within a subnet) is followed by the record update.
 Only the node pass calls these, and it unassigns nothing here: unassigns stay with the handshake.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 
 from eni.api.v1 import VPC_IP, ObjectMeta, ObjectReference, VpcIP, VpcIPClaim, VpcIPPhase, VpcIPSpec, VpcIPType
@@ -77,7 +79,10 @@ class StaticIps:
     def assign_address(self, *, node: str, eni_id: str, subnet_id: str, address: str, claim: VpcIPClaim) -> None:
         """Assign exactly ``address`` to ``eni_id`` for ``claim``; the record is written first."""
         self.own(address, claim, eni_id=eni_id, subnet_id=subnet_id, node=node, phase=VpcIPPhase.ASSIGNING)
-        intent = f"static/{claim.metadata.uid}/{address}/{eni_id}"
+        # A fresh intent per attempt: the cloud answers a known ClientToken with its first reply, so a token
+        # reused after the address was unassigned would "assign" it again without doing so. An exact address
+        # cannot be assigned twice anyway, and an attempt whose reply was lost is found on the ENI (below).
+        intent = f"static/{claim.metadata.uid}/{address}/{eni_id}/{uuid.uuid4().hex}"
         try:
             self._calls.call("AssignPrivateIpAddresses", lambda: self._vpc.assign_private_ips(
                 EniId(eni_id), intent=intent, addresses=[address]))

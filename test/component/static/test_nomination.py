@@ -73,3 +73,17 @@ def test_a_bad_annotation_creates_nothing_and_says_why(make_cluster):
     assert cluster.claim("odd") is None and cluster.cloud_ips() == set()
     (warning,) = cluster.events("InvalidAnnotation")
     assert warning["type"] == "Warning" and "nominated-vpc-ip" in warning["message"]
+
+
+def test_a_nominated_ip_given_back_and_assigned_again_to_the_same_eni_is_really_assigned(make_cluster):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    cluster.add_pod("db-0", "node-1", annotations={ANNOTATION_NOMINATED_VPC_IP: "10.0.1.77"})
+    cluster.converge()
+    (eni,) = [e for e in cluster.nodes_nec("node-1").status.enis if any(ip.ip == "10.0.1.77" for ip in e.ips)]
+    cluster.nodes._ips.unassign(eni.eni_id, ["10.0.1.77"])
+    assert "10.0.1.77" not in cluster.cloud_ips()
+    cluster.nodes._static._static.assign_address(node="node-1", eni_id=eni.eni_id, subnet_id=eni.subnet_id,
+                                                 address="10.0.1.77", claim=cluster.claim("db-0"))
+    assert "10.0.1.77" in cluster.cloud_ips()  # not an old reply replayed for a reused ClientToken
+    assert cluster.vpc_ips()["10.0.1.77"]["status"]["phase"] == "Assigned"
