@@ -2,12 +2,14 @@
 
 Before ``assign_private_ips`` the intent is written into the NEC and passed as the ClientToken; the
 VpcIPs are written right after the reply and the intent is cleared only then, so a restart replays
-the same intent and records the same IPs instead of leaking them. The intent is dropped without a
-record only when nothing can have been assigned: a refusal of the call itself, or an ENI that a fresh
-describe no longer finds. A ``NotFound`` is not taken as "the ENI is gone" on its word: it may name
-the task the adapter waited for after the cloud had already assigned the IPs. ``unassign`` is called
-only by the release handshake for IPs the agent confirmed, and removes the records after the cloud
-call — on ``NotFound`` only those of the addresses the ENI no longer holds.
+the same intent and records the same IPs instead of leaking them. A retryable failure keeps the
+intent for that replay. A refusal of the call itself drops it (nothing was assigned). A ``NotFound``
+is not taken as "the ENI is gone" on its word — it may name the task the adapter waited for once the
+cloud had assigned the IPs: when the ENI is still there, every secondary IP it shows that no VpcIP
+names is recorded (the intent's, whatever the reply said) and the intent is dropped, so neither a
+leak nor a replay that fails forever is left behind. ``unassign`` is called only by the release
+handshake for IPs the agent confirmed, and removes the records after the cloud call — on
+``NotFound`` only those of the addresses the ENI no longer holds.
 """
 
 from __future__ import annotations
@@ -47,19 +49,29 @@ class IpLifecycle:
             addresses = [ip.address for ip in assigned]
         except PartialOutcome as e:
             self._records.record_ips(e.done, eni_id=pending.eni_id, subnet_id=subnet_id, node=node)
-            if self._assigned_nothing(e.cause, pending.eni_id):  # else a replay finds the rest
-                self._records.patch_nec_annotations(node, assign_annotation(None))
+            if not e.cause.retryable:  # else a replay finds the rest
+                self._settle_refused(e.cause, pending, node=node, subnet_id=subnet_id)
             raise
         except CloudError as e:
-            if not self._assigned_nothing(e, pending.eni_id):
+            if e.retryable:
                 raise  # the outcome is unknown: the intent stays, and the next pass replays it
-            self._records.patch_nec_annotations(node, assign_annotation(None))  # the next attempt: a fresh intent
+            found = self._settle_refused(e, pending, node=node, subnet_id=subnet_id)
             if isinstance(e, NotFound):
-                return []  # the ENI is gone, and its IPs with it
+                return found
             raise
         self._records.record_ips(addresses, eni_id=pending.eni_id, subnet_id=subnet_id, node=node)
         self._records.patch_nec_annotations(node, assign_annotation(None))
         return addresses
+
+    def _settle_refused(self, error: CloudError, pending: PendingAssign, *, node: str, subnet_id: str) -> list[str]:
+        """Drop the intent of a failed assign; after a ``NotFound`` first record what its ENI shows unrecorded."""
+        found: list[str] = []
+        if isinstance(error, NotFound):
+            known = {ip.name for ip in self._records.all_ips()}
+            found = sorted(self._held_by(pending.eni_id) - known)
+            self._records.record_ips(found, eni_id=pending.eni_id, subnet_id=subnet_id, node=node)
+        self._records.patch_nec_annotations(node, assign_annotation(None))  # the next attempt: a fresh intent
+        return found
 
     def unassign(self, eni_id: str, addresses: Sequence[str]) -> None:
         try:
@@ -77,17 +89,6 @@ class IpLifecycle:
                 raise
             return
         self._records.forget_ips(addresses)
-
-    def _assigned_nothing(self, error: CloudError, eni_id: str) -> bool:
-        """Whether a failed assign certainly left no IP behind: the call was refused (not retryable), and a
-        ``NotFound`` is about the ENI — not about the task the adapter waited for once the cloud had acted."""
-        if error.retryable:
-            return False
-        return not isinstance(error, NotFound) or not self._eni_exists(eni_id)
-
-    def _eni_exists(self, eni_id: str) -> bool:
-        return bool(self._calls.call("DescribeNetworkInterfaces",
-                                     lambda: self._vpc.describe_enis(eni_ids=[EniId(eni_id)])))
 
     def _held_by(self, eni_id: str) -> set[str]:
         """The secondary IPs the cloud shows on ``eni_id`` now (none when it is gone)."""

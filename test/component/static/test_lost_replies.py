@@ -43,7 +43,9 @@ def test_an_assign_whose_reply_is_lost_after_the_cloud_acted_is_recorded_not_lea
     cluster.add_pod("a", "node-1", annotations={ANNOTATION_NOMINATED_VPC_IP: NOMINATED} if nominated else {})
     cluster.add_pod("b", "node-1")
     errors = cluster.passes(8)
-    assert losing.raised == 2 and len(errors) >= 1, errors
+    assert losing.raised >= 1
+    # A NotFound is settled at once (what the ENI shows unrecorded is recorded); the others are retried.
+    assert (errors == []) if error == "not-found" else len(errors) >= 1, errors
     assert cluster.held_ip("a") and cluster.held_ip("b")
     if nominated:
         assert cluster.held_ip("a") == NOMINATED
@@ -108,4 +110,23 @@ def test_an_unassign_whose_reply_is_lost_after_the_cloud_acted_leaves_no_record_
     assert losing.raised == 1 and errors, errors
     assert cluster.cloud_ips() == set() and cluster.vpc_ips() == {}  # the records went too, not left stale
     assert cluster.claim("a") is None and cluster.claim("b") is None  # so the claims' finalizers let them go
+    assert cluster.violations == []
+
+
+def test_pods_are_served_when_every_assign_reply_is_a_not_found_about_the_task(make_cluster):
+    cluster = make_cluster()
+    cluster.add_node("node-1")
+    losing = cluster.lose_replies("assign_private_ips", ERRORS["not-found"], times=1000)
+    names = [f"p-{i}" for i in range(4)]
+    for name in names[:2]:
+        cluster.add_pod(name, "node-1")
+    cluster.passes(3)
+    for name in names[2:]:
+        cluster.add_pod(name, "node-1")
+    assert cluster.passes(4) == []
+    assert losing.raised >= 2
+    held = {cluster.held_ip(name) for name in names}
+    assert None not in held and len(held) == 4  # the node never waits on an intent that cannot finish
+    assert_recorded(cluster)
+    assert ANNOTATION_PENDING_ASSIGN not in (cluster.nodes_nec("node-1").metadata.annotations or {})
     assert cluster.violations == []
