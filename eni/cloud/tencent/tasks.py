@@ -3,7 +3,9 @@
 ENI and IP mutations return at once and finish later: ``DescribeVpcTaskResult(TaskId=<RequestId of the
 mutation>)`` reports ``RUNNING`` until ``SUCCESS`` or ``FAILED``. EIP actions return a numeric ``TaskId``
 polled with ``DescribeTaskResult``. A FAILED task raises ``TaskFailed`` carrying the task's output; a
-task still running at the deadline raises ``TaskTimeout`` (retryable: its outcome is unknown).
+task still running at the deadline raises ``TaskTimeout`` (retryable: its outcome is unknown), and so does
+a poll that fails: the cloud accepted the action, so an error about the poll (a NotFound naming the task,
+a throttle past the retries) must never read to the caller as a refusal of the action.
 
 The polls go through the same ``ApiCaller`` as every call, so they are paced, measured and retried.
 The loop is bounded by both a deadline and a poll count.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from eni.cloud.errors import TaskFailed, TaskTimeout
+from eni.cloud.errors import CloudError, TaskFailed, TaskTimeout
 from eni.cloud.tencent.caller import ApiCaller
 from eni.cloud.tencent.ratelimit import Clock
 
@@ -72,7 +74,11 @@ class TaskWaiter:
             # NB: sleep first: a task is never done the instant its action returns, so an immediate
             # poll would only spend a call of the rate budget.
             self._clock.sleep(max(0.0, min(self._interval, deadline - self._clock.monotonic())))
-            status, output = poll()
+            try:
+                status, output = poll()
+            except CloudError as e:
+                raise TaskTimeout(TASK_TIMEOUT_CODE, f"{action} was accepted but polling its task failed "
+                                  f"({e.code}: {e}); its outcome is unknown", task) from e
             if status == "SUCCESS":
                 return
             if status == "FAILED":

@@ -160,6 +160,24 @@ def test_task_that_never_ends_times_out_after_bounded_polls(make_vpc, replies, c
     assert stub.actions().count("DescribeVpcTaskResult") == 10
 
 
+class PollRefused(IpCloud):
+    """The action is accepted, then polling its task is answered with an error (the task is not found)."""
+
+    def __call__(self, action, params):
+        if action == "DescribeVpcTaskResult":
+            return {**self.replies.error("ResourceNotFound"), "RequestId": "poll-1"}
+        return super().__call__(action, params)
+
+
+def test_a_failed_poll_after_an_accepted_action_is_an_unknown_outcome_not_a_refusal(make_vpc, replies) -> None:
+    vpc, stub = make_vpc(PollRefused(replies))
+    with pytest.raises(errors.TaskTimeout) as caught:
+        vpc.assign_private_ips(EniId("eni-1"), intent="pod-ips/1", count=2)
+    assert caught.value.retryable is True and not isinstance(caught.value, errors.NotFound)
+    assert "ResourceNotFound" in str(caught.value)
+    assert stub.actions().count("AssignPrivateIpAddresses") == 1
+
+
 def test_allocate_eip_waits_for_its_task_and_describes(make_vpc, replies) -> None:
     vpc, stub = make_vpc(IpCloud(replies))
     (eip,) = vpc.allocate_eips(intent="pod ns/p", bandwidth=50, isp="CMCC")
