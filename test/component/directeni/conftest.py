@@ -10,7 +10,6 @@ held ENI is not attached to the pod's node (as an extension ENI) in the cloud.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +19,6 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from eni.api.v1 import (
-    ALL_KINDS,
     NODE_ENI_CONFIG,
     VPC_ENI,
     AgentStatus,
@@ -30,12 +28,11 @@ from eni.api.v1 import (
     NodeENIConfig,
     VpcENI,
     agent_status_patch,
-    crdgen,
 )
 from eni.api.v1.constants import ANNOTATION_NETWORKS, NETWORK_DIRECT_ENI, RESOURCE_DIRECT_ENI, WarmTargets
 from eni.cloud.emulator import Emulator, World
 from eni.cloud.emulator.world import InstanceSpec
-from eni.cloud.tencent import Credentials, TencentSettings, TencentVpc
+from eni.cloud.tencent import TencentVpc
 from eni.controllers.directeni.reclaim import KeptEniReclaimer, Reclaimed
 from eni.controllers.eni.records import Records
 from eni.controllers.gc.collector import GcReport, LeakCollector
@@ -44,13 +41,14 @@ from eni.controllers.nodepool.config import PoolConfig
 from eni.controllers.nodepool.reconciler import NodeReconciler
 from eni.controllers.static.claims import ClaimSettings
 from eni.controllers.static.config import StaticConfig
-from eni.runtime.client.errors import AlreadyExistsError, ApiError, NotFoundError
+from eni.runtime.client.errors import NotFoundError
 from eni.runtime.client.kube import KubeClient
 from eni.runtime.events import EventRecorder
-from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, EVENT, NODE, POD, ObjectKey
+from eni.runtime.meta import EVENT, NODE, POD, ObjectKey
 from eni.runtime.reconcile import Request
 from eni.runtime.testing import FakeClock
 from eni.runtime.testing.apiserver import FakeApiServer
+from eni.sim.testbed import emulator_adapter, install_crds
 
 SECRET_ID = "AKIDdirecteni0000001"
 SECRET_KEY = "direct-eni-component-secret"
@@ -76,31 +74,8 @@ def world() -> World:
                  ))
 
 
-def install_crds(client: KubeClient) -> None:
-    for kind in ALL_KINDS:
-        try:
-            client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(kind))
-        except AlreadyExistsError:
-            pass
-    deadline = time.monotonic() + 10
-    for kind in (k.RESOURCE for k in ALL_KINDS):
-        while True:
-            try:
-                client.list(kind)
-                break
-            except ApiError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-
 def adapter(emu: Emulator) -> TencentVpc:
-    settings = TencentSettings(
-        region=emu.region, cluster_id=CLUSTER_ID, vpc_id=emu.world.vpc_id, endpoint=emu.endpoint, qps=1000.0,
-        burst=100, default_action_qps=1000.0, task_poll_interval=0.01, task_timeout=10.0,
-        retry_initial_backoff=0.01, retry_max_backoff=0.05, retry_attempts=3, describe_cache_ttl=0.0,
-        request_timeout=5.0)
-    return TencentVpc.from_settings(settings, Credentials(SECRET_ID, SECRET_KEY), registry=CollectorRegistry())
+    return emulator_adapter(emu, cluster_id=CLUSTER_ID, secret_id=SECRET_ID, secret_key=SECRET_KEY)
 
 
 def direct_pod(name: str, node: str, *, annotations: dict[str, str] | None = None,

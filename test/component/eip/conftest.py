@@ -27,20 +27,21 @@ from eni.api.v1 import (
     NodeENIConfigSpec,
     NodeENIConfigStatus,
     ObjectMeta,
-    crdgen,
 )
 from eni.cloud.emulator import Emulator, World
-from eni.cloud.tencent import Credentials, TencentSettings, TencentVpc
+from eni.cloud.tencent import TencentVpc
 from eni.cloud.types import Eip, InstanceId, SubnetId
 from eni.controllers.eip import EipController, EipSettings, setup
 from eni.runtime.cache.cache import InformerCache
-from eni.runtime.client.errors import AlreadyExistsError, ApiError, NotFoundError
+from eni.runtime.client.errors import NotFoundError
 from eni.runtime.client.kube import KubeClient
 from eni.runtime.client.transport import KubeTransport
 from eni.runtime.manager import Manager, ManagerSettings
-from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, EVENT, POD, ObjectKey
+from eni.runtime.meta import EVENT, POD, ObjectKey
 from eni.runtime.testing import FakeClock
 from eni.runtime.testing.apiserver import FakeApiServer
+from eni.sim import testbed
+from eni.sim.testbed import emulator_adapter
 
 SECRET_ID = "AKIDeipcomponent0001"
 SECRET_KEY = "eip-component-secret"
@@ -121,30 +122,11 @@ class EipCluster:
 
 
 def install_crds(client: KubeClient) -> None:
-    for kind in (NodeENIConfig, EIPClaim):
-        try:
-            client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(kind))
-        except AlreadyExistsError:
-            pass
-    deadline = time.monotonic() + 10
-    for resource in (NODE_ENI_CONFIG, EIP_CLAIM):
-        while True:
-            try:
-                client.list(resource)
-                break
-            except ApiError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    testbed.install_crds(client, (NodeENIConfig, EIPClaim))
 
 
 def adapter_for(emu: Emulator) -> TencentVpc:
-    settings = TencentSettings(
-        region=emu.region, cluster_id=CLUSTER_ID, vpc_id=emu.world.vpc_id, endpoint=emu.endpoint, qps=1000.0,
-        burst=100, default_action_qps=1000.0, task_poll_interval=0.01, task_timeout=10.0,
-        retry_initial_backoff=0.01, retry_max_backoff=0.05, retry_attempts=3, describe_cache_ttl=0.0,
-        request_timeout=5.0)
-    return TencentVpc.from_settings(settings, Credentials(SECRET_ID, SECRET_KEY), registry=CollectorRegistry())
+    return emulator_adapter(emu, cluster_id=CLUSTER_ID, secret_id=SECRET_ID, secret_key=SECRET_KEY)
 
 
 def node_with_ips(client: KubeClient, adapter: TencentVpc) -> tuple[str, list[str]]:

@@ -8,7 +8,6 @@ never one it listed as released, and lists a Releasing IP only when no pod holds
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +17,6 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from eni.api.v1 import (
-    ALL_KINDS,
     NODE_ENI_CONFIG,
     VPC_ENI,
     VPC_IP,
@@ -27,7 +25,6 @@ from eni.api.v1 import (
     NodeENIConfig,
     NodeENIConfigStatus,
     agent_status_patch,
-    crdgen,
 )
 from eni.api.v1.constants import WarmTargets
 from eni.cloud.emulator import Emulator, World
@@ -37,13 +34,14 @@ from eni.controllers.gc.collector import GcReport, LeakCollector
 from eni.controllers.metrics import IpamdMetrics
 from eni.controllers.nodepool.config import PoolConfig
 from eni.controllers.nodepool.reconciler import NodeReconciler
-from eni.runtime.client.errors import AlreadyExistsError, ApiError, NotFoundError
+from eni.runtime.client.errors import NotFoundError
 from eni.runtime.client.kube import KubeClient
 from eni.runtime.events import EventRecorder
-from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, EVENT, NODE, ObjectKey
+from eni.runtime.meta import EVENT, NODE, ObjectKey
 from eni.runtime.reconcile import Request
 from eni.runtime.testing import FakeClock
 from eni.runtime.testing.apiserver import FakeApiServer
+from eni.sim.testbed import install_crds
 
 SECRET_ID = "AKIDipamdcomponent01"
 SECRET_KEY = "ipamd-component-secret"
@@ -55,24 +53,6 @@ ALL_SUBNETS = ("subnet-gz3a0001", "subnet-gz3b0002", "subnet-gz4a0003", "subnet-
 
 def key(name: str) -> ObjectKey:
     return ObjectKey(namespace="", name=name)
-
-
-def install_crds(client: KubeClient) -> None:
-    for kind in ALL_KINDS:
-        try:
-            client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(kind))
-        except AlreadyExistsError:
-            pass
-    deadline = time.monotonic() + 10
-    for kind in (k.RESOURCE for k in ALL_KINDS):
-        while True:
-            try:
-                client.list(kind)
-                break
-            except ApiError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
 
 
 def adapter_settings(emu: Emulator, **overrides: Any) -> TencentSettings:

@@ -9,7 +9,6 @@ one IP is held by two live pods, or a held IP is not assigned to that node in th
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from eni.api.v1 import (
-    ALL_KINDS,
     NODE_ENI_CONFIG,
     VPC_IP,
     VPC_IP_CLAIM,
@@ -28,12 +26,11 @@ from eni.api.v1 import (
     NodeENIConfig,
     VpcIPClaim,
     agent_status_patch,
-    crdgen,
 )
 from eni.api.v1.constants import RESOURCE_ENI_IP, WarmTargets
 from eni.cloud.emulator import Emulator, World
 from eni.cloud.errors import CloudError
-from eni.cloud.tencent import Credentials, TencentSettings, TencentVpc
+from eni.cloud.tencent import TencentVpc
 from eni.controllers.eni.records import Records
 from eni.controllers.gc.collector import LeakCollector
 from eni.controllers.metrics import IpamdMetrics
@@ -41,13 +38,14 @@ from eni.controllers.nodepool.config import PoolConfig
 from eni.controllers.nodepool.reconciler import NodeReconciler
 from eni.controllers.static.claims import ClaimSettings, VpcIPClaimReconciler
 from eni.controllers.static.config import StaticConfig
-from eni.runtime.client.errors import AlreadyExistsError, ApiError, NotFoundError
+from eni.runtime.client.errors import NotFoundError
 from eni.runtime.client.kube import KubeClient
 from eni.runtime.events import EventRecorder
-from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, EVENT, NODE, POD, ObjectKey
+from eni.runtime.meta import EVENT, NODE, POD, ObjectKey
 from eni.runtime.reconcile import Request
 from eni.runtime.testing import FakeClock
 from eni.runtime.testing.apiserver import FakeApiServer
+from eni.sim.testbed import emulator_adapter, install_crds
 
 SECRET_ID = "AKIDstaticcomponent1"
 SECRET_KEY = "static-component-secret"
@@ -58,31 +56,8 @@ ALL_SUBNETS = ("subnet-gz3a0001", "subnet-gz3b0002", "subnet-gz4a0003", "subnet-
 NS = "default"
 
 
-def install_crds(client: KubeClient) -> None:
-    for kind in ALL_KINDS:
-        try:
-            client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(kind))
-        except AlreadyExistsError:
-            pass
-    deadline = time.monotonic() + 10
-    for kind in (k.RESOURCE for k in ALL_KINDS):
-        while True:
-            try:
-                client.list(kind)
-                break
-            except ApiError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-
 def adapter(emu: Emulator) -> TencentVpc:
-    settings = TencentSettings(
-        region=emu.region, cluster_id=CLUSTER_ID, vpc_id=emu.world.vpc_id, endpoint=emu.endpoint, qps=1000.0,
-        burst=100, default_action_qps=1000.0, task_poll_interval=0.01, task_timeout=10.0,
-        retry_initial_backoff=0.01, retry_max_backoff=0.05, retry_attempts=3, describe_cache_ttl=0.0,
-        request_timeout=5.0)
-    return TencentVpc.from_settings(settings, Credentials(SECRET_ID, SECRET_KEY), registry=CollectorRegistry())
+    return emulator_adapter(emu, cluster_id=CLUSTER_ID, secret_id=SECRET_ID, secret_key=SECRET_KEY)
 
 
 def pod_manifest(name: str, node: str, *, uid_hint: str = "", annotations: dict[str, str] | None = None,

@@ -1,0 +1,59 @@
+"""Set-up shared by the component tests and benchmarks that run ipamd's code in-process against the fake API
+server and the cloud emulator: the CRDs installed and served, and a Tencent adapter tuned for a local emulator.
+
+Why here: ``eni.sim`` sits on top of every layer, so it may build the real adapter (the controllers may not).
+Must never: reach anything but the loopback servers it is given.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from eni.api.v1 import ALL_KINDS, crdgen
+from eni.api.v1.resource import CustomObject
+from eni.cloud.emulator import Emulator
+from eni.cloud.tencent import Credentials, TencentSettings, TencentVpc
+from eni.runtime.client import KubeClient
+from eni.runtime.client.errors import AlreadyExistsError, ApiError
+from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION
+
+__all__ = ["emulator_adapter", "install_crds"]
+
+
+def install_crds(client: KubeClient, kinds: Sequence[type[CustomObject]] = ALL_KINDS, *,
+                 timeout: float = 10.0) -> None:
+    """Creates the CRDs of ``kinds`` (those already there are kept) and waits until each kind is served."""
+    for kind in kinds:
+        try:
+            client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(kind))
+        except AlreadyExistsError:
+            pass
+    deadline = time.monotonic() + timeout
+    for resource in (k.RESOURCE for k in kinds):
+        while True:
+            try:
+                client.list(resource)
+                break
+            except ApiError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+
+def emulator_adapter(emu: Emulator, *, cluster_id: str, secret_id: str, secret_key: str,
+                     **overrides: Any) -> TencentVpc:
+    """The real adapter (and SDK) pointed at ``emu``: no caching, fast polls and retries, a generous rate budget;
+    ``overrides`` replace any ``TencentSettings`` field."""
+    values: dict[str, Any] = {
+        "region": emu.region, "cluster_id": cluster_id, "vpc_id": emu.world.vpc_id, "endpoint": emu.endpoint,
+        "qps": 1000.0, "burst": 100, "default_action_qps": 1000.0, "task_poll_interval": 0.01, "task_timeout": 10.0,
+        "retry_initial_backoff": 0.01, "retry_max_backoff": 0.05, "retry_attempts": 3, "describe_cache_ttl": 0.0,
+        "request_timeout": 5.0,
+    }
+    values.update(overrides)
+    return TencentVpc.from_settings(TencentSettings(**values), Credentials(secret_id, secret_key),
+                                    registry=CollectorRegistry())
