@@ -164,19 +164,7 @@ class JsonFileCheckpointer:
         data = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
         tmp = self.temp_path
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = -1
-        try:
-            fd = self.ops.create(tmp)
-            self.ops.write(fd, data)
-            self.ops.fsync(fd)
-            self.ops.close(fd)
-            fd = -1
-            self.ops.rename(tmp, self.path)
-        except BaseException as e:
-            _discard(self.ops, fd, tmp)
-            if isinstance(e, OSError):
-                raise CheckpointError(f"cannot write checkpoint {self.path}: {e}") from e
-            raise
+        _write_replacing(self.ops, tmp, self.path, data, what="checkpoint")
         # NB: after the rename the new document is visible; fsyncing the directory makes the rename durable.
         if not sync_directory:
             return
@@ -252,19 +240,7 @@ class AppendJournal:
         self._size = None
         header = _encode_line({"generation": generation, "journal": _JOURNAL_FORMAT})
         tmp = self.temp_path
-        fd = -1
-        try:
-            fd = self.ops.create(tmp)
-            self.ops.write(fd, header)
-            self.ops.fsync(fd)
-            self.ops.close(fd)
-            fd = -1
-            self.ops.rename(tmp, self.path)
-        except BaseException as e:
-            _discard(self.ops, fd, tmp)
-            if isinstance(e, OSError):
-                raise CheckpointError(f"cannot write journal {self.path}: {e}") from e
-            raise
+        _write_replacing(self.ops, tmp, self.path, header, what="journal")
         try:
             self.ops.fsync_dir(self.path.parent)
         except OSError as e:
@@ -316,6 +292,23 @@ def _decode_line(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return record if isinstance(record, dict) else None
+
+
+def _write_replacing(ops: FileOps, tmp: Path, path: Path, data: bytes, *, what: str) -> None:
+    """Writes ``data`` to ``tmp``, fsyncs it and renames it over ``path``; on failure ``tmp`` is removed."""
+    fd = -1
+    try:
+        fd = ops.create(tmp)
+        ops.write(fd, data)
+        ops.fsync(fd)
+        ops.close(fd)
+        fd = -1
+        ops.rename(tmp, path)
+    except BaseException as e:
+        _discard(ops, fd, tmp)
+        if isinstance(e, OSError):
+            raise CheckpointError(f"cannot write {what} {path}: {e}") from e
+        raise
 
 
 def _discard(ops: FileOps, fd: int, tmp: Path) -> None:
