@@ -95,7 +95,9 @@ def node_agent(node_vpc_pair):
         shutil.rmtree(root, ignore_errors=True)
 
 
-DIRECT_MAC = "02:00:0a:1e:00:09"
+# NB: random per test process: the agent finds stranded exclusive ENIs by scanning every namespace in
+# /run/netns, which tests running in parallel share, so a fixed MAC would match another test's link.
+DIRECT_MAC = "02:5e:" + ":".join(f"{b:02x}" for b in os.urandom(4))
 DIRECT_ID = "eni-d1"
 
 

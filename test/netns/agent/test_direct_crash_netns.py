@@ -19,7 +19,9 @@ from eni.agent.install import CniInstallSettings, install
 from eni.cni.bundle import ENTRY_POINTS, build_plugin
 
 HERE = Path(__file__).parent
-SHARED_MAC, DIRECT_MAC = "02:00:0a:14:00:05", "02:00:0a:1e:00:09"
+# NB: random per test process: the agent finds stranded exclusive ENIs by scanning every namespace in
+# /run/netns, which tests running in parallel share, so a fixed MAC would match another test's link.
+SHARED_MAC, DIRECT_MAC = "02:00:0a:14:00:05", "02:5e:" + ":".join(f"{b:02x}" for b in os.urandom(4))
 
 
 class Node:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from ipaddress import IPv4Interface
 
 import pytest
@@ -10,7 +11,9 @@ from eni.netlink.errors import LinkNotFound, NamespaceNotFound, NetlinkError
 from eni.netlink.pyroute.directlink import PyrouteDirectLinks
 from eni.netlink.types import DirectEniSpec
 
-MAC = "02:00:0a:15:00:07"
+# NB: random per test process: the agent finds stranded exclusive ENIs by scanning every namespace in
+# /run/netns, which tests running in parallel share, so a fixed MAC would match another test's link.
+MAC = "02:5e:" + ":".join(f"{b:02x}" for b in os.urandom(4))
 
 
 @pytest.fixture
