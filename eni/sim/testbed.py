@@ -16,12 +16,13 @@ from prometheus_client import CollectorRegistry
 from eni.api.v1 import ALL_KINDS, crdgen
 from eni.api.v1.resource import CustomObject
 from eni.cloud.emulator import Emulator
+from eni.cloud.errors import CloudError
 from eni.cloud.tencent import Credentials, TencentSettings, TencentVpc
 from eni.runtime.client import KubeClient
 from eni.runtime.client.errors import AlreadyExistsError, ApiError
 from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION
 
-__all__ = ["emulator_adapter", "install_crds"]
+__all__ = ["LosingVpc", "emulator_adapter", "install_crds"]
 
 
 def install_crds(client: KubeClient, kinds: Sequence[type[CustomObject]] = ALL_KINDS, *,
@@ -57,3 +58,27 @@ def emulator_adapter(emu: Emulator, *, cluster_id: str, secret_id: str, secret_k
     values.update(overrides)
     return TencentVpc.from_settings(TencentSettings(**values), Credentials(secret_id, secret_key),
                                     registry=CollectorRegistry())
+
+
+class LosingVpc:
+    """Delegates to a real adapter; the first ``times`` calls of ``method`` act, then raise ``error``: what a reply
+    lost after the cloud acted (throttled, timed out, a NotFound about the task) looks like to ipamd."""
+
+    def __init__(self, vpc: Any, method: str, error: CloudError, times: int) -> None:
+        self._vpc, self._method, self._error, self._left = vpc, method, error, times
+        self.raised = 0
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._vpc, name)
+        if name != self._method:
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = target(*args, **kwargs)
+            if self._left > 0:
+                self._left -= 1
+                self.raised += 1
+                raise self._error
+            return result
+
+        return call

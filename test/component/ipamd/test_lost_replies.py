@@ -5,41 +5,17 @@ the IPs — and no IP a pod holds is unassigned."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from eni.api.v1 import VPC_IP, IPState
 from eni.cloud.errors import CloudError, CloudUnavailable, NotFound, Throttled
+from eni.sim.testbed import LosingVpc
 
 ERRORS = {
     "not-found": NotFound("ResourceNotFound", "The task `t-1` does not exist."),
     "throttled": Throttled("RequestLimitExceeded", "Too many requests."),
     "timed-out": CloudUnavailable("ClientSideTaskTimeout", "task still running"),
 }
-
-
-class LosingVpc:
-    """Delegates to the real adapter; the first ``times`` calls of ``method`` act, then raise ``error``."""
-
-    def __init__(self, vpc: Any, method: str, error: CloudError, times: int) -> None:
-        self._vpc, self._method, self._error, self._left = vpc, method, error, times
-        self.raised = 0
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._vpc, name)
-        if name != self._method:
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = target(*args, **kwargs)
-            if self._left > 0:
-                self._left -= 1
-                self.raised += 1
-                raise self._error
-            return result
-
-        return call
 
 
 def lose_replies(cluster, method: str, error: CloudError, times: int = 1) -> LosingVpc:

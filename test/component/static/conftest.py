@@ -45,7 +45,7 @@ from eni.runtime.meta import EVENT, NODE, POD, ObjectKey
 from eni.runtime.reconcile import Request
 from eni.runtime.testing import FakeClock
 from eni.runtime.testing.apiserver import FakeApiServer
-from eni.sim.testbed import emulator_adapter, install_crds
+from eni.sim.testbed import LosingVpc, emulator_adapter, install_crds
 
 SECRET_ID = "AKIDstaticcomponent1"
 SECRET_KEY = "static-component-secret"
@@ -112,30 +112,6 @@ class StaticAgentSim:
                 or status.agent.heartbeat_time is None:
             self.client.patch(NODE_ENI_CONFIG, ObjectKey("", self.node), agent_status_patch(agent),
                               subresource="status")
-
-
-class LosingVpc:
-    """Delegates to the real adapter; the first ``times`` calls of ``method`` act, then raise ``error`` — as a
-    reply lost (throttled, timed out, a NotFound about the task) after the cloud acted looks to ipamd."""
-
-    def __init__(self, vpc: Any, method: str, error: CloudError, times: int) -> None:
-        self._vpc, self._method, self._error, self._left = vpc, method, error, times
-        self.raised = 0
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._vpc, name)
-        if name != self._method:
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = target(*args, **kwargs)
-            if self._left > 0:
-                self._left -= 1
-                self.raised += 1
-                raise self._error
-            return result
-
-        return call
 
 
 @dataclass
