@@ -21,8 +21,11 @@ from eni.cloud.interfaces import VpcApi
 from eni.cloud.types import EniId
 from eni.controllers.metrics import CloudCalls
 from eni.controllers.nec.intents import PendingAssign, assign_annotation, next_intent
+from eni.runtime import log as kvlog
 
 from .records import Records
+
+log = kvlog.get_logger(__name__)
 
 
 class IpLifecycle:
@@ -54,6 +57,8 @@ class IpLifecycle:
             raise
         except CloudError as e:
             if e.retryable:
+                log.warning("Assign outcome unknown; its intent stays for a replay", node=node, eni=pending.eni_id,
+                            intent=pending.intent, error=str(e))
                 raise  # the outcome is unknown: the intent stays, and the next pass replays it
             found = self._settle_refused(e, pending, node=node, subnet_id=subnet_id)
             if isinstance(e, NotFound):
@@ -61,6 +66,7 @@ class IpLifecycle:
             raise
         self._records.record_ips(addresses, eni_id=pending.eni_id, subnet_id=subnet_id, node=node)
         self._records.patch_nec_annotations(node, assign_annotation(None))
+        log.info("Assigned IPs", node=node, eni=pending.eni_id, intent=pending.intent, ips=",".join(addresses))
         return addresses
 
     def _settle_refused(self, error: CloudError, pending: PendingAssign, *, node: str, subnet_id: str) -> list[str]:
@@ -71,6 +77,8 @@ class IpLifecycle:
             found = sorted(self._held_by(pending.eni_id) - known)
             self._records.record_ips(found, eni_id=pending.eni_id, subnet_id=subnet_id, node=node)
         self._records.patch_nec_annotations(node, assign_annotation(None))  # the next attempt: a fresh intent
+        log.info("Assign refused; its intent is dropped", node=node, eni=pending.eni_id, intent=pending.intent,
+                 error=str(error), found=",".join(found))
         return found
 
     def unassign(self, eni_id: str, addresses: Sequence[str]) -> None:

@@ -31,9 +31,12 @@ from eni.api.v1 import (
 from eni.api.v1.constants import FINALIZER_VPC_ENI, LABEL_NODE_NAME
 from eni.api.v1.errors import DecodeError
 from eni.cloud.types import Eni
+from eni.runtime import log as kvlog
 from eni.runtime.client.errors import AlreadyExistsError, NotFoundError
 from eni.runtime.client.interfaces import Client
 from eni.runtime.meta import ObjectKey
+
+log = kvlog.get_logger(__name__)
 
 
 def _key(name: str) -> ObjectKey:
@@ -120,6 +123,7 @@ class Records:
             except AlreadyExistsError:
                 pass
             self.set_ip_phase(address, VpcIPPhase.ASSIGNED)
+            log.info("Recorded IP", ip=address, eni=eni_id, node=node)
 
     def set_ip_phase(self, address: str, phase: VpcIPPhase, *, message: str = "") -> None:
         status = VpcIPStatus(phase=phase, message=message)
@@ -133,7 +137,8 @@ class Records:
             try:
                 self.client.delete(VPC_IP, _key(address))
             except NotFoundError:
-                pass
+                continue
+            log.info("Forgot IP record", ip=address)
 
     # ---- NEC metadata ---------------------------------------------------------------------------
 
