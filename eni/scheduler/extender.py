@@ -15,7 +15,7 @@ from typing import Any
 from eni.scheduler.filter import filter_nodes
 from eni.scheduler.index import ClusterIndex
 from eni.scheduler.model import PodNeeds, SubnetCapacity, SubnetInfo
-from eni.scheduler.podneeds import DIRECT, direct_pod_needs, managed_network, pod_needs
+from eni.scheduler.podneeds import DIRECT, direct_pod_needs, managed_network, pod_key, pod_needs
 from eni.scheduler.prioritize import score_nodes
 from eni.scheduler.wire import ExtenderArgs, filter_result, host_priorities, passthrough_result
 
@@ -38,8 +38,7 @@ class Extender:
     def needs(self, pod: Mapping[str, Any], subnets: Mapping[str, SubnetInfo], *,
               network: str | None = None) -> PodNeeds:
         """What ``pod`` asks of a node; ``network`` is ``managed_network(pod)`` when the caller has it."""
-        metadata = pod.get("metadata") or {}
-        namespace, name = str(metadata.get("namespace") or "default"), str(metadata.get("name") or "")
+        namespace, name = pod_key(pod)
         if (network or managed_network(pod)) == DIRECT:
             return direct_pod_needs(pod, kept=self.index.kept_eni(namespace, name),
                                     eni_nodes=self.index.eni_nodes(namespace, name))

@@ -2,16 +2,18 @@
 
 kube-scheduler gives an extender 5 s; with 5,000 candidate nodes a request can afford about a microsecond
 per node, so everything that depends only on the cluster's objects is computed here, when an object changes,
-never per request. Handlers (Nodes, NodeENIConfigs, VpcIPs, VpcIPClaims, VpcENIs; each informer calls its
-handler on its own thread) update the aggregates under one lock and replace a node's frozen ``NodeCapacity``
-whenever one of its inputs changes. Requests read ``nodes`` and the other lookups without the lock: every value read
-is immutable, and a dict lookup is atomic.
+never per request. Handlers (Nodes, NodeENIConfigs, VpcIPs, VpcIPClaims, VpcENIs, unfinished Pods; each
+informer calls its handler on its own thread) update the aggregates under one lock and replace a node's frozen
+``NodeCapacity`` whenever one of its inputs changes. Requests read ``nodes`` and the other lookups without the
+lock: every value read is immutable, and a dict lookup is atomic.
 
 A route ENI's used slots are the larger of the IPs its NodeENIConfig lists and the VpcIPs that name it, so an
 assignment ipamd has started (a VpcIP in Assigning) already counts. Exclusive ENIs come from the NodeENIConfig
 too (warm ones free per subnet, the attached count, which pod each is reserved for); VpcENIs only tell which
 ENI is kept for which static direct-ENI pod, and a detached kept ENI's primary IP still counts as used in its
-subnet. This index never writes to the API.
+subnet. Subnets nominated by VpcIPClaims and by pods themselves (``eni.scheduler.nominations``) are the
+ones ``--only-nominated-eni-subnets`` reserves; of a pod nothing else is kept. This index never writes to the
+API.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 from eni.api.v1 import NODE_ENI_CONFIG, VPC_ENI, VPC_IP, VPC_IP_CLAIM
 from eni.runtime.cache import DeletedFinalStateUnknown, EventHandlerFuncs, HandlerRegistration, InformerCache
-from eni.runtime.meta import NODE, Obj
+from eni.runtime.meta import NODE, POD, Obj
 from eni.scheduler.facts import (
     ClaimFacts,
     KeptEniFacts,
@@ -40,10 +42,14 @@ from eni.scheduler.facts import (
     vip_facts,
 )
 from eni.scheduler.model import NodeCapacity
+from eni.scheduler.nominations import Nominations
+from eni.scheduler.podneeds import own_nominations, pod_key
 
 log = logging.getLogger(__name__)
 
 _NO_WARM: Mapping[str, int] = MappingProxyType({})
+UNFINISHED_PODS = "status.phase!=Succeeded,status.phase!=Failed"
+"""The pods watched: a finished pod nominates nothing, and leaving it out keeps the cache smaller."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +82,7 @@ class ClusterIndex:
         self._subnet_zones: dict[str, Counter[str]] = {}
         self._subnet_cidrs: dict[str, str] = {}
         self._claims: dict[tuple[str, str], ClaimFacts] = {}
-        self._nominations: Counter[str] = Counter()
-        self._reserved: frozenset[str] = frozenset()
+        self._nominations = Nominations()
         self._kept_enis: dict[str, KeptEniFacts] = {}
         self._kept_by_pod: dict[tuple[str, str], tuple[KeptEniFacts, ...]] = {}
         self._subnet_kept: Counter[str] = Counter()
@@ -110,13 +115,15 @@ class ClusterIndex:
 
     @property
     def reserved_subnets(self) -> frozenset[str]:
-        """Subnets some VpcIPClaim nominates (kept for such pods with --only-nominated-eni-subnets)."""
-        return self._reserved
+        """Subnets some VpcIPClaim or unfinished pod nominates (kept for such pods with
+        --only-nominated-eni-subnets)."""
+        return self._nominations.reserved
 
     def subnet_usage(self) -> dict[str, SubnetUsage]:
         """Every subnet the cluster's objects mention, with what they say about it (a consistent copy)."""
         with self._lock:
-            ids = set(self._subnet_zones) | set(self._subnet_vips) | set(self._subnet_enis) | set(self._nominations)
+            ids = set(self._subnet_zones) | set(self._subnet_vips) | set(self._subnet_enis)
+            ids.update(self._nominations.reserved)
             ids.update(claim.subnet_id for claim in self._claims.values() if claim.subnet_id)
             ids.update(self._subnet_kept)
             return {
@@ -135,21 +142,22 @@ class ClusterIndex:
 
     # -- registration --------------------------------------------------------------------------------------
     def watch(self, cache: InformerCache) -> None:
-        """Register the handlers on ``cache``'s informers for Nodes, NodeENIConfigs, VpcIPs, VpcIPClaims and
-        VpcENIs."""
-        for kind, on_upsert, on_remove in (
-            (NODE, self.upsert_node, self.remove_node),
-            (NODE_ENI_CONFIG, self.upsert_nec, self.remove_nec),
-            (VPC_IP, self.upsert_vip, self.remove_vip),
-            (VPC_IP_CLAIM, self.upsert_claim, self.remove_claim),
-            (VPC_ENI, self.upsert_veni, self.remove_veni),
+        """Register the handlers on ``cache``'s informers for Nodes, NodeENIConfigs, VpcIPs, VpcIPClaims,
+        VpcENIs and unfinished Pods."""
+        for kind, on_upsert, on_remove, fields in (
+            (NODE, self.upsert_node, self.remove_node, ""),
+            (NODE_ENI_CONFIG, self.upsert_nec, self.remove_nec, ""),
+            (VPC_IP, self.upsert_vip, self.remove_vip, ""),
+            (VPC_IP_CLAIM, self.upsert_claim, self.remove_claim, ""),
+            (VPC_ENI, self.upsert_veni, self.remove_veni, ""),
+            (POD, self.upsert_pod, self.remove_pod, UNFINISHED_PODS),
         ):
             handler = EventHandlerFuncs(
                 on_add=_guarded(on_upsert, kind.kind),
                 on_update=_guarded(lambda _old, new, fn=on_upsert: fn(new), kind.kind),
                 on_delete=_guarded(lambda obj, fn=on_remove: fn(_final(obj)), kind.kind),
             )
-            self._registrations.append(cache.informer_for(kind).add_event_handler(handler))
+            self._registrations.append(cache.informer_for(kind, field_selector=fields).add_event_handler(handler))
 
     # -- Nodes ---------------------------------------------------------------------------------------------
     def upsert_node(self, node: Obj, _initial: bool = False) -> None:
@@ -258,17 +266,30 @@ class ClusterIndex:
             self._set_claim(self._claims.get((facts.namespace, facts.name)), None, key=(facts.namespace, facts.name))
 
     def _set_claim(self, old: ClaimFacts | None, new: ClaimFacts | None, *, key: tuple[str, str] = ("", "")) -> None:
-        if old is not None:
-            for subnet in old.nominated_subnets:
-                _add(self._nominations, subnet, -1)
         if new is not None:
-            self._claims[(new.namespace, new.name)] = new
-            for subnet in new.nominated_subnets:
-                _add(self._nominations, subnet, +1)
+            key = (new.namespace, new.name)
+            self._claims[key] = new
         else:
             self._claims.pop(key, None)
-        self._reserved = frozenset(self._nominations)
+        self._nominations.set(("claim", *key), new.nominated_subnets if new is not None else ())
         self.version += 1
+
+    # -- Pods: only what they nominate -----------------------------------------------------------------------
+    def upsert_pod(self, pod: Obj, _initial: bool = False) -> None:
+        owner = ("pod", *pod_key(pod))
+        subnets = own_nominations(pod)
+        if not subnets and not self._nominations.nominates(owner):
+            return  # most pods, most updates: nothing to record and nothing to forget, so no lock
+        with self._lock:
+            if self._nominations.set(owner, subnets):
+                self.version += 1
+
+    def remove_pod(self, pod: Obj) -> None:
+        owner = ("pod", *pod_key(pod))
+        if self._nominations.nominates(owner):
+            with self._lock:
+                if self._nominations.set(owner, ()):
+                    self.version += 1
 
     # -- VpcENIs ------------------------------------------------------------------------------------------
     def upsert_veni(self, veni: Obj, _initial: bool = False) -> None:

@@ -14,7 +14,10 @@ For a route-ENI pod, in order of precedence:
 4. otherwise any subnet the node can use.
 For a direct-ENI pod: the subnet of the ENI kept for it (static mode), else ``nominated-eni-subnets``, else
 any subnet of the node; nodes that hold an ENI reserved for it are named in the needs.
-Bad annotations yield needs that no node meets, with the annotation's own error. Pure; never raises.
+Bad annotations yield needs that no node meets, with the annotation's own error.
+``own_nominations`` reads, for the index, the subnets a live pod of either kind nominates itself: with
+``--only-nominated-eni-subnets`` they are kept for it (claims carry the same for shared-ENI pods, but a
+direct-ENI pod has none). Pure; never raises.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from eni.api.v1 import AnnotationError
 from eni.api.v1.constants import (
     ANNOTATION_NETWORKS,
+    ANNOTATION_NOMINATED_ENI_SUBNETS,
     NETWORK_DIRECT_ENI,
     RESOURCE_DIRECT_ENI,
     RESOURCE_ENI_IP,
@@ -42,6 +46,8 @@ def _map(value: Any) -> Mapping[str, Any]:
 
 ROUTE = "route"
 DIRECT = "direct"
+FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
+"""A pod in one of these phases holds no IP or ENI any more, and reserves nothing."""
 
 
 def _requested(pod: Mapping[str, Any]) -> set[str]:
@@ -57,6 +63,12 @@ def _requested(pod: Mapping[str, Any]) -> set[str]:
     return found
 
 
+def pod_key(pod: Mapping[str, Any]) -> tuple[str, str]:
+    """(namespace, name) of a pod, the namespace ``default`` when it is not set."""
+    metadata = _map(pod.get("metadata"))
+    return str(metadata.get("namespace") or "default"), str(metadata.get("name") or "")
+
+
 def requests_eni_ip(pod: Mapping[str, Any]) -> bool:
     """True when a container or init container requests or limits the eni-ip extended resource."""
     return RESOURCE_ENI_IP in _requested(pod)
@@ -70,6 +82,25 @@ def managed_network(pod: Mapping[str, Any]) -> str | None:
     if RESOURCE_DIRECT_ENI in requested or (isinstance(note, str) and note.strip() == NETWORK_DIRECT_ENI):
         return DIRECT
     return ROUTE if requested else None
+
+
+def own_nominations(pod: Mapping[str, Any]) -> tuple[str, ...]:
+    """The subnets ``pod``'s ``nominated-eni-subnets`` names while it may still get or hold an IP or ENI: a
+    pod the extender manages (either network), not on the host network, not finished. None for a bad
+    annotation (such a pod fits no node anyway) or any other pod."""
+    metadata = _map(pod.get("metadata"))
+    value = _map(metadata.get("annotations")).get(ANNOTATION_NOMINATED_ENI_SUBNETS)
+    if not isinstance(value, str):  # the common case, decided without looking further
+        return ()
+    spec = _map(pod.get("spec"))
+    if spec.get("hostNetwork") is True or _map(pod.get("status")).get("phase") in FINISHED_PHASES:
+        return ()
+    if managed_network(pod) is None:
+        return ()
+    try:
+        return parse_nominated_eni_subnets({ANNOTATION_NOMINATED_ENI_SUBNETS: value})
+    except AnnotationError:
+        return ()
 
 
 def direct_pod_needs(pod: Mapping[str, Any], *, kept: KeptEniFacts | None, eni_nodes: frozenset[str]) -> PodNeeds:
@@ -114,8 +145,7 @@ def pod_needs(
         nominated = nominated or claim.nominated_subnets
     if nominated_ip is not None:
         holder = holder_of_ip(nominated_ip)
-        metadata = _map(pod.get("metadata"))
-        own = f"{metadata.get('namespace') or 'default'}/{metadata.get('name') or ''}"
+        own = "/".join(pod_key(pod))
         if holder is not None and holder != own:
             return PodNeeds(invalid=f"nominated-vpc-ip {nominated_ip} is already held by "
                                     f"{holder or 'a node (not by a claim)'}")

@@ -20,6 +20,7 @@ Exclusive ENIs (direct-ENI pods), all in subnet-a1:
 - node-b1: 0 of 2 attached, room in subnet-b1 -> fits through a new ENI (score 5);
 - a VpcENI eni-kept, detached, kept in subnet-a1 for default/cache-0 -> cache-0 only fits in zone
   ap-guangzhou-3, on a node with room.
+No pods are listed at first (a pod matters to the index only while it nominates subnets).
 """
 
 import threading
@@ -29,7 +30,7 @@ import pytest
 
 from eni.api.v1 import NODE_ENI_CONFIG, VPC_ENI, VPC_IP, VPC_IP_CLAIM
 from eni.runtime.cache import InformerCache
-from eni.runtime.meta import NODE
+from eni.runtime.meta import NODE, POD
 from eni.runtime.testing import FakeListerWatcher
 from eni.scheduler import ClusterIndex, ClusterSubnets, Extender
 from eni.scheduler.testing import DirectEniLayout, EniLayout, claim, kept_eni, nec, node, vip
@@ -109,7 +110,7 @@ class Cluster:
 @pytest.fixture
 def cluster():
     nodes, necs, vips, claims, venis = scenario()
-    c = Cluster({NODE: nodes, NODE_ENI_CONFIG: necs, VPC_IP: vips, VPC_IP_CLAIM: claims, VPC_ENI: venis})
+    c = Cluster({NODE: nodes, NODE_ENI_CONFIG: necs, VPC_IP: vips, VPC_IP_CLAIM: claims, VPC_ENI: venis, POD: []})
     c.start()
     yield c
     c.close()

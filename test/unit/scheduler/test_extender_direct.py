@@ -116,3 +116,25 @@ def test_a_bad_annotation_on_a_direct_pod_fails_every_node(extender):
     assert result["NodeNames"] == [] and len(result["FailedAndUnresolvableNodes"]) == len(NAMES)
     assert all(m.startswith("[ip-scheduler] InvalidPodAnnotation: ") for m in
                result["FailedAndUnresolvableNodes"].values())
+
+
+def test_a_direct_pods_own_nomination_keeps_pods_of_both_kinds_off_its_subnet(cluster):
+    from eni.runtime.meta import POD
+    from eni.scheduler import ClusterSubnets, Extender
+
+    strict = Extender(cluster.index, ClusterSubnets(cluster.index), only_nominated_subnets=True)
+    assert strict.filter(names_args(pod("app-1")))["NodeNames"] == ["node-a1", "node-b1"]
+    # a direct-ENI pod has no claim: its own annotation is what reserves subnet-b1
+    nominating = pod("db", direct=True, nominated_subnets=["subnet-b1"])
+    cluster.change(POD, nominating, action="create", until=lambda: cluster.index.reserved_subnets == {"subnet-b1"})
+    reserved = ("[ip-scheduler] InsufficientIPorENI: all of the node's subnets are reserved for pods that nominate "
+                "them")
+    for other in (pod("app-1"), pod("fast", direct=True)):
+        answer = strict.filter(names_args(other))
+        assert answer["NodeNames"] == ["node-a1"]
+        assert answer["FailedAndUnresolvableNodes"]["node-b1"] == reserved
+        assert scores(strict, other)["node-b1"] == 0
+    assert strict.filter(names_args(nominating))["NodeNames"] == ["node-b1"]
+    # without the flag nothing is reserved
+    assert Extender(cluster.index, ClusterSubnets(cluster.index)).filter(names_args(pod("app-1")))["NodeNames"] == [
+        "node-a1", "node-b1"]
