@@ -3,8 +3,10 @@
 It judges pods that want an IP of a shared ENI (static-IP mode's retained IPs and nominated subnets) and
 pods that want a whole exclusive ENI (``tke-direct-eni``: warm ENIs, room to attach one, a kept ENI's zone).
 Layout: ``model`` (values and the ``SubnetCapacity`` seam), ``facts`` + ``index`` (informer handlers that
-precompute per-node capacity), ``subnets`` (capacity from the cluster or the cloud), ``podneeds``,
-``assess`` (shared ENIs) + ``direct`` (exclusive ENIs) + ``judge`` + ``filter`` + ``prioritize`` (pure),
+precompute per-node capacity; ``nominations`` for ``--only-nominated-eni-subnets``), ``subnets`` (capacity
+from the cluster or the cloud), ``podneeds``, then (pure) ``judge``: ``candidates`` (the subnets that may
+serve a pod on a node), then ``assess`` (shared ENIs) or ``direct`` (exclusive ENIs), each giving a
+``verdict``; ``filter`` and ``prioritize`` judge many nodes at once;
 ``wire`` (the protocol's JSON), ``extender`` (glue) and ``server`` (HTTP). Only ``cmd/scheduler`` wires
 concrete parts (the Tencent adapter) into it.
 """

@@ -99,12 +99,14 @@ class NodeCapacity:
     """The same for a direct-ENI pod, whose judgement depends on the exclusive ENIs instead."""
 
     def __post_init__(self) -> None:
+        # Both keys name every subnet the node has an ENI in: with a subnet's zone unknown, having an ENI in it
+        # is what places the subnet in the node's zone (``eni.scheduler.candidates.in_zone``).
         slots = tuple(sorted((subnet, free > 0) for subnet, free in self.eni_free_slots.items()))
-        key = (self.configured, self.zone, self.subnets, slots, self.eni_count, self.max_eni)
-        object.__setattr__(self, "shape", _SHAPES.setdefault(key, next(_SHAPE_IDS)))
         warm = tuple(sorted(subnet for subnet, free in self.free_direct_enis.items() if free > 0))
-        direct_key = ("direct", self.configured, self.zone, self.subnets, warm, self.direct_eni_count,
-                      self.max_direct_eni)
+        key = (self.configured, self.zone, self.subnets, slots, warm, self.eni_count, self.max_eni)
+        object.__setattr__(self, "shape", _SHAPES.setdefault(key, next(_SHAPE_IDS)))
+        direct_key = ("direct", self.configured, self.zone, self.subnets, tuple(subnet for subnet, _ in slots), warm,
+                      self.direct_eni_count, self.max_direct_eni)
         object.__setattr__(self, "direct_shape", _SHAPES.setdefault(direct_key, next(_SHAPE_IDS)))
 
     @property

@@ -168,6 +168,20 @@ def run_program(kubeconfig: Path) -> Iterator[Callable[..., Program]]:
 
 
 @pytest.fixture
+def serve(run_program: Callable[..., Program]) -> Callable[..., tuple[Program, str]]:
+    """``serve(*extra_args)``: the program started and ready (its /readyz answers 200), with its extender URL."""
+
+    def start(*extra: str) -> tuple[Program, str]:
+        program = run_program(*extra)
+        health = program.url_of("Serving health and metrics")
+        url = program.url_of("Serving the scheduler extender")
+        eventually(lambda: program.request("GET", health + "/readyz")[0] == 200, message="never ready")
+        return program, url
+
+    return start
+
+
+@pytest.fixture
 def wait_until() -> Callable[..., Any]:
     """``wait_until(predicate, timeout=20.0, message=...)``: poll (real time) until true, else fail."""
     return eventually

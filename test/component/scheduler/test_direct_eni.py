@@ -35,17 +35,9 @@ def populate(kube):
         kube.create(obj)
 
 
-def start(run_program, wait_until):
-    program = run_program()
-    health = program.url_of("Serving health and metrics")
-    url = program.url_of("Serving the scheduler extender")
-    wait_until(lambda: program.request("GET", health + "/readyz")[0] == 200, message="never ready")
-    return program, url
-
-
-def test_direct_eni_pods_are_filtered_and_scored_by_exclusive_enis(kube, run_program, wait_until):
+def test_direct_eni_pods_are_filtered_and_scored_by_exclusive_enis(kube, serve):
     populate(kube)
-    program, url = start(run_program, wait_until)
+    program, url = serve()
 
     status, answer = program.request("POST", url + "/filter", {"Pod": pod("fast", direct=True), "Nodes": None,
                                                                "NodeNames": NAMES})
@@ -74,9 +66,9 @@ def test_direct_eni_pods_are_filtered_and_scored_by_exclusive_enis(kube, run_pro
     assert program.stop() == 0
 
 
-def test_the_agents_report_and_a_deleted_kept_eni_reach_the_answers(kube, run_program, wait_until):
+def test_the_agents_report_and_a_deleted_kept_eni_reach_the_answers(kube, serve, wait_until):
     populate(kube)
-    program, url = start(run_program, wait_until)
+    program, url = serve()
 
     def passed(p):
         status, answer = program.request("POST", url + "/filter", {"Pod": p, "NodeNames": NAMES})

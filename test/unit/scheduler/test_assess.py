@@ -3,8 +3,9 @@
 import pytest
 
 from eni.scheduler import NodeCapacity, PodNeeds, SubnetInfo, filter_nodes, score_nodes
-from eni.scheduler.assess import SCORE_EXISTING_ENI, SCORE_NEW_ENI, assess
+from eni.scheduler.judge import judge_node
 from eni.scheduler.model import ANY_SUBNET
+from eni.scheduler.verdict import SCORE_EXISTING_ENI, SCORE_NEW_ENI
 
 ZONE_A, ZONE_B = "ap-guangzhou-3", "ap-guangzhou-4"
 SUBNETS = {
@@ -22,7 +23,7 @@ def capacity(name="n", *, zone=ZONE_A, subnets=("subnet-a",), slots=None, enis=1
 
 
 def judge(node, needs=ANY_SUBNET, reserved=frozenset()):
-    return assess(needs, node, subnets=SUBNETS, reserved=reserved)
+    return judge_node(needs, node, subnets=SUBNETS, reserved=reserved)
 
 
 def test_a_free_slot_on_an_attached_eni_scores_highest():
@@ -119,6 +120,25 @@ def test_reserved_subnets_are_kept_from_ordinary_pods():
     mixed = capacity(subnets=("subnet-a", "subnet-low"), slots={"subnet-a": 2, "subnet-low": 0}, enis=2)
     assert judge(mixed, reserved=frozenset({"subnet-a"})).failure.startswith(
         "[ip-scheduler] InsufficientIPorENI: subnet-low")
+
+
+def test_a_node_that_may_attach_no_route_eni_is_unresolvable_so_nothing_is_preempted_for_it():
+    verdict = judge(capacity(slots={}, enis=0, max_eni=0))
+    assert verdict.unresolvable
+    assert verdict.failure == "[ip-scheduler] ENILimitExceed: the node may attach no ENI (maxENI is 0)"
+    # a node at a limit it has reached may fit once a pod goes: resolvable
+    assert not judge(capacity(slots={"subnet-a": 0}, enis=1, max_eni=1)).unresolvable
+
+
+def test_a_node_without_subnets_and_one_whose_subnets_are_all_reserved_say_which():
+    bare = NodeCapacity(name="bare", configured=True, max_eni=3, free_direct_enis={"subnet-a": 1})
+    assert judge(bare).failure == "[ip-scheduler] InsufficientIPorENI: the node has no subnet for ENIs"
+    # the node's warm exclusive ENI is no subnet for a shared-ENI pod, so no reservation is to blame
+    assert judge(bare, reserved=frozenset({"subnet-a"})).failure.endswith("the node has no subnet for ENIs")
+    only_eni = NodeCapacity(name="only-eni", configured=True, max_eni=3, eni_count=1,
+                            eni_free_slots={"subnet-a": 2})
+    assert judge(only_eni, reserved=frozenset({"subnet-a"})).failure.endswith(
+        "all of the node's subnets are reserved for pods that nominate them")
 
 
 def test_invalid_needs_fail_every_node_unresolvably():

@@ -1,7 +1,7 @@
 """The exclusive-ENI rule, on hand-made node records and subnet snapshots (no informers)."""
 
 from eni.scheduler import NodeCapacity, PodNeeds, SubnetInfo, filter_nodes, score_nodes
-from eni.scheduler.direct import assess_direct
+from eni.scheduler.judge import judge_node
 
 ZONE_A, ZONE_B = "ap-guangzhou-3", "ap-guangzhou-4"
 SUBNETS = {
@@ -20,7 +20,7 @@ def capacity(name="n", *, zone=ZONE_A, subnets=("subnet-a",), warm=None, attache
 
 
 def judge(node, needs=ANY, reserved=frozenset()):
-    return assess_direct(needs, node, subnets=SUBNETS, reserved=reserved)
+    return judge_node(needs, node, subnets=SUBNETS, reserved=reserved)
 
 
 def test_a_free_warm_exclusive_eni_scores_highest():
@@ -129,6 +129,25 @@ def test_route_and_direct_shapes_are_independent():
     # same shared-ENI facts, different exclusive ENIs: one route shape, two direct shapes
     a, b = capacity("a", attached=0), capacity("b", attached=2)
     assert a.shape == b.shape and a.direct_shape != b.direct_shape
-    # and the other way round
-    c = capacity("c", route_slots={"subnet-a": 1})
-    assert c.direct_shape == a.direct_shape and c.shape != a.shape
+    # and the other way round: free slots on the route ENIs matter to shared-ENI pods only
+    c, d = capacity("c", route_slots={"subnet-a": 1}), capacity("d", route_slots={"subnet-a": 0})
+    assert c.direct_shape == d.direct_shape and c.shape != d.shape
+
+
+def test_with_zones_unknown_an_eni_of_either_kind_places_its_subnet_in_the_nodes_zone():
+    unknown = {}  # neither the subnets' nor (below) the nodes' zones are known
+    # the route ENI in subnet-r tells that subnet-r is usable by that node only; a direct pod nominating it
+    # may go there, and nodes that look alike but for it must not share its verdict
+    with_eni = capacity("with-eni", zone="", route_slots={"subnet-r": 0})
+    without = capacity("without", zone="", route_slots={})
+    nominating = PodNeeds(direct=True, subnets=frozenset({"subnet-r"}))
+    for names in (["with-eni", "without"], ["without", "with-eni"]):
+        outcome = filter_nodes(nominating, names, nodes={"with-eni": with_eni, "without": without}, subnets=unknown)
+        assert outcome.passed == ["with-eni"] and set(outcome.unresolvable) == {"without"}
+    # a warm exclusive ENI does the same for a shared-ENI pod
+    warm = NodeCapacity(name="warm", configured=True, max_eni=3, free_direct_enis={"subnet-w": 1})
+    cold = NodeCapacity(name="cold", configured=True, max_eni=3)
+    shared = PodNeeds(subnets=frozenset({"subnet-w"}))
+    for names in (["warm", "cold"], ["cold", "warm"]):
+        outcome = filter_nodes(shared, names, nodes={"warm": warm, "cold": cold}, subnets=unknown)
+        assert outcome.passed == ["warm"] and set(outcome.unresolvable) == {"cold"}
