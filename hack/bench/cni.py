@@ -96,17 +96,27 @@ def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: st
     """Runs ``tke-eni-agent --netns <node>`` with a NodeENIConfig whose status lists the bench's IPs.
 
     Yields the agent's pid and the port of its health and metrics server."""
+    import kubernetes
+
     from eni.api.v1 import NODE_ENI_CONFIG, NodeENIConfig, crdgen
     from eni.runtime.client.kube import KubeClient
     from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, ObjectKey
-    from eni.runtime.testing.apiserver import FakeApiServer
 
-    server = FakeApiServer()
-    server.start()
+    # NB: the API server runs in a process of its own, as on a real node: in the bench's process its threads
+    # would compete with the runtime-style executor for the interpreter lock on our side's calls only.
+    kubeconfig = tmp / "kubeconfig"
+    server = subprocess.Popen([str(Path(sys.executable).parent / "tke-eni-sim"), "apiserver",
+                               "--kubeconfig", str(kubeconfig)],
+                              stdout=subprocess.DEVNULL, stderr=open(tmp / "apiserver.log", "wb"))
     proc: subprocess.Popen[bytes] | None = None
     try:
-        server.write_kubeconfig(str(tmp / "kubeconfig"))
-        client = KubeClient.from_api_client(server.api_client())
+        deadline = time.monotonic() + 30
+        while not kubeconfig.exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the fake API server did not start: " + (tmp / "apiserver.log").read_text()[-2000:])
+            time.sleep(0.05)
+        api_client = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
+        client = KubeClient.from_api_client(api_client)
         client.create(CUSTOM_RESOURCE_DEFINITION, crdgen.custom_resource_definition(NodeENIConfig))
         deadline = time.monotonic() + 10
         while True:
@@ -143,7 +153,11 @@ def running_agent(node: str, tmp: Path, status: dict[str, object], *, python: st
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        server.stop()
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def installed_conf(conf_dir: Path) -> dict[str, object]:

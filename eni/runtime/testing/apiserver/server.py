@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import socket
 import threading
 from typing import Any
@@ -187,11 +188,14 @@ class FakeApiServer:
         }
 
     def write_kubeconfig(self, path: str) -> None:
-        """Write a kubeconfig (JSON, which is also YAML) pointing at this server."""
+        """Write a kubeconfig (JSON, which is also YAML) pointing at this server; atomically, so that a process
+        waiting for the file to appear never reads half of it."""
         if not self.url:
             raise RuntimeError("start the server before writing its kubeconfig")
-        with open(path, "w", encoding="utf-8") as f:
+        partial = f"{path}.{os.getpid()}.tmp"
+        with open(partial, "w", encoding="utf-8") as f:
             json.dump(self.kubeconfig(), f, indent=2)
+        os.replace(partial, path)
 
     def api_client(self) -> Any:
         """A ``kubernetes.client.ApiClient`` configured for this server."""
