@@ -35,6 +35,10 @@ ABS_FILE = click.Path(dir_okay=False, path_type=Path)
 SUBCOMMAND_SETTINGS = {key: value for key, value in CONTEXT_SETTINGS.items() if key != "auto_envvar_prefix"}
 
 
+SWITCH_INTERVAL = 0.0005
+"""Seconds a thread may hold the interpreter lock while another waits for it (Python's default: 0.005)."""
+
+
 @click.group(cls=GroupedGroup, context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
 @option("--node-name", group=NODE, envvar=["ENI_NODE_NAME", "NODE_NAME"], default=None,
         help="This node's name (the Node and its NodeENIConfig). Required to run the daemon.")
@@ -57,7 +61,8 @@ SUBCOMMAND_SETTINGS = {key: value for key, value in CONTEXT_SETTINGS.items() if 
 @option("--plugin-interpreter", group=CNI, default=DEFAULT_INTERPRETER,
         help="The #! command line of the installed plugins (the host's python3). A leading /usr/bin/env is "
              "resolved through the agent's PATH when installing (one exec less per plugin run): in a container "
-             "whose files are not the host's, give the host's interpreter path explicitly.")
+             "whose files are not the host's, give the host's interpreter path explicitly. A path and one flag "
+             "cluster with -I (/usr/bin/python3 -IS) starts fastest: the plugin's loader then rides on that line.")
 @option("--port-mapping", group=CNI, is_flag=True, help="Chain the portmap plugin so that hostPort works.")
 @option("--grpc-socket", group=API, type=ABS_FILE, default="/run/tke-eni/agent.sock",
         help="Unix socket of the agent's gRPC API (mode 0600).")
@@ -104,6 +109,10 @@ def cli(ctx: click.Context, /, **flags: Any) -> int:
         settings = from_flags(flags)
     except SettingsError as e:
         raise click.BadParameter(e.problem, param_hint=f"'{e.flag}'") from e
+    # NB: a CNI request's worker thread waits for the interpreter lock while a background thread (an informer
+    # decoding a watch event, the status report) holds it: the default 5 ms switch interval would add up to that
+    # much to a pod's ADD.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     profile = os.environ.get(profiling.PROFILE_VARIABLE)
     if profile:
         return profiling.profiled(lambda: wiring.start(settings), Path(profile))
