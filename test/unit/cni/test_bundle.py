@@ -3,6 +3,7 @@
 import ast
 import glob
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -48,34 +49,87 @@ def test_the_hot_path_imports_only_modules_built_into_the_interpreter():
                 assert node.level == 1 and (node.module or "") in ("", *HOT_MODULES), name
 
 
-def test_only_the_hot_modules_run_at_start_and_the_rest_on_first_use(tmp_path):
-    script = build_plugin("tke-route-eni", interpreter=f"{sys.executable} -IS").decode()
-    body, _, entry = script.rstrip("\n").rpartition("\n")
-    assert entry.startswith("sys.exit(getattr(_boot(_codes, _sources), 'main_route_eni')('/run/tke-eni/")
-    probe = body + """
+FAST = f"{sys.executable} -IS"  # a path and one flag cluster with -I: the loader rides on the first line
+SCRIPT = f"/usr/bin/env -S {sys.executable} -IS"  # anything else: a script of string literals
+
+
+def _loader(data):
+    """The fast layout's loader source (its second line is ``exec(<literal>)``)."""
+    first, second, _ = data.split(b"\n", 2)
+    assert first.startswith(b"#!") and second.startswith(b"exec(") and second.endswith(b")")
+    return ast.literal_eval(second[len(b"exec("):-1].decode())
+
+
+def _run_with_probe(tmp_path, data, probe):
+    """Runs the plugin's loading code with its last line (the entry point) replaced by ``probe``."""
+    exe = tmp_path / "plugin"
+    if data.startswith(b"#!" + FAST.encode()):
+        loader = _loader(data)
+        head, _, entry = loader.rstrip("\n").rpartition("\n")
+        first, second, payload = data.split(b"\n", 2)
+        exe.write_bytes(first + b"\n" + (f"exec({head + chr(10) + probe!r})").encode() + b"\n" + payload)
+    else:
+        body, _, entry = data.decode().rstrip("\n").rpartition("\n")
+        exe.write_text(body + "\n" + probe)
+    os.chmod(exe, 0o755)
+    proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    return entry, proc.stdout
+
+
+@pytest.mark.parametrize("interpreter", [FAST, SCRIPT], ids=["fast", "script"])
+def test_only_the_hot_modules_run_at_start_and_the_rest_on_first_use(tmp_path, interpreter):
+    probe = """
 _boot(_codes, _sources)
 print(sorted(m for m in sys.modules if m.startswith("tke_cni.")))
 sys.modules["tke_cni"].fallback
 print(sorted(m for m in sys.modules if m.startswith("tke_cni.")))
 """
-    (tmp_path / "probe.py").write_text(probe)
-    proc = subprocess.run([sys.executable, "-IS", str(tmp_path / "probe.py")], capture_output=True, text=True,
-                          timeout=30)
-    assert proc.returncode == 0, proc.stderr
-    first, then = proc.stdout.splitlines()
+    entry, out = _run_with_probe(tmp_path, build_plugin("tke-route-eni", interpreter=interpreter), probe)
+    assert entry.startswith("sys.exit(getattr(_boot(_codes, _sources), 'main_route_eni')('/run/tke-eni/")
+    first, then = out.splitlines()
     assert eval(first) == sorted("tke_cni." + m for m in HOT_MODULES)
     assert eval(then) == sorted("tke_cni." + m for m in MODULES)
+
+
+def test_the_fast_layout_never_has_the_interpreter_parse_its_payload():
+    assert build_plugin("tke-route-eni", interpreter=FAST).startswith(f"#!{FAST}c".encode()), "venv path too long"
+    data = build_plugin("tke-route-eni", interpreter="/usr/bin/python3 -IS")
+    first, second, payload = data.split(b"\n", 2)
+    assert first == b"#!/usr/bin/python3 -IScimport sys;f=open(sys.argv[1],'rb');f.readline();exec(f.readline())"
+    assert len(first) <= 127, "kernels before 5.1 read 127 bytes of the first line"
+    tag, hot, cold, sources = marshal.loads(payload)
+    assert tag == sys.implementation.cache_tag
+    assert set(marshal.loads(hot)) == {"__boot__", *HOT_MODULES}
+    assert len(second) < 1024 and len(payload) > 10 * len(second)
+
+
+@pytest.mark.parametrize("interpreter", [
+    "/usr/bin/env -S python3 -IS",  # env splits words: the flag cluster would not stay one argument
+    "/usr/bin/python3 -S",  # without -I, Python would put the working directory first on sys.path
+    "/usr/bin/python3 -IX",  # a flag that takes an argument
+    "/usr/bin/python3",
+    "/" + "p" * 60 + "/python3 -IS",  # the first line would pass 127 bytes
+])
+def test_other_interpreter_lines_get_the_script_layout(interpreter):
+    data = build_plugin("tke-route-eni", interpreter=interpreter)
+    assert data.startswith(b"#!" + interpreter.encode() + b"\n# tke-route-eni: the tke-eni CNI plugin")
+    entry = b"sys.exit(getattr(_boot(_codes, _sources), 'main_route_eni')('/run/tke-eni/agent.json.sock'))\n"
+    assert data.endswith(entry)
 
 
 def test_the_agent_socket_is_built_in():
     assert build_plugin("tke-eni-ipamc", agent_socket="/run/x/a.sock").endswith(
         b"sys.exit(getattr(_boot(_codes, _sources), 'main_ipamc')('/run/x/a.sock'))\n")
+    assert _loader(build_plugin("tke-eni-ipamc", interpreter=FAST, agent_socket="/run/x/a.sock")).endswith(
+        "sys.exit(getattr(_boot(_codes, _sources), 'main_ipamc')('/run/x/a.sock'))\n")
     with pytest.raises(ValueError, match="absolute path"):
         build_plugin("tke-route-eni", agent_socket="run/a.sock")
 
 
 def test_build_is_reproducible_and_validates_its_input():
     assert build_plugin("tke-route-eni") == build_plugin("tke-route-eni")
+    assert build_plugin("tke-route-eni", interpreter=FAST) == build_plugin("tke-route-eni", interpreter=FAST)
     assert build_plugin("tke-route-eni").startswith(b"#!/usr/bin/env -S python3 -IS\n")
     with pytest.raises(ValueError, match="unknown plugin"):
         build_plugin("nope")
@@ -83,13 +137,26 @@ def test_build_is_reproducible_and_validates_its_input():
         build_plugin("tke-route-eni", interpreter="python3\nimport os")
 
 
+def _as_if_built_by_another_python(data):
+    """``data`` with the cache tag of its compiled modules changed, as a plugin built by another Python looks to
+    this one: the embedded code must be ignored and the sources compiled."""
+    tag = sys.implementation.cache_tag.encode()
+    other = b"x" * len(tag)
+    if data.startswith(b"#!" + FAST.encode()):
+        first, second, payload = data.split(b"\n", 2)
+        assert payload.count(tag) == 1
+        return first + b"\n" + second + b"\n" + payload.replace(tag, other)
+    assert data.count(b"== %r" % tag.decode()) == 1
+    return data.replace(b"== %r" % tag.decode(), b"== %r" % other.decode())
+
+
 @pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
+@pytest.mark.parametrize("interpreter", [FAST, SCRIPT], ids=["fast", "script"])
 @pytest.mark.parametrize("use_code", [True, False], ids=["marshal", "source-fallback"])
-def test_the_executable_runs_in_an_empty_environment(tmp_path, name, use_code):
-    data = build_plugin(name, interpreter=f"{sys.executable} -IS")
-    if not use_code:  # another Python version: the embedded code is ignored, the source compiled
-        data = data.replace(b"if sys.implementation.cache_tag ==", b"if 'no-such-tag' ==", 1)
-        assert b"'no-such-tag'" in data
+def test_the_executable_runs_in_an_empty_environment(tmp_path, name, interpreter, use_code):
+    data = build_plugin(name, interpreter=interpreter)
+    if not use_code:
+        data = _as_if_built_by_another_python(data)
     exe = tmp_path / name
     exe.write_bytes(data)
     os.chmod(exe, 0o755)
@@ -99,6 +166,22 @@ def test_the_executable_runs_in_an_empty_environment(tmp_path, name, use_code):
     assert json.loads(proc.stdout)["cniVersion"] == "0.3.1"
     proc = subprocess.run([str(exe)], input=b"", env={}, capture_output=True, timeout=30, cwd=tmp_path)
     assert proc.returncode == 1 and json.loads(proc.stdout)["code"] == 4 and proc.stderr == b""
+    # The slow path's modules load too (a bad config is reported by ``fallback``, a cold module).
+    bad = subprocess.run([str(exe)], input=b"{bad", capture_output=True, timeout=30, cwd=tmp_path,
+                         env={"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x"})
+    assert bad.returncode == 1 and json.loads(bad.stdout)["code"] == 6 and bad.stderr == b""
+
+
+def test_a_module_in_the_working_directory_is_never_imported(tmp_path):
+    """The fast layout runs as ``python -I -c``: the runtime's working directory must not be on sys.path."""
+    (tmp_path / "json.py").write_text("raise SystemExit('imported json.py from the working directory')\n")
+    (tmp_path / "zlib.py").write_text("raise SystemExit('imported zlib.py from the working directory')\n")
+    exe = tmp_path / "tke-route-eni"
+    exe.write_bytes(_as_if_built_by_another_python(build_plugin("tke-route-eni", interpreter=FAST)))
+    os.chmod(exe, 0o755)
+    bad = subprocess.run([str(exe)], input=b"{bad", capture_output=True, timeout=30, cwd=tmp_path,
+                         env={"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c", "CNI_IFNAME": "eth0", "CNI_NETNS": "/x"})
+    assert bad.returncode == 1 and json.loads(bad.stdout)["code"] == 6 and bad.stderr == b""
 
 
 DOCS = ['{"a": [1, -2.5e3, true, false, null, "x\\u00e9\\n\\"q\\""]}', " [ ] ", '"\\ud83d\\ude00"', "0", '{"": {}}']
@@ -129,13 +212,14 @@ def _python38():
     return next((p for p in candidates if os.access(p, os.X_OK)), None)
 
 
-def test_the_executable_runs_under_python_3_8(tmp_path):
+@pytest.mark.parametrize("layout", ["{} -IS", "/usr/bin/env -S {} -IS"], ids=["fast", "script"])
+def test_the_executable_runs_under_python_3_8(tmp_path, layout):
     """The plugins run under the host's python3, which may be as old as 3.8: the embedded sources are compiled."""
     python38 = _python38()
     if python38 is None:
         pytest.skip("no Python 3.8 interpreter on this machine")
     exe = tmp_path / "tke-route-eni"
-    exe.write_bytes(build_plugin("tke-route-eni", interpreter=f"{python38} -IS"))
+    exe.write_bytes(build_plugin("tke-route-eni", interpreter=layout.format(python38)))
     os.chmod(exe, 0o755)
     proc = subprocess.run([str(exe)], input=b'{"cniVersion":"0.4.0"}', env={"CNI_COMMAND": "VERSION"},
                           capture_output=True, timeout=30)
