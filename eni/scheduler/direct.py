@@ -22,9 +22,6 @@ from eni.scheduler.candidates import Candidates, has_free
 from eni.scheduler.model import ENI_LIMIT_EXCEED, INSUFFICIENT_IP_OR_ENI, NodeCapacity, PodNeeds, SubnetInfo, reason
 from eni.scheduler.verdict import FITS_EXISTING_ENI, FITS_NEW_ENI, Assessment
 
-FITS_RESERVED_ENI = FITS_EXISTING_ENI
-"""The node already has the ENI reserved for this pod attached: nothing to attach."""
-
 
 def assess_direct(needs: PodNeeds, node: NodeCapacity, found: Candidates, *,
                   subnets: Mapping[str, SubnetInfo]) -> Assessment:

@@ -41,9 +41,15 @@ class Extender:
         namespace, name = pod_key(pod)
         if (network or managed_network(pod)) == DIRECT:
             return direct_pod_needs(pod, kept=self.index.kept_eni(namespace, name),
-                                    eni_nodes=self.index.eni_nodes(namespace, name))
+                                    holding_nodes=self.index.eni_nodes(namespace, name))
+
+        def nodes_holding_ip(ip: str) -> frozenset[str]:
+            held = self.index.vip(ip)
+            on_a_node = held is not None and held.eni_id and held.node and held.claim == f"{namespace}/{name}"
+            return frozenset({held.node}) if held is not None and on_a_node else frozenset()
+
         return pod_needs(pod, claim=self.index.claim(namespace, name), subnet_of_ip=self.index.subnet_of_ip,
-                         subnets=subnets, holder_of_ip=self._holder_of_ip)
+                         subnets=subnets, holder_of_ip=self._holder_of_ip, nodes_holding_ip=nodes_holding_ip)
 
     def _holder_of_ip(self, ip: str) -> str | None:
         held = self.index.vip(ip)

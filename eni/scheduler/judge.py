@@ -3,9 +3,9 @@
 Every verdict starts the same way (``eni.scheduler.candidates``: a readable pod, a configured node, the subnets
 that may serve the pod there), then takes the rule of the pod's network: ``eni.scheduler.assess`` for a
 shared-ENI pod over ``NodeCapacity.shape``, ``eni.scheduler.direct`` for a direct-ENI pod over
-``NodeCapacity.direct_shape``. A node holding an ENI reserved for the very pod (``PodNeeds.eni_nodes``) fits
-whatever its shape says, so it is keyed by its name instead. Pure: no locks, no I/O; a Judge lives for one
-request only.
+``NodeCapacity.direct_shape``. A node that holds what the very pod needs already (``PodNeeds.holding_nodes``:
+its reserved exclusive ENI, its retained IP) fits whatever its shape says, so it is keyed by its name
+instead. Pure: no locks, no I/O; a Judge lives for one request only.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Hashable, Mapping, Sequence
 
 from eni.scheduler.assess import assess
 from eni.scheduler.candidates import candidate_subnets
-from eni.scheduler.direct import FITS_RESERVED_ENI, assess_direct
+from eni.scheduler.direct import assess_direct
 from eni.scheduler.model import INVALID_POD, NodeCapacity, PodNeeds, SubnetInfo, reason
-from eni.scheduler.verdict import NOT_CONFIGURED, Assessment
+from eni.scheduler.verdict import FITS_EXISTING_ENI, NOT_CONFIGURED, Assessment
 
 _RESERVED_KEY = "reserved-for-the-pod"
 
@@ -43,13 +43,15 @@ class Judge:
     def __init__(self, needs: PodNeeds, *, subnets: Mapping[str, SubnetInfo], reserved: frozenset[str]) -> None:
         self._needs, self._subnets, self._reserved = needs, subnets, reserved
         self._by_shape: dict[int, Assessment] = {}
-        self._own = needs.eni_nodes if needs.direct and not needs.invalid else frozenset()
+        self._own = needs.holding_nodes if not needs.invalid else frozenset()
 
     def keys(self, records: Sequence[NodeCapacity | None]) -> list[Hashable]:
         """For each record, a key that nodes judged alike share (None for unknown nodes)."""
-        if not self._needs.direct:
-            return [record.shape if record is not None else None for record in records]
-        keys: list[Hashable] = [record.direct_shape if record is not None else None for record in records]
+        keys: list[Hashable]
+        if self._needs.direct:
+            keys = [record.direct_shape if record is not None else None for record in records]
+        else:
+            keys = [record.shape if record is not None else None for record in records]
         if self._own:
             for i, record in enumerate(records):
                 if record is not None and record.name in self._own:
@@ -60,7 +62,7 @@ class Judge:
         if node is None:
             return judge_node(self._needs, None, subnets=self._subnets, reserved=self._reserved)
         if node.name in self._own and node.configured:
-            return FITS_RESERVED_ENI
+            return FITS_EXISTING_ENI
         shape = node.direct_shape if self._needs.direct else node.shape
         verdict = self._by_shape.get(shape)
         if verdict is None:

@@ -141,9 +141,10 @@ class PodNeeds:
     kept_eni: str = ""
     """Direct pods in static-IP mode: the ENI kept for the pod since its last incarnation (``subnets`` holds
     its subnet); re-attaching it takes an ENI slot but no new address."""
-    eni_nodes: frozenset[str] = frozenset()
-    """Direct pods in static-IP mode: nodes that have an exclusive ENI reserved for this pod attached now;
-    they serve the pod without attaching another."""
+    holding_nodes: frozenset[str] = frozenset()
+    """Static-IP mode: nodes that hold what the pod needs already, an exclusive ENI reserved for this (direct)
+    pod, or the (shared-ENI) pod's retained IP on one of their ENIs. They serve the pod whatever their room:
+    nothing is attached or assigned there."""
 
     @property
     def constrained(self) -> bool:

@@ -7,14 +7,16 @@ managedResources check), or when its ``networks`` annotation is ``tke-direct-eni
 through untouched. A pod that asks for ``direct-eni`` (by resource or annotation) is a direct-ENI pod.
 
 For a route-ENI pod, in order of precedence:
-1. its VpcIPClaim holds an IP (Bound or Retained, not being deleted): only that IP's subnet;
+1. its VpcIPClaim holds an IP (Bound or Retained, not being deleted): only that IP's subnet, and the node
+   whose ENI has that IP now serves it as it is;
 2. ``nominated-vpc-ip``: the subnet containing that address, when a known subnet does (an address another
    claim or a node already holds serves no node);
 3. ``nominated-eni-subnets`` (or the claim's nominated subnets): only those subnets;
 4. otherwise any subnet the node can use.
 For a direct-ENI pod: the subnet of the ENI kept for it (static mode), else ``nominated-eni-subnets``, else
 any subnet of the node; nodes that hold an ENI reserved for it are named in the needs.
-Bad annotations yield needs that no node meets, with the annotation's own error.
+Bad annotations (any that make ipamd's static mode refuse the pod) yield needs that no node meets, with the
+annotation's own error; the same for both kinds.
 ``own_nominations`` reads, for the index, the subnets a live pod of either kind nominates itself: with
 ``--only-nominated-eni-subnets`` they are kept for it (claims carry the same for shared-ENI pods, but a
 direct-ENI pod has none). Pure; never raises.
@@ -33,8 +35,10 @@ from eni.api.v1.constants import (
     NETWORK_DIRECT_ENI,
     RESOURCE_DIRECT_ENI,
     RESOURCE_ENI_IP,
+    parse_claim_expired_duration,
     parse_nominated_eni_subnets,
     parse_nominated_vpc_ip,
+    parse_vpc_ip_claim_delete_policy,
 )
 from eni.scheduler.facts import ClaimFacts, KeptEniFacts
 from eni.scheduler.model import ANY_SUBNET, PodNeeds, SubnetInfo
@@ -103,18 +107,18 @@ def own_nominations(pod: Mapping[str, Any]) -> tuple[str, ...]:
         return ()
 
 
-def direct_pod_needs(pod: Mapping[str, Any], *, kept: KeptEniFacts | None, eni_nodes: frozenset[str]) -> PodNeeds:
-    """The needs of a direct-ENI pod: ``kept`` is the ENI kept for it (static mode), ``eni_nodes`` the nodes
-    holding an ENI reserved for it now."""
-    annotations = _map(_map(pod.get("metadata")).get("annotations"))
+def direct_pod_needs(pod: Mapping[str, Any], *, kept: KeptEniFacts | None,
+                     holding_nodes: frozenset[str]) -> PodNeeds:
+    """The needs of a direct-ENI pod: ``kept`` is the ENI kept for it (static mode), ``holding_nodes`` the nodes
+    that have an ENI reserved for it attached now."""
     try:
-        nominated = parse_nominated_eni_subnets({key: value for key, value in annotations.items()
-                                                 if isinstance(value, str)})
+        nominated, _ = _static_request(pod)  # ipamd gives an exclusive ENI no chosen address
     except AnnotationError as e:
         return PodNeeds(direct=True, invalid=str(e))
     if kept is not None:
-        return PodNeeds(direct=True, subnets=frozenset({kept.subnet_id}), kept_eni=kept.eni_id, eni_nodes=eni_nodes)
-    return PodNeeds(direct=True, subnets=frozenset(nominated) if nominated else None, eni_nodes=eni_nodes)
+        return PodNeeds(direct=True, subnets=frozenset({kept.subnet_id}), kept_eni=kept.eni_id,
+                        holding_nodes=holding_nodes)
+    return PodNeeds(direct=True, subnets=frozenset(nominated) if nominated else None, holding_nodes=holding_nodes)
 
 
 def pod_needs(
@@ -124,24 +128,24 @@ def pod_needs(
     subnet_of_ip: Callable[[str], str],
     subnets: Mapping[str, SubnetInfo],
     holder_of_ip: Callable[[str], str | None] = lambda ip: None,
+    nodes_holding_ip: Callable[[str], frozenset[str]] = lambda ip: frozenset(),
 ) -> PodNeeds:
     """The needs of a pod that requests an ENI IP.
 
     ``subnet_of_ip`` names the subnet of a VpcIP the cluster holds; ``holder_of_ip`` says who holds one
-    (``namespace/name`` of its claim, "" for an IP of no claim, None when the cluster does not hold it).
+    (``namespace/name`` of its claim, "" for an IP of no claim, None when the cluster does not hold it);
+    ``nodes_holding_ip`` names the node whose ENI has an IP for this pod's claim now.
     """
-    annotations = _map(_map(pod.get("metadata")).get("annotations"))
-    text = {key: value for key, value in annotations.items() if isinstance(value, str)}
     try:
-        nominated = parse_nominated_eni_subnets(text)
-        nominated_ip = parse_nominated_vpc_ip(text)
+        nominated, nominated_ip = _static_request(pod)
     except AnnotationError as e:
         return PodNeeds(invalid=str(e))
     if claim is not None and not claim.deleting:
         if claim.ip:
             subnet = claim.subnet_id or subnet_of_ip(claim.ip)
             if subnet:
-                return PodNeeds(subnets=frozenset({subnet}), retained_ip=claim.ip)
+                return PodNeeds(subnets=frozenset({subnet}), retained_ip=claim.ip,
+                                holding_nodes=nodes_holding_ip(claim.ip))
         nominated = nominated or claim.nominated_subnets
     if nominated_ip is not None:
         holder = holder_of_ip(nominated_ip)
@@ -158,6 +162,17 @@ def pod_needs(
     if nominated:
         return PodNeeds(subnets=frozenset(nominated))
     return ANY_SUBNET
+
+
+def _static_request(pod: Mapping[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    """The pod's nominated subnets and address; ``AnnotationError`` for any annotation that makes ipamd's static
+    mode refuse the pod (the delete policy and expiry place nothing, but a pod with a bad one gets no IP or ENI,
+    so it must not be scheduled either)."""
+    annotations = _map(_map(pod.get("metadata")).get("annotations"))
+    text = {key: value for key, value in annotations.items() if isinstance(value, str)}
+    parse_vpc_ip_claim_delete_policy(text)
+    parse_claim_expired_duration(text)
+    return parse_nominated_eni_subnets(text), parse_nominated_vpc_ip(text)
 
 
 def _containing(ip: str, subnets: Mapping[str, SubnetInfo]) -> str:

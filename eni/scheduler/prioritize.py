@@ -1,8 +1,8 @@
 """Prioritize: score candidate nodes 0..10 for a pod's ENI IP or exclusive ENI.
 
-10: an attached ENI in one of the pod's subnets has a free slot (a direct-ENI pod: a warm exclusive ENI is
-free, or one reserved for the pod is attached); 5: the node must attach a new ENI; 0: it cannot serve the
-pod (filter would have dropped it). Pure, like filter: no locks, no I/O.
+10: an attached ENI in one of the pod's subnets has a free slot, or holds the pod's retained IP (a direct-ENI
+pod: a warm exclusive ENI is free, or one reserved for the pod is attached); 5: the node must attach a new
+ENI; 0: it cannot serve the pod (filter would have dropped it). Pure, like filter: no locks, no I/O.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def test_filter_and_score_pass_nodes_holding_the_pods_reserved_eni_whatever_thei
         "warm": capacity("warm", warm={"subnet-a": 1}, attached=1),
     }
     names = ["full-1", "full-2", "room", "warm", "unknown"]
-    needs = PodNeeds(direct=True, eni_nodes=frozenset({"full-2"}))
+    needs = PodNeeds(direct=True, holding_nodes=frozenset({"full-2"}))
     outcome = filter_nodes(needs, names, nodes=nodes, subnets=SUBNETS)
     assert outcome.passed == ["full-2", "room", "warm"]
     assert set(outcome.failed) == {"full-1"} and set(outcome.unresolvable) == {"unknown"}

@@ -130,3 +130,20 @@ def test_a_nominated_ip_another_claim_holds_fails_everywhere(cluster, extender):
         "[ip-scheduler] InvalidPodAnnotation: nominated-vpc-ip 10.1.1.77 is already held by default/other"}
     free = extender.filter(names_args(pod("mine", nominated_ip="10.1.1.78")))
     assert free["NodeNames"] == ["node-b1"]  # the subnet found by CIDR; only its zone's node with room
+
+
+def test_a_retained_ip_still_on_a_full_nodes_eni_lets_its_pod_back_onto_that_node(cluster, extender):
+    # 10.0.1.20 sits on node-a2's full ENI (max 1 ENI): kept there for default/db-1, whose pod is gone
+    kept = vip("10.0.1.20", subnet_id="subnet-a1", eni_id="eni-a2", node_name="node-a2", pod=("default", "db-1"))
+    cluster.change(VPC_IP, kept, until=lambda: cluster.index.vip("10.0.1.20").claim == "default/db-1")
+    cluster.change(VPC_IP_CLAIM, claim("default", "db-1", ip="10.0.1.20", subnet_id="subnet-a1"), action="create",
+                   until=lambda: cluster.index.claim("default", "db-1") is not None)
+    # like a direct pod's reserved ENI: nothing to assign there, so no free slot is needed, and it scores best
+    result = extender.filter(names_args(pod("db-1")))
+    assert result["NodeNames"] == ["node-a1", "node-a2", "node-a3", "node-a4"]
+    scores = {item["Host"]: item["Score"] for item in extender.prioritize(names_args(pod("db-1")))}
+    assert scores == {"node-a1": 10, "node-a2": 10, "node-a3": 5, "node-a4": 5, "node-b1": 0, "node-x": 0}
+    # another pod is not served by db-1's address
+    assert "node-a2" in extender.filter(names_args(pod("db-2")))["FailedNodes"]
+    # a retained IP on no ENI (web-0's) gives no node that privilege
+    assert "node-a2" in extender.filter(names_args(pod("web-0")))["FailedNodes"]

@@ -95,14 +95,43 @@ def test_direct_pod_needs_kept_eni_first_then_nominated_subnets():
 
     kept = KeptEniFacts(eni_id="eni-k", subnet_id="subnet-b", owner=("default", "p"), node="")
     nominating = pod("p", direct=True, nominated_subnets=["subnet-a"])
-    assert direct_pod_needs(nominating, kept=kept, eni_nodes=frozenset({"n1"})) == PodNeeds(
-        direct=True, subnets=frozenset({"subnet-b"}), kept_eni="eni-k", eni_nodes=frozenset({"n1"}))
-    assert direct_pod_needs(nominating, kept=None, eni_nodes=frozenset()) == PodNeeds(
+    assert direct_pod_needs(nominating, kept=kept, holding_nodes=frozenset({"n1"})) == PodNeeds(
+        direct=True, subnets=frozenset({"subnet-b"}), kept_eni="eni-k", holding_nodes=frozenset({"n1"}))
+    assert direct_pod_needs(nominating, kept=None, holding_nodes=frozenset()) == PodNeeds(
         direct=True, subnets=frozenset({"subnet-a"}))
-    assert direct_pod_needs(pod("p", direct=True), kept=None, eni_nodes=frozenset()) == PodNeeds(direct=True)
+    assert direct_pod_needs(pod("p", direct=True), kept=None, holding_nodes=frozenset()) == PodNeeds(direct=True)
     bad = direct_pod_needs(pod("p", direct=True, annotations={"tke.cloud.tencent.com/nominated-eni-subnets": "x"}),
-                           kept=kept, eni_nodes=frozenset())
+                           kept=kept, holding_nodes=frozenset())
     assert bad.direct and "is not a subnet id" in bad.invalid
     # nominated-vpc-ip names a shared-ENI address: it does not bind a direct-ENI pod
     assert direct_pod_needs(pod("p", direct=True, nominated_ip="10.0.2.9"), kept=None,
-                            eni_nodes=frozenset()) == PodNeeds(direct=True)
+                            holding_nodes=frozenset()) == PodNeeds(direct=True)
+
+
+@pytest.mark.parametrize(("key", "value", "problem"), [
+    ("tke.cloud.tencent.com/vpc-ip-claim-delete-policy", "Sometimes", "vpc-ip-claim-delete-policy"),
+    ("tke.cloud.tencent.com/claim-expired-duration", "1m", "claim-expired-duration"),
+    ("tke.cloud.tencent.com/nominated-vpc-ip", "10.0.2.999", "nominated-vpc-ip"),
+])
+def test_an_annotation_that_makes_ipamd_refuse_a_pod_of_either_kind_fits_it_nowhere(key, value, problem):
+    from eni.scheduler.podneeds import direct_pod_needs
+
+    for manifest, read in (
+            (pod("p", annotations={key: value}), lambda p: needs(p)),
+            (pod("p", direct=True, annotations={key: value}),
+             lambda p: direct_pod_needs(p, kept=None, holding_nodes=frozenset()))):
+        verdict = read(manifest)
+        assert problem in verdict.invalid and verdict.subnets is None, manifest["metadata"]["annotations"]
+    # valid values of the same annotations change nothing for either kind
+    assert needs(pod("p", annotations={"tke.cloud.tencent.com/claim-expired-duration": "1h"})) == PodNeeds()
+    assert direct_pod_needs(pod("p", direct=True, annotations={"tke.cloud.tencent.com/claim-expired-duration": "1h"}),
+                            kept=None, holding_nodes=frozenset()) == PodNeeds(direct=True)
+
+
+def test_a_retained_ip_names_the_node_that_holds_it_for_the_pod():
+    on_node = pod_needs(pod("p"), claim=held(), subnet_of_ip=lambda ip: "", subnets=SUBNETS,
+                        nodes_holding_ip=lambda ip: frozenset({"n7"}) if ip == "10.0.1.7" else frozenset())
+    assert on_node == PodNeeds(subnets=frozenset({"subnet-a"}), retained_ip="10.0.1.7", holding_nodes=frozenset({"n7"}))
+    # without a held claim no node holds anything for the pod
+    assert pod_needs(pod("p"), claim=None, subnet_of_ip=lambda ip: "", subnets=SUBNETS,
+                     nodes_holding_ip=lambda ip: frozenset({"n7"})).holding_nodes == frozenset()
