@@ -9,7 +9,8 @@ cloud had assigned the IPs: when the ENI is still there, every secondary IP it s
 names is recorded (the intent's, whatever the reply said) and the intent is dropped, so neither a
 leak nor a replay that fails forever is left behind. ``unassign`` is called only by the release
 handshake for IPs the agent confirmed, and removes the records after the cloud call — on
-``NotFound`` only those of the addresses the ENI no longer holds.
+``NotFound`` only those of the addresses the ENI no longer holds — unless a record names another ENI
+by then: the cloud may hand a given-back address to another node at once (``Records``).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class IpLifecycle:
         """Drop the intent of a failed assign; after a ``NotFound`` first record what its ENI shows unrecorded."""
         found: list[str] = []
         if isinstance(error, NotFound):
-            known = {ip.name for ip in self._records.all_ips()}
+            known = {ip.name for ip in self._records.all_ips() if ip.spec.eni_id == pending.eni_id}
             found = sorted(self._held_by(pending.eni_id) - known)
             self._records.record_ips(found, eni_id=pending.eni_id, subnet_id=subnet_id, node=node)
         self._records.patch_nec_annotations(node, assign_annotation(None))  # the next attempt: a fresh intent
@@ -86,17 +87,17 @@ class IpLifecycle:
             self._calls.call("UnassignPrivateIpAddresses",
                              lambda: self._vpc.unassign_private_ips(EniId(eni_id), list(addresses)))
         except PartialOutcome as e:
-            self._records.forget_ips(e.done)
+            self._records.forget_ips(e.done, eni_id=eni_id)
             raise
         except NotFound:
             # Gone are the ENI (and its IPs) or some of the addresses. Those it still holds keep their
             # records, so a later pass unassigns them instead of leaving them assigned and unrecorded.
             held = self._held_by(eni_id)
-            self._records.forget_ips([a for a in addresses if a not in held])
+            self._records.forget_ips([a for a in addresses if a not in held], eni_id=eni_id)
             if held & set(addresses):
                 raise
             return
-        self._records.forget_ips(addresses)
+        self._records.forget_ips(addresses, eni_id=eni_id)
 
     def _held_by(self, eni_id: str) -> set[str]:
         """The secondary IPs the cloud shows on ``eni_id`` now (none when it is gone)."""

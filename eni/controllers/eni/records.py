@@ -4,7 +4,14 @@ Ordering that keeps the cluster crash-safe: a VpcENI is written as soon as its E
 is attached), with a finalizer, and removed only after the cloud ENI is deleted; a VpcIP is written
 right after its IP is assigned (the pending intent on the NEC covers the gap) and removed only after
 the IP is unassigned. Writes are idempotent (AlreadyExists / NotFound are success) so a retried
-reconcile never fails on its own earlier half. This module never calls the cloud.
+reconcile never fails on its own earlier half.
+
+A VpcIP is named by its address, and the cloud hands out an address another node has just given back
+at once, possibly before that node has removed its record. So a VpcIP found naming another ENI when
+the cloud has just shown the address on this one is stale and is re-homed here, and a removal after an
+unassign only removes records that still name the ENI the address left, each delete guarded by the
+resourceVersion it was decided on: neither side ever removes the other's record. This module never
+calls the cloud.
 """
 
 from __future__ import annotations
@@ -27,16 +34,20 @@ from eni.api.v1 import (
     VpcIPPhase,
     VpcIPSpec,
     VpcIPStatus,
+    VpcIPType,
 )
 from eni.api.v1.constants import FINALIZER_VPC_ENI, LABEL_NODE_NAME
 from eni.api.v1.errors import DecodeError
 from eni.cloud.types import Eni
 from eni.runtime import log as kvlog
-from eni.runtime.client.errors import AlreadyExistsError, NotFoundError
-from eni.runtime.client.interfaces import Client
+from eni.runtime.client.errors import AlreadyExistsError, ConflictError, NotFoundError
+from eni.runtime.client.interfaces import Client, Preconditions
 from eni.runtime.meta import ObjectKey
 
 log = kvlog.get_logger(__name__)
+
+WRITE_ATTEMPTS = 4
+"""Tries of one guarded VpcIP write that races another node's write of the same address."""
 
 
 def _key(name: str) -> ObjectKey:
@@ -115,15 +126,47 @@ class Records:
     # ---- VpcIP ----------------------------------------------------------------------------------
 
     def record_ips(self, addresses: Iterable[str], *, eni_id: str, subnet_id: str, node: str) -> None:
+        """Record addresses the cloud has just shown on ``eni_id``; a record naming another ENI is re-homed."""
         for address in addresses:
-            obj = VpcIP(metadata=ObjectMeta(name=address, labels={LABEL_NODE_NAME: node}),
-                        spec=VpcIPSpec(subnet_id=subnet_id, eni_id=eni_id, node_name=node))
-            try:
-                self.client.create(VPC_IP, obj.to_dict())
-            except AlreadyExistsError:
-                pass
+            self._record_ip(address, eni_id=eni_id, subnet_id=subnet_id, node=node)
             self.set_ip_phase(address, VpcIPPhase.ASSIGNED)
             log.info("Recorded IP", ip=address, eni=eni_id, node=node)
+
+    def _record_ip(self, address: str, *, eni_id: str, subnet_id: str, node: str) -> None:
+        obj = VpcIP(metadata=ObjectMeta(name=address, labels={LABEL_NODE_NAME: node}),
+                    spec=VpcIPSpec(subnet_id=subnet_id, eni_id=eni_id, node_name=node))
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                self.client.create(VPC_IP, obj.to_dict())
+                return
+            except AlreadyExistsError:
+                pass
+            current = self.get_ip(address)
+            if current is None:
+                continue  # removed since: create it again
+            if current.spec.eni_id == eni_id:
+                return  # this ENI's own record: an earlier half of this call, or a replay
+            # The ENI it names gave the address back and has not removed its record yet: the address is here now.
+            # A pool record, as any new one: the claim it named held the address on that other ENI.
+            try:
+                self.client.patch(VPC_IP, _key(address), {
+                    "metadata": {"labels": {LABEL_NODE_NAME: node},
+                                 "resourceVersion": current.metadata.resource_version},
+                    "spec": {"subnetId": subnet_id, "eniId": eni_id, "nodeName": node,
+                             "type": VpcIPType.POOL.value, "claimRef": None}})
+            except (ConflictError, NotFoundError):
+                continue  # changed or removed since it was read: look again
+            log.info("Re-homed IP record", ip=address, eni=eni_id, node=node, previous_eni=current.spec.eni_id,
+                     previous_node=current.spec.node_name)
+            return
+        raise ConflictError(409, "Conflict", f"VpcIP {address} kept changing while it was recorded on {eni_id}")
+
+    def get_ip(self, address: str) -> VpcIP | None:
+        """The VpcIP of ``address`` (live), or None when there is none."""
+        try:
+            return VpcIP.from_dict(self.client.get(VPC_IP, _key(address)))
+        except NotFoundError:
+            return None
 
     def set_ip_phase(self, address: str, phase: VpcIPPhase, *, message: str = "") -> None:
         status = VpcIPStatus(phase=phase, message=message)
@@ -131,14 +174,38 @@ class Records:
                                                        spec=VpcIPSpec(subnet_id=""), status=status).status_patch(),
                           subresource="status")
 
-    def forget_ips(self, addresses: Iterable[str]) -> None:
-        """Delete VpcIPs; call only once the IPs are unassigned in the VPC."""
+    def forget_ips(self, addresses: Iterable[str], *, eni_id: str) -> None:
+        """Delete the VpcIPs of addresses unassigned from ``eni_id``; call only once the cloud shows them gone.
+
+        A record that names another ENI now is kept: the cloud has handed the address out again since."""
         for address in addresses:
-            try:
-                self.client.delete(VPC_IP, _key(address))
-            except NotFoundError:
-                continue
-            log.info("Forgot IP record", ip=address)
+            for _ in range(WRITE_ATTEMPTS):
+                current = self.get_ip(address)
+                if current is None:
+                    break
+                if current.spec.eni_id != eni_id:
+                    log.info("Kept IP record of another ENI", ip=address, eni=current.spec.eni_id, left=eni_id)
+                    break
+                if self._delete_ip(current):
+                    break
+
+    def forget_records(self, records: Iterable[VpcIP]) -> None:
+        """Delete these VpcIPs as they were read; one changed since (re-homed, re-claimed) is kept for the next
+        look. Call only once the cloud no longer holds their addresses where they say."""
+        for record in records:
+            self._delete_ip(record)
+
+    def _delete_ip(self, record: VpcIP) -> bool:
+        """Delete ``record`` unless it changed since it was read; False when it did."""
+        try:
+            self.client.delete(VPC_IP, _key(record.name),
+                               preconditions=Preconditions(resource_version=record.metadata.resource_version or None))
+        except NotFoundError:
+            return True
+        except ConflictError:
+            return False
+        log.info("Forgot IP record", ip=record.name, eni=record.spec.eni_id, node=record.spec.node_name)
+        return True
 
     # ---- NEC metadata ---------------------------------------------------------------------------
 

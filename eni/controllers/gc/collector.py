@@ -157,7 +157,7 @@ class LeakCollector:
                 continue
             gone_now.add(address)
             if self._records_gone.ripe(address, now, self._grace):
-                self._records.forget_ips([address])
+                self._records.forget_records([record])
                 forgotten.append(address)
         self._forget_cleared(self._records_gone, gone_now, forgotten)
         return forgotten

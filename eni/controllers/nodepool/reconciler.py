@@ -204,7 +204,7 @@ class NodeReconciler:
         observed = observe(name, nec, records=self._records, vpc=self._vpc, calls=self._calls, enis=self._enis)
         work = observed.work
         if self._static is None:  # their unassign took effect; its reply was lost (static: the pass decides)
-            self._records.forget_ips(r.name for r in observed.left)
+            self._records.forget_records(observed.left)
         agent = nec.status.agent
         reported = agent.heartbeat_time is not None
         used = set(agent.in_use_ips)

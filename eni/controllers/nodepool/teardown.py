@@ -27,7 +27,8 @@ def teardown(node: str, *, records: Records, enis: EniLifecycle, client: Client,
             kept.keep(record, instance_id=record.spec.instance_id, now=now)
         else:
             enis.remove(record.name, record.spec.instance_id)
-    records.forget_ips(ip.name for ip in records.ips_of(node))
+    for ip in records.ips_of(node):  # all gone with their ENIs, bar one the cloud has handed out again since
+        records.forget_ips([ip.name], eni_id=ip.spec.eni_id)
     try:
         client.delete(NODE_ENI_CONFIG, ObjectKey(namespace="", name=node))
     except NotFoundError:

@@ -53,10 +53,7 @@ class StaticIps:
         self._calls = calls
 
     def get(self, address: str) -> VpcIP | None:
-        try:
-            return VpcIP.from_dict(self._records.client.get(VPC_IP, ObjectKey(namespace="", name=address)))
-        except NotFoundError:
-            return None
+        return self._records.get_ip(address)
 
     def assign_new(self, *, node: str, nec_uid: str, annotations: dict[str, str], eni_id: str, subnet_id: str,
                    claims: list[VpcIPClaim]) -> tuple[list[tuple[VpcIPClaim, str]], bool]:
@@ -118,6 +115,9 @@ class StaticIps:
             current = self.get(address)
             if current is None or (current.spec.claim_ref is not None and not owned_by(current, claim)):
                 raise AddressTaken(f"IP {address} belongs to another claim") from None
+            if phase is VpcIPPhase.ASSIGNING and current.spec.eni_id != eni_id and not owned_by(current, claim):
+                # Before the cloud call: an unclaimed record of another ENI says the address is in use there.
+                raise AddressTaken(f"IP {address} is assigned to {current.spec.eni_id}") from None
             # Guarded by the resourceVersion read above: a concurrent taker makes this a conflict, not a steal.
             client.patch(VPC_IP, ObjectKey(namespace="", name=address),
                          {"metadata": {"labels": {LABEL_NODE_NAME: node},
@@ -129,7 +129,7 @@ class StaticIps:
         """Drop the claim's Assigning record of an address the cloud refused to assign."""
         current = self.get(address)
         if current is not None and owned_by(current, claim) and current.status.phase is VpcIPPhase.ASSIGNING:
-            self._records.forget_ips([address])
+            self._records.forget_records([current])
 
     def forget_released(self, left: Iterable[VpcIP], claim_of: Callable[[str, str], VpcIPClaim | None]) -> None:
         """Drop the records of Releasing IPs gone from their ENI: the unassign took effect though its reply was
@@ -139,8 +139,8 @@ class StaticIps:
             ref = vip.spec.claim_ref
             claim = claim_of(ref.namespace, ref.name) if ref is not None else None
             if claim is None or not owned_by(vip, claim) or claim.metadata.deletion_timestamp is not None:
-                gone.append(vip.name)
-        self._records.forget_ips(gone)
+                gone.append(vip)
+        self._records.forget_records(gone)
 
     def disown(self, address: str) -> None:
         """Turn the VpcIP back into a pool record (its claim is gone); the handshake then releases it."""
