@@ -146,8 +146,9 @@ def _as_if_built_by_another_python(data):
         first, second, payload = data.split(b"\n", 2)
         assert payload.count(tag) == 1
         return first + b"\n" + second + b"\n" + payload.replace(tag, other)
-    assert data.count(b"== %r" % tag.decode()) == 1
-    return data.replace(b"== %r" % tag.decode(), b"== %r" % other.decode())
+    quoted = repr(tag.decode()).encode()
+    assert data.count(quoted) == 1
+    return data.replace(quoted, repr(other.decode()).encode())
 
 
 @pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
