@@ -9,6 +9,7 @@ than fail nodes on missing data. It never calls the cloud or the API server.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,18 +43,20 @@ class Extender:
         if (network or managed_network(pod)) == DIRECT:
             return direct_pod_needs(pod, kept=self.index.kept_eni(namespace, name),
                                     holding_nodes=self.index.eni_nodes(namespace, name))
-
-        def nodes_holding_ip(ip: str) -> frozenset[str]:
-            held = self.index.vip(ip)
-            on_a_node = held is not None and held.eni_id and held.node and held.claim == f"{namespace}/{name}"
-            return frozenset({held.node}) if held is not None and on_a_node else frozenset()
-
         return pod_needs(pod, claim=self.index.claim(namespace, name), subnet_of_ip=self.index.subnet_of_ip,
-                         subnets=subnets, holder_of_ip=self._holder_of_ip, nodes_holding_ip=nodes_holding_ip)
+                         subnets=subnets, holder_of_ip=self._holder_of_ip,
+                         nodes_holding_ip=functools.partial(self._nodes_holding, claim=f"{namespace}/{name}"))
 
     def _holder_of_ip(self, ip: str) -> str | None:
         held = self.index.vip(ip)
         return None if held is None else held.claim
+
+    def _nodes_holding(self, ip: str, *, claim: str) -> frozenset[str]:
+        """The node whose ENI has ``ip`` for ``claim`` (``namespace/name``) now; none while it is on no ENI."""
+        held = self.index.vip(ip)
+        if held is None or not held.eni_id or not held.node or held.claim != claim:
+            return frozenset()
+        return frozenset({held.node})
 
     def _reserved(self, needs: PodNeeds) -> frozenset[str]:
         return self.index.reserved_subnets if self.only_nominated_subnets and not needs.constrained else frozenset()

@@ -254,25 +254,21 @@ class ClusterIndex:
     # -- VpcIPClaims ---------------------------------------------------------------------------------------
     def upsert_claim(self, claim: Obj, _initial: bool = False) -> None:
         facts = claim_facts(claim)
+        key = (facts.namespace, facts.name)
         with self._lock:
-            old = self._claims.get((facts.namespace, facts.name))
-            if old == facts:
+            if self._claims.get(key) == facts:
                 return
-            self._set_claim(old, facts)
+            self._claims[key] = facts
+            self._nominations.set(("claim", *key), facts.nominated_subnets)
+            self.version += 1
 
     def remove_claim(self, claim: Obj) -> None:
         facts = claim_facts(claim)
+        key = (facts.namespace, facts.name)
         with self._lock:
-            self._set_claim(self._claims.get((facts.namespace, facts.name)), None, key=(facts.namespace, facts.name))
-
-    def _set_claim(self, old: ClaimFacts | None, new: ClaimFacts | None, *, key: tuple[str, str] = ("", "")) -> None:
-        if new is not None:
-            key = (new.namespace, new.name)
-            self._claims[key] = new
-        else:
             self._claims.pop(key, None)
-        self._nominations.set(("claim", *key), new.nominated_subnets if new is not None else ())
-        self.version += 1
+            self._nominations.set(("claim", *key), ())
+            self.version += 1
 
     # -- Pods: only what they nominate -----------------------------------------------------------------------
     def upsert_pod(self, pod: Obj, _initial: bool = False) -> None:
