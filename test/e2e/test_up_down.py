@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,11 +38,13 @@ NODE_KEYS = {"name", "netns", "instance_id", "zone", "primary_ip", "cni_bin_dir"
 
 @pytest.fixture
 def state():
-    path = StateDir(Path(tempfile.mkdtemp(prefix="tke-eni-e2e-updown-")) / "cluster")
+    parent = Path(tempfile.mkdtemp(prefix="tke-eni-e2e-updown-"))
+    path = StateDir(parent / "cluster")
     yield path
     subprocess.run([SIM, "down", "--state-dir", str(path.path), "--purge"], capture_output=True, timeout=120,
                    check=False)
     reap_children()
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def _ours(prefix: str) -> list[str]:
