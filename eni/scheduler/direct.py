@@ -33,11 +33,9 @@ def assess_direct(needs: PodNeeds, node: NodeCapacity, found: Candidates, *,
     addresses = 0 if needs.kept_eni else 1
     if any(has_free(subnets, subnet, addresses) for subnet in found.new_eni):
         return FITS_NEW_ENI
-    if not found.new_eni:
-        detail = "no free exclusive ENI and no subnet of the node for a new one"
-    else:
-        verb = "has" if len(found.new_eni) == 1 else "have"
-        detail = f"no free exclusive ENI and {', '.join(found.new_eni)} {verb} no free IP for a new one"
+    # found.new_eni is not empty here: without it, found.attached holds a free warm ENI's subnet
+    verb = "has" if len(found.new_eni) == 1 else "have"
+    detail = f"no free exclusive ENI and {', '.join(found.new_eni)} {verb} no free IP for a new one"
     return Assessment(failure=reason(INSUFFICIENT_IP_OR_ENI, detail))
 
 
