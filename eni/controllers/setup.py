@@ -1,6 +1,7 @@
-"""Adds ipamd's controllers to a Manager: the node pool controller and the leaked-resource collector,
-and in static-IP mode (``PoolConfig.static`` set) the VpcIPClaim controller and the reclaimer of
-exclusive ENIs kept for static pods.
+"""Adds ipamd's controllers to a Manager: the node pool controller, the leaked-resource collector and the
+reclaimer of exclusive ENIs kept for static pods, and in static-IP mode (``PoolConfig.static`` set) the
+VpcIPClaim controller. The reclaimer runs in both modes: after a switch to non-static mode it deletes the
+ENIs that static mode kept, which no pod gets again.
 
 ``add_ipamd_controllers(manager, vpc, config)`` is all the composition root (cmd/ipamd) calls. Both
 parts need leadership, so with two replicas only the elected one talks to the cloud or writes.
@@ -60,7 +61,8 @@ class IpamdParts:
     claims: Controller | None = None
     """The VpcIPClaim controller (static-IP mode)."""
     kept_enis: Controller | None = None
-    """Deletes exclusive ENIs kept for static pods when they expire, are deleted or lose their workload."""
+    """Deletes exclusive ENIs kept for static pods when they expire, are deleted or lose their workload, and in
+    non-static mode at once."""
 
 
 def _node_of_pod(pod: Obj) -> Iterable[Request]:
@@ -110,7 +112,6 @@ def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) ->
                .watches(NODE_ENI_CONFIG, enqueue_request_for_object(), predicates=[NEC_PREDICATE])
                .watches(POD, enqueue_mapped(_node_of_pod), predicates=[POD_PREDICATE]))
     claims = None
-    kept_enis = None
     if config.pool.static is not None:
         builder = (builder.watches(VPC_IP, enqueue_mapped(_node_of_vpc_ip))
                    .watches(VPC_IP_CLAIM, enqueue_mapped(_nodes_of_claim(reader))))
@@ -120,10 +121,10 @@ def add_ipamd_controllers(manager: Manager, vpc: VpcApi, config: IpamdConfig) ->
                   .watches(POD, enqueue_mapped(_claim_of_pod))
                   .watches(VPC_IP, enqueue_mapped(_claim_of_vpc_ip))
                   .named("vpcipclaim").with_workers(2).complete(claim_reconciler))
-        reclaimer = KeptEniReclaimer(client=manager.client, reader=reader, vpc=vpc, settings=config.claims,
-                                     recheck=config.kept_eni_recheck, metrics=metrics, recorder=recorder,
-                                     clock=manager.clock)
-        kept_enis = ControllerBuilder(manager).for_(VPC_ENI).named("keptenis").with_workers(1).complete(reclaimer)
+    reclaimer = KeptEniReclaimer(client=manager.client, reader=reader, vpc=vpc, settings=config.claims,
+                                 recheck=config.kept_eni_recheck, metrics=metrics, recorder=recorder,
+                                 clock=manager.clock, static=config.pool.static is not None)
+    kept_enis = ControllerBuilder(manager).for_(VPC_ENI).named("keptenis").with_workers(1).complete(reclaimer)
     controller = builder.named("nodepool").with_workers(config.workers).complete(reconciler)
     collector = LeakCollector(vpc=vpc, records=Records(manager.client), cluster_tags=config.cluster_tags,
                               interval=config.gc_interval, grace=config.gc_grace, metrics=metrics,

@@ -6,7 +6,10 @@ reclaimed like a retained static IP (PRODUCT.md "Reclaim of retained static IPs 
 - by expiry: the pod's ``claim-expired-duration``, else ``--claim-expired-duration``, counted from
   ``kept-since`` (never without either), and not while the next pod of that name is there;
 - by cascade (``--enable-ownerref``): the workload the pod belonged to (``owner-workload``) is gone or was
-  replaced by a new object of that name (not while the next pod of that name is there either).
+  replaced by a new object of that name (not while the next pod of that name is there either);
+- by a switch to non-static mode (``static=False``): no pod is given a kept ENI there (a pod of that name takes
+  one from its node's warm pool), so every kept ENI is surplus and goes at once, as the retained IPs left on
+  shared ENIs become surplus of their node's pool.
 A controller over VpcENIs (``reconcile``, one per ENI, on the leader): a kept ENI is looked at when its
 VpcENI changes, again when it is due to expire, and every ``recheck`` while its workload is followed.
 ``reclaim_once`` runs every VpcENI through it at once (tests, tools). An ENI the cloud shows attached is left
@@ -54,9 +57,11 @@ class KeptEniReclaimer:
     """The reconciler of kept exclusive ENIs (see the module docstring)."""
 
     def __init__(self, *, client: Client, reader: Reader, vpc: VpcApi, settings: ClaimSettings, recheck: float,
-                 metrics: IpamdMetrics, recorder: EventRecorder, clock: Clock = REAL_CLOCK) -> None:
+                 metrics: IpamdMetrics, recorder: EventRecorder, clock: Clock = REAL_CLOCK,
+                 static: bool = True) -> None:
         if recheck <= 0:
             raise ValueError("recheck must be > 0")
+        self._static = static
         self._client = client
         self._reader = reader
         self._vpc = vpc
@@ -98,6 +103,8 @@ class KeptEniReclaimer:
         """Why the kept ENI goes now (empty: it stays), and in how many seconds to look again."""
         if record.metadata.deletion_timestamp is not None:
             return "the VpcENI was deleted", None
+        if not self._static:
+            return "ipamd is not in static-IP mode, where no pod gets a kept ENI again", None
         if self._pod_waits(record):
             return "", self._recheck  # the next pod of that name is there: a node pass attaches the ENI to it
         wait: float | None = None

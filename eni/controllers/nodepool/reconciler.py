@@ -153,7 +153,7 @@ class NodeReconciler:
         node = self._node(name)
         if node is None or (node.get("metadata") or {}).get("deletionTimestamp"):
             teardown(name, records=self._records, enis=self._enis, client=self._client, now=self._clock.now(),
-                     kept=self._kept)
+                     kept=self._kept if self._static is not None else None)
             self._metrics.forget_node(name)
             self._direct.forget(name)
             with self._lock:

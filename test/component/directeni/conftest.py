@@ -168,7 +168,7 @@ class Cluster:
         self.reclaimer = KeptEniReclaimer(client=self.client, reader=self.client, vpc=self.vpc,
                                           settings=self.claim_settings, recheck=60.0,
                                           metrics=IpamdMetrics(CollectorRegistry()), recorder=self.recorder,
-                                          clock=self.clock)
+                                          clock=self.clock, static=self.static)
 
     @property
     def static(self) -> bool:

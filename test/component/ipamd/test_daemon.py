@@ -197,3 +197,26 @@ def test_enable_node_taint_taints_a_node_the_daemon_cannot_serve(world, kubeconf
         assert not node("node-1")["spec"].get("taints")
     finally:
         assert replica.halt() == 0
+
+
+def test_in_non_static_mode_the_daemon_deletes_an_eni_static_mode_kept(world, kubeconfig, monkeypatch):
+    from eni.api.v1 import VPC_ENI, EniType, ObjectReference, VpcENIPhase
+    from eni.api.v1.constants import ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY
+    from eni.cloud.types import SubnetId
+    from eni.controllers.directeni.keep import ANNOTATION_KEPT_SINCE
+    from eni.controllers.eni.records import Records
+
+    # What static mode left behind: a detached exclusive ENI kept for the next pod named default/db-0.
+    eni = world.adapter.create_eni(intent="kept-before-the-switch", subnet_id=SubnetId("subnet-gz3a0001"),
+                                   name="node-1-direct-eni")
+    records = Records(world.client)
+    records.record_eni(eni, node="", instance_id="", phase=VpcENIPhase.DETACHED, eni_type=EniType.DIRECT,
+                       owner_pod=ObjectReference(namespace="default", name="db-0"))
+    records.patch_eni(eni.id, annotations={ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY: "Never",
+                                           ANNOTATION_KEPT_SINCE: "2026-01-01T00:00:00Z"})
+    replica = Replica(settings_for(monkeypatch, kubeconfig, world.emulator.endpoint, "r"))
+    try:
+        wait_for(lambda: all(o["metadata"]["name"] != eni.id for o in world.client.list(VPC_ENI)))
+        assert not world.adapter.describe_enis(eni_ids=[eni.id])
+    finally:
+        assert replica.halt() == 0
