@@ -203,14 +203,16 @@ class AgentService:
         with self._lock_for(request.key):
             snapshot = self._snapshot
             alloc, durable = self._ledger.reserve(request.key, request.pod, _ready(snapshot))
-            saving = self._committer.submit(durable)
             try:
                 spec = self._spec(request, alloc, snapshot, mtu=mtu)
             except NetworkSetupError:
                 # NB: nothing was plumbed; the allocation stays (it may be a running pod's, on a retried ADD).
-                saving.result(timeout=_COMMIT_TIMEOUT)
+                durable()
                 self._changed()
                 raise
+            # NB: submitted only now, right before the kernel work: the saving thread's own Python then runs while
+            # this one waits in a system call, instead of contending with it for the interpreter lock.
+            saving = self._committer.submit(durable)
             try:
                 # NB: a veth of this attachment still waiting for deletion would collide with the new one.
                 self._reaper.flush(spec.host_ifname)
