@@ -29,7 +29,7 @@ import time
 
 from eni.api.v1 import NODE_ENI_CONFIG, VPC_ENI, VPC_IP, VPC_IP_CLAIM
 from eni.runtime.cache import InformerCache
-from eni.runtime.meta import NODE
+from eni.runtime.meta import NODE, POD
 from eni.runtime.testing import FakeListerWatcher
 from eni.scheduler import ClusterIndex, ClusterSubnets, Extender, ExtenderServer, decode_args
 from eni.scheduler.testing import claim, kept_eni, pod, synthetic_cluster
@@ -83,7 +83,7 @@ def main() -> int:
 
     sources = {NODE: FakeListerWatcher(cluster.nodes), NODE_ENI_CONFIG: FakeListerWatcher(cluster.necs),
                VPC_IP: FakeListerWatcher(cluster.vips), VPC_IP_CLAIM: FakeListerWatcher(cluster.claims),
-               VPC_ENI: FakeListerWatcher(venis)}
+               VPC_ENI: FakeListerWatcher(venis), POD: FakeListerWatcher([])}
     cache = InformerCache(lambda kind, _selector: sources[kind])
     index = ClusterIndex()
     index.watch(cache)
