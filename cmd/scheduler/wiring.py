@@ -90,7 +90,7 @@ def build(settings: SchedulerSettings) -> Program:
         qps=settings.kube.qps, burst=settings.kube.burst, registry=registry,
     )
     index = ClusterIndex()
-    index.watch(manager.cache)
+    index.watch(manager.cache, pods=settings.extender.only_nominated_subnets)
     manager.add_readyz_check("extender-index", lambda: _check(index.has_synced(), "the extender's index has not "
                                                                                   "synced"))
     subnets: SubnetCapacity

@@ -141,9 +141,10 @@ class ClusterIndex:
         return bool(self._registrations) and all(r.has_synced() for r in self._registrations)
 
     # -- registration --------------------------------------------------------------------------------------
-    def watch(self, cache: InformerCache) -> None:
+    def watch(self, cache: InformerCache, *, pods: bool = True) -> None:
         """Register the handlers on ``cache``'s informers for Nodes, NodeENIConfigs, VpcIPs, VpcIPClaims,
-        VpcENIs and unfinished Pods."""
+        VpcENIs and, with ``pods``, unfinished Pods (only the subnets pods nominate come from them, which matter
+        only under --only-nominated-eni-subnets: without it, the cluster's pods need not be held)."""
         for kind, on_upsert, on_remove, fields in (
             (NODE, self.upsert_node, self.remove_node, ""),
             (NODE_ENI_CONFIG, self.upsert_nec, self.remove_nec, ""),
@@ -152,6 +153,8 @@ class ClusterIndex:
             (VPC_ENI, self.upsert_veni, self.remove_veni, ""),
             (POD, self.upsert_pod, self.remove_pod, UNFINISHED_PODS),
         ):
+            if kind is POD and not pods:
+                continue
             handler = EventHandlerFuncs(
                 on_add=_guarded(on_upsert, kind.kind),
                 on_update=_guarded(lambda _old, new, fn=on_upsert: fn(new), kind.kind),

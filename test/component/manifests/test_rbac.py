@@ -187,7 +187,8 @@ def test_a_recorded_ipamd_run_stays_within_the_derived_calls_and_the_grants(apis
 @pytest.mark.slow
 def test_a_recorded_extender_run_makes_exactly_the_derived_calls(apiserver, kubeconfig, rendered, scanned,
                                                                   monkeypatch):
-    """The real extender program reads through informers only: its run shows every derived call and no other."""
+    """The real extender program reads through informers only: its run shows every derived call and no other
+    (with --only-nominated-eni-subnets, under which it also watches pods)."""
     from tke_eni_ip_scheduler import main as scheduler_main
     from tke_eni_ip_scheduler import wiring as scheduler_wiring
 
@@ -195,7 +196,8 @@ def test_a_recorded_extender_run_makes_exactly_the_derived_calls(apiserver, kube
     captured = []
     monkeypatch.setattr(scheduler_wiring, "start", lambda settings: captured.append(settings) or 0)
     assert scheduler_main.main(["--kubeconfig", str(kubeconfig), "--listen", "127.0.0.1:0", "--metrics-bind-address",
-                                "0", "--health-probe-bind-address", "127.0.0.1:0", "--log-format", "text"]) == 0
+                                "0", "--health-probe-bind-address", "127.0.0.1:0", "--log-format", "text",
+                                "--only-nominated-eni-subnets"]) == 0
     monkeypatch.undo()
     derived = set(scanned["tke-eni-ip-scheduler"])
     stop = threading.Event()

@@ -1,10 +1,12 @@
 """ClusterIndex: node records and subnet usage follow the objects through real informers."""
 
 import copy
+import threading
 
 from eni.api.v1 import NODE_ENI_CONFIG, VPC_ENI, VPC_IP, VPC_IP_CLAIM, VpcENIPhase
-from eni.runtime.cache import DeletedFinalStateUnknown
-from eni.runtime.meta import NODE
+from eni.runtime.cache import DeletedFinalStateUnknown, InformerCache
+from eni.runtime.meta import NODE, POD
+from eni.runtime.testing import FakeListerWatcher
 from eni.scheduler import ClusterIndex
 from eni.scheduler.testing import DirectEniLayout, EniLayout, claim, kept_eni, nec, node, vip
 
@@ -156,3 +158,26 @@ def test_garbage_in_exclusive_eni_fields_reads_as_absent():
     index.upsert_veni({"metadata": {"name": "eni-8"}, "spec": []})
     assert index.kept_eni("default", "p") is None
     index.remove_veni({"metadata": {"name": "eni-unknown"}})
+
+
+def test_without_pods_the_index_never_asks_for_a_pod_informer(wait_until):
+    """Pods' nominations matter only under --only-nominated-eni-subnets; without it the cluster's pods are not held."""
+    asked = []
+    sources = {kind: FakeListerWatcher([]) for kind in (NODE, NODE_ENI_CONFIG, VPC_IP, VPC_IP_CLAIM, VPC_ENI)}
+
+    def source(kind, _selector):
+        asked.append(kind)
+        return sources[kind]
+
+    cache = InformerCache(source)
+    index = ClusterIndex()
+    index.watch(cache, pods=False)
+    stop = threading.Event()
+    thread = threading.Thread(target=cache.start, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_until(index.has_synced, message="the index did not sync")
+        assert POD not in asked and set(asked) == set(sources)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
