@@ -81,6 +81,10 @@ class NodeLoop:
 
     def allocations_changed(self) -> None:
         """Asks for a prompt report (an IP was allocated or released); cheap, never blocks."""
+        if self._report_wanted.is_set():
+            # NB: a report is due already and reads the ledger only after clearing this flag, so it includes the
+            # caller's change; waking the loop again would only make it contend with the caller's thread.
+            return
         self._report_wanted.set()
         self._signal.set()
 

@@ -169,3 +169,12 @@ def test_a_prompt_report_carries_the_new_in_use_ips(loop_parts):
 def test_the_report_interval_must_be_positive():
     with pytest.raises(ValueError):
         NodeLoopSettings(report_interval=0)
+
+
+def test_a_change_while_a_report_is_due_does_not_wake_the_loop_again(loop_parts):
+    loop, *_ = loop_parts
+    loop.allocations_changed()
+    assert loop._signal.is_set()
+    loop._signal.clear()
+    loop.allocations_changed()  # the report still due covers this change too
+    assert not loop._signal.is_set()
