@@ -6,6 +6,10 @@ sockets and /proc/sys/net files keep the namespace that was current when they we
 inside `entered()`. (A plain socket may then be used from any thread; a pyroute2 `IPRoute` may not, see
 `eni.netlink.pyroute.executor`.)
 
+The namespace system calls here (open of a namespace file, setns, close) keep the interpreter lock: each takes
+microseconds, and releasing the lock around them (as `os.open` and ctypes' CDLL do) lets any other thread take
+it for as long as its own Python runs, which on the pod path cost an ADD a fifth of a millisecond per switch.
+
 Must never leave a thread in a foreign namespace: `entered()` switches back in `finally`, and if even that fails
 it raises `NamespaceEscapeError`, which callers must treat as fatal for the thread.
 """
@@ -24,6 +28,7 @@ __all__ = [
     "NETNS_RUN_DIR",
     "NamespaceEscapeError",
     "entered",
+    "close_netns",
     "netns_path",
     "open_netns",
     "same_netns",
@@ -35,7 +40,11 @@ NETNS_RUN_DIR = "/run/netns"
 
 _CLONE_NEWNET = 0x40000000
 _THREAD_NETNS = "/proc/thread-self/ns/net"
-_libc = ctypes.CDLL(None, use_errno=True)
+# NB: PyDLL calls keep the interpreter lock (see the module docstring).
+_libc = ctypes.PyDLL(None, use_errno=True)
+_libc.setns.argtypes = (ctypes.c_int, ctypes.c_int)
+_libc.open.argtypes = (ctypes.c_char_p, ctypes.c_int)
+_libc.close.argtypes = (ctypes.c_int,)
 
 
 class NamespaceEscapeError(RuntimeError):
@@ -60,11 +69,29 @@ def netns_path(name_or_path: str) -> str:
 def open_netns(path: str, *, op: str) -> int:
     """Open a namespace file read-only (close-on-exec); NamespaceNotFound if it is gone."""
     try:
-        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        return _open_readonly(path)
     except FileNotFoundError as e:
         raise NamespaceNotFound(op, errno.ENOENT, f"network namespace {path} not found") from e
     except OSError as e:
         raise NetlinkError(op, e.errno or errno.EIO, f"cannot open network namespace {path}: {e.strerror}") from e
+
+
+def close_netns(fd: int) -> None:
+    """Close a descriptor from `open_netns`."""
+    if _libc.close(fd) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _open_readonly(path: str) -> int:
+    encoded = os.fsencode(path)
+    if b"\0" in encoded:
+        raise FileNotFoundError(errno.ENOENT, "embedded NUL in path", path)
+    fd = int(_libc.open(encoded, os.O_RDONLY | os.O_CLOEXEC))
+    if fd < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), path)  # NB: OSError picks the subclass (FileNotFoundError) by errno
+    return fd
 
 
 def same_netns(fd: int) -> bool:
@@ -84,7 +111,7 @@ def setns(fd: int) -> None:
 @contextmanager
 def entered(fd: int, *, op: str) -> Iterator[None]:
     """Run the body with the calling thread inside the namespace `fd`, then switch back (``ip netns exec``)."""
-    home = os.open(_THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+    home = _open_readonly(_THREAD_NETNS)
     try:
         try:
             setns(fd)
@@ -98,4 +125,4 @@ def entered(fd: int, *, op: str) -> Iterator[None]:
             except OSError as e:  # pragma: no cover - only if the kernel refuses our own namespace back
                 raise NamespaceEscapeError(f"cannot return to the thread's network namespace: {e}") from e
     finally:
-        os.close(home)
+        close_netns(home)

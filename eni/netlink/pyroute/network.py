@@ -17,7 +17,7 @@ from types import TracebackType
 
 from eni.netlink.errors import NamespaceNotFound
 from eni.netlink.interfaces import NodeNetwork, PodNetwork
-from eni.netlink.namespace import netns_path, open_netns
+from eni.netlink.namespace import close_netns, netns_path, open_netns
 from eni.netlink.pyroute import check, node, pod
 from eni.netlink.pyroute.executor import NodeExecutor
 from eni.netlink.pyroute.rtnl import RtnlPool
@@ -79,7 +79,7 @@ class PyrouteNetwork:
         try:
             return pod.setup_pod(self._pool, spec, pod_fd)
         finally:
-            os.close(pod_fd)
+            close_netns(pod_fd)
 
     def teardown_pod(self, *, host_ifname: str, ip: IPv4Address, netns_path: str | None) -> None:
         """See `PodNetwork.teardown_pod`. The pod end dies with its host end, so `netns_path` is not needed."""
