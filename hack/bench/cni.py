@@ -8,6 +8,8 @@ fake API server holding the node's NodeENIConfig (the agent installs the plugins
 measured with 200 pods), and execs the plugins the way a container runtime does: a fresh process per
 call, CNI env vars, config on stdin (ours: the plugin config of the conflist the agent installed), from a
 thread inside the node namespace.
+Our DEL returns before the pod's host veth is deleted (the agent does that in the background): the bench waits
+for each such deletion, untimed, before it measures anything else, so that it never loads the reference's turn.
 Prints p50/p90/p99 in milliseconds and the ratio ours/reference. ``--agent-profile FILE`` also writes a CPU profile
 of every agent thread (``ENI_AGENT_CPU_PROFILE``; read it with ``python -m pstats FILE``; latencies are then not
 comparable).
@@ -82,7 +84,7 @@ def bench(args: argparse.Namespace) -> int:
         profile = str(Path(args.agent_profile).resolve()) if args.agent_profile else ""
         with running_agent(node, tmp, status, python=args.python, profile=profile) as (agent_pid, agent_port):
             ours = Runtime(node, ns, str(tmp / "bin" / "tke-route-eni"), installed_conf(tmp / "net.d"),
-                           f"{tmp / 'bin'}:{REFERENCE}")
+                           f"{tmp / 'bin'}:{REFERENCE}", background_deletes=True)
             ref = Runtime(node, ns, str(REFERENCE / "ptp"),
                           {"cniVersion": "1.0.0", "name": "ref", "type": "ptp",
                            "ipam": {"type": "host-local", "ranges": [[{"subnet": REF_SUBNET}]],
@@ -147,6 +149,7 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
                 spent = children_cpu_seconds()
                 into[index].append(runtime.call(command, pod))
                 children[side] += children_cpu_seconds() - spent
+                runtime.settle()
         agent_cpu = cpu_seconds(agent_pid) - agent_cpu  # NB: before the /metrics scrape, which costs the agent too
         after = served_seconds(agent_port).get(method, (0.0, 0))
         agent_ms[command] = 1000 * (after[0] - before[0]) / max(1, after[1] - before[1])

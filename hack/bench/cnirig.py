@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import resource
 import secrets
 import signal
@@ -235,21 +236,53 @@ def exec_plugin(exe: str, command: str, conf: bytes, *, container: str, netns: s
     return elapsed * 1000
 
 
-class Runtime:
-    """Execs one network (a main plugin + config) for pods, from threads inside the node namespace."""
+_LINK_NAME = re.compile(r"^\d+: ([^:@]+)[@:]", re.MULTILINE)
 
-    def __init__(self, node: str, ns: Namespaces, exe: str, conf: dict[str, object], cni_path: str) -> None:
+
+def link_names(node: str) -> set[str]:
+    return set(_LINK_NAME.findall(sh("ip", "-n", node, "-o", "link", "show")))
+
+
+class Runtime:
+    """Execs one network (a main plugin + config) for pods, from threads inside the node namespace.
+
+    ``background_deletes``: DEL returns before the pod's host veth is gone (the agent deletes it in the
+    background); ``settle`` then waits for that, so that it never loads the machine while the other side is
+    measured."""
+
+    def __init__(self, node: str, ns: Namespaces, exe: str, conf: dict[str, object], cni_path: str, *,
+                 background_deletes: bool = False) -> None:
         self.node, self.ns, self.exe, self.cni_path = node, ns, exe, cni_path
         self.conf = json.dumps(conf).encode()
+        self.network = str(conf["name"])
+        self.background_deletes = background_deletes
+        self._deleting: set[str] = set()
+
+    def settle(self, *, timeout: float = 60.0) -> None:
+        """Returns once the host veths of the pods this side deleted are gone (not timed)."""
+        deadline = time.monotonic() + timeout
+        while self._deleting:
+            self._deleting &= link_names(self.node)
+            if not self._deleting:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{sorted(self._deleting)[:3]} still in {self.node} after {timeout:.0f}s")
+            time.sleep(0.005)
 
     def call(self, command: str, pod: str) -> float:
         with in_node(self.node):
-            return exec_plugin(self.exe, command, self.conf, container=pod, netns=f"/run/netns/{pod}",
-                               cni_path=self.cni_path)
+            elapsed = exec_plugin(self.exe, command, self.conf, container=pod, netns=f"/run/netns/{pod}",
+                                  cni_path=self.cni_path)
+        if command == "DEL" and self.background_deletes:
+            from eni.agent.podnet import host_ifname_for
+
+            self._deleting.add(host_ifname_for(self.network, pod, "eth0"))
+        return elapsed
 
     def sequential(self, pods: list[str]) -> tuple[list[float], list[float]]:
         adds = [self.call("ADD", p) for p in pods]
         dels = [self.call("DEL", p) for p in pods]
+        self.settle()
         return adds, dels
 
     def burst(self, pods: list[str]) -> tuple[list[float], float]:
@@ -258,4 +291,5 @@ class Runtime:
             adds = list(pool.map(lambda p: self.call("ADD", p), pods))
             wall = (time.perf_counter() - start) * 1000
             list(pool.map(lambda p: self.call("DEL", p), pods))
+        self.settle()
         return adds, wall
