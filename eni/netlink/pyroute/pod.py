@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import random
 import socket
 from collections.abc import Sequence
 from ipaddress import IPv4Address
@@ -62,13 +63,18 @@ _MAX_DUPLICATE_RULE_ROUNDS = 8
 _RULES_PER_BATCH = 128
 
 
+# NB: a generator seeded once from the kernel, not os.urandom per MAC: that system call releases the interpreter
+# lock on the pod path, where another thread then holds it. A MAC needs to be unlikely to repeat, not secret.
+_MACS = random.Random(os.urandom(32))
+
+
 def random_mac() -> str:
     """A random locally administered unicast MAC.
 
     >>> int(random_mac().split(":")[0], 16) & 0b11
     2
     """
-    octets = bytearray(os.urandom(6))
+    octets = bytearray(_MACS.getrandbits(48).to_bytes(6, "big"))
     octets[0] = (octets[0] & 0xFE) | 0x02
     return ":".join(f"{b:02x}" for b in octets)
 
