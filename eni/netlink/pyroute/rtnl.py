@@ -8,8 +8,10 @@ that asks), and we match the answers by sequence number. Requests are described 
 pyroute2's message classes (`ifinfmsg`, `ifaddrmsg`, `rtmsg`, `ndmsg`, `fibmsg`) and packed by `wire` (pyroute2's
 encoder is the fallback); link replies are read by `linkmsg`.
 
-Every receive has a timeout; a socket that timed out or lost sync is marked broken and must be dropped. Must
-never be used for dumps (the node path uses `IPRoute` for those).
+Every receive has a timeout, set in the kernel (SO_RCVTIMEO, SO_SNDTIMEO) rather than by Python's socket
+timeout, which polls before each call: a pod's three exchanges then cost three system calls less each, and
+as many fewer hand-overs of the interpreter lock. A socket that timed out or lost sync is marked broken and must
+be dropped. Must never be used for dumps (the node path uses `IPRoute` for those).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ _NLMSG_DONE = 3
 _HEADER = struct.Struct("=IHHII")
 _ERRNO = struct.Struct("=i")
 _BUFFER = 1 << 20  # SO_RCVBUF
+_TIMEVAL = struct.Struct("@ll")  # struct timeval
 _RECV_SIZE = 1 << 16
 
 
@@ -122,7 +125,9 @@ class RtnlSocket:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _BUFFER)
             self._sock.setsockopt(_SOL_NETLINK, _NETLINK_CAP_ACK, 1)
             self._sock.bind((0, 0))
-            self._sock.settimeout(timeout)
+            timeval = _TIMEVAL.pack(int(timeout), int((timeout % 1) * 1_000_000))
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
         except Exception:
             self._sock.close()
             raise
@@ -150,7 +155,9 @@ class RtnlSocket:
                 outcomes = self._exchange(requests)
             except OSError as e:
                 self.broken = True
-                code = errno.ETIMEDOUT if isinstance(e, TimeoutError) else (e.errno or errno.EIO)
+                # NB: a kernel timeout (SO_RCVTIMEO) surfaces as EAGAIN
+                timed_out = isinstance(e, (TimeoutError, BlockingIOError))
+                code = errno.ETIMEDOUT if timed_out else (e.errno or errno.EIO)
                 raise NetlinkError(requests[0].op, code, f"netlink exchange failed: {e}") from e
         for request, outcome in zip(requests, outcomes, strict=True):
             if outcome.errno and outcome.errno not in request.ok:

@@ -98,3 +98,27 @@ def test_an_exhausted_pool_times_out_instead_of_blocking(netns_factory: Any) -> 
         pool.close()
     finally:
         os.close(fd)
+
+
+def test_an_answer_that_never_comes_times_out_and_breaks_the_socket(netns_factory: Any, monkeypatch: Any) -> None:
+    """The receive timeout is the kernel's (SO_RCVTIMEO): a batch the kernel does not answer (here: its ack
+    flag stripped) ends in ETIMEDOUT after the timeout, not a hang, and the socket is dropped from then on."""
+    import time
+
+    from eni.netlink.pyroute import rtnl
+
+    ns = netns_factory("silent")
+    fd = os.open(ns.path, os.O_RDONLY)
+    encode = rtnl._encode
+    monkeypatch.setattr(rtnl, "_encode", lambda request, seq, *, ack=True: encode(request, seq, ack=False))
+    try:
+        with entered(fd, op="test"):
+            sock = RtnlSocket(timeout=0.3)
+        with sock:
+            started = time.monotonic()
+            with pytest.raises(NetlinkError) as silent:
+                sock.run(_up(1))
+            assert silent.value.errno == errno.ETIMEDOUT and 0.25 < time.monotonic() - started < 5
+            assert sock.broken
+    finally:
+        os.close(fd)
