@@ -35,10 +35,6 @@ ABS_FILE = click.Path(dir_okay=False, path_type=Path)
 SUBCOMMAND_SETTINGS = {key: value for key, value in CONTEXT_SETTINGS.items() if key != "auto_envvar_prefix"}
 
 
-SWITCH_INTERVAL = 0.0005
-"""Seconds a thread may hold the interpreter lock while another waits for it (Python's default: 0.005)."""
-
-
 @click.group(cls=GroupedGroup, context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
 @option("--node-name", group=NODE, envvar=["ENI_NODE_NAME", "NODE_NAME"], default=None,
         help="This node's name (the Node and its NodeENIConfig). Required to run the daemon.")
@@ -109,10 +105,6 @@ def cli(ctx: click.Context, /, **flags: Any) -> int:
         settings = from_flags(flags)
     except SettingsError as e:
         raise click.BadParameter(e.problem, param_hint=f"'{e.flag}'") from e
-    # NB: a CNI request's worker thread waits for the interpreter lock while a background thread (an informer
-    # decoding a watch event, the status report) holds it: the default 5 ms switch interval would add up to that
-    # much to a pod's ADD.
-    sys.setswitchinterval(SWITCH_INTERVAL)
     profile = os.environ.get(profiling.PROFILE_VARIABLE)
     if profile:
         return profiling.profiled(lambda: wiring.start(settings), Path(profile))
