@@ -25,14 +25,12 @@ from typing import Any
 from eni.api.v1 import (
     NODE_ENI_CONFIG,
     VPC_ENI,
-    VPC_IP_CLAIM,
     EniType,
     IPState,
     ObjectReference,
     PodRef,
     VpcENI,
 )
-from eni.api.v1.constants import parse_nominated_eni_subnets
 from eni.api.v1.errors import AnnotationError
 from eni.cloud.errors import CloudError, NotFound, QuotaExceeded, SubnetExhausted
 from eni.cloud.interfaces import VpcApi
@@ -43,9 +41,9 @@ from eni.controllers.eni.lifecycle import EniLifecycle
 from eni.controllers.eni.records import Records
 from eni.controllers.metrics import CloudCalls
 from eni.controllers.nec.keeper import NecKeeper
+from eni.controllers.nominations import reserved_subnets
 from eni.controllers.static.config import StaticConfig
 from eni.controllers.static.podview import PodView, StaticRequest, parse_static_request
-from eni.controllers.static.writer import decode_claim
 from eni.runtime.client.interfaces import Reader
 from eni.runtime.clock import Clock
 from eni.runtime.events import EventRecorder
@@ -55,7 +53,7 @@ from .context import DirectContext, DirectOutcome
 from .create import CreateRequest, DirectCreator, NoSubnet
 from .keep import KeptEnis, annotation_changes, keeps, record_annotations
 from .model import DirectEni
-from .pods import direct_pods, wants_direct_eni
+from .pods import direct_pods
 
 
 class StaticDirectPass:
@@ -241,17 +239,8 @@ class StaticDirectPass:
             return {s for s in zone if s in request.nominated_subnet_ids}
         if not self._config.only_nominated_subnets:
             return set(zone)
-        if not reserved:  # once per pass: what claims and direct-ENI pods nominate
-            nominated: set[str] = set()
-            for claim in (decode_claim(c) for c in self._reader.list(VPC_IP_CLAIM)):
-                nominated |= set(claim.spec.nominated_subnet_ids) if claim is not None else set()
-            for pod in self._reader.list(POD):
-                if wants_direct_eni(pod):
-                    try:
-                        nominated |= set(parse_nominated_eni_subnets(PodView.of(pod).annotations))
-                    except AnnotationError:
-                        continue
-            reserved.append(frozenset(nominated))
+        if not reserved:  # once per pass: what claims and exclusive-ENI pods nominate
+            reserved.append(reserved_subnets(self._reader))
         return {s for s in zone if s not in reserved[0]}
 
     def _subnet(self, subnet_id: str) -> Subnet | None:

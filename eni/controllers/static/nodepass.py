@@ -45,6 +45,7 @@ from eni.controllers.nec.limits import NodeLimits
 from eni.controllers.nodepool.growth import bump_seq
 from eni.controllers.nodepool.model import WorkingEni
 from eni.controllers.nodepool.planner import SubnetChoice, choose_subnet, plan_assignments
+from eni.controllers.nominations import reserved_subnets
 from eni.runtime.client.errors import NotFoundError
 from eni.runtime.client.interfaces import Client, Reader
 from eni.runtime.clock import Clock
@@ -325,10 +326,8 @@ class StaticNodePass:
         if claim.spec.nominated_subnet_ids:
             return tuple(s for s in zone if s in claim.spec.nominated_subnet_ids)
         if self._config.only_nominated_subnets:
-            if ctx.reserved_subnets is None:  # once per pass: every claim's nominations
-                claims = (decode_claim(c) for c in self._reader.list(VPC_IP_CLAIM))
-                ctx.reserved_subnets = frozenset(
-                    s for c in claims if c is not None for s in c.spec.nominated_subnet_ids)
+            if ctx.reserved_subnets is None:  # once per pass: what claims and exclusive-ENI pods nominate
+                ctx.reserved_subnets = reserved_subnets(self._reader)
             return tuple(s for s in zone if s not in ctx.reserved_subnets)
         return tuple(zone)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eni.api.v1.constants import ANNOTATION_NOMINATED_ENI_SUBNETS, ANNOTATION_NOMINATED_VPC_IP
+from eni.api.v1.constants import ANNOTATION_NETWORKS, ANNOTATION_NOMINATED_ENI_SUBNETS, ANNOTATION_NOMINATED_VPC_IP
 from eni.controllers.static.config import StaticConfig
 
 
@@ -63,6 +63,19 @@ def test_only_nominated_subnets_keeps_a_nominated_subnet_for_its_pods(make_clust
     cluster.converge()
     assert cluster.held_ip("picky").startswith("10.0.2.")
     assert all(cluster.held_ip(f"any-{i}").startswith("10.0.1.") for i in range(4))
+
+
+def test_only_nominated_subnets_keeps_a_subnet_an_exclusive_eni_pod_nominates(make_cluster):
+    """An exclusive-ENI pod has no VpcIPClaim: its own annotation reserves the subnet from shared-ENI pods."""
+    cluster = make_cluster(static=StaticConfig(only_nominated_subnets=True))
+    cluster.add_node("node-1")
+    cluster.add_pod("direct", "node-2", annotations={ANNOTATION_NETWORKS: "tke-direct-eni",
+                                                      ANNOTATION_NOMINATED_ENI_SUBNETS: "subnet-gz3b0002"})
+    for i in range(3):
+        cluster.add_pod(f"any-{i}", "node-1")
+    cluster.converge()
+    assert cluster.claim("direct") is None
+    assert all(cluster.held_ip(f"any-{i}").startswith("10.0.1.") for i in range(3))
 
 
 def test_a_bad_annotation_creates_nothing_and_says_why(make_cluster):
