@@ -8,12 +8,19 @@ releases — never an address two claims believe they hold:
 - an exact address (nominated, or a retained one coming back) is recorded as Assigning *before* the
   cloud call, so the claim already owns the name and no second claim can take it; each attempt carries
   a fresh ClientToken (one replayed after an unassign would return the old reply and assign nothing);
-- a move between ENIs (MigratePrivateIpAddress within a subnet) is followed by the record update.
+- a move between ENIs (MigratePrivateIpAddress within a subnet) is followed by the record update;
+- a release is cancelled (``keep``) when the claim's pod comes back to the node whose agent is giving the
+  address back: the address never leaves its ENI, so no other node can take it in between.
+A move and a cancel of the same address exclude each other (a per-address lock of this process, which
+runs every node pass): a move goes ahead only while the record still says Releasing on the source ENI,
+and a cancel only while the record and the cloud still put the address on its ENI. So an address the
+agent got back as Bound (and may give to its pod) is never moved away on an older confirmation.
 Only the node pass calls these, and it unassigns nothing here: unassigns stay with the handshake.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -28,6 +35,9 @@ from eni.controllers.eni.records import Records
 from eni.controllers.metrics import CloudCalls
 from eni.runtime.client.errors import AlreadyExistsError, NotFoundError
 from eni.runtime.meta import ObjectKey
+
+LOCK_STRIPES = 64
+"""Locks that serialize moves and cancelled releases per address (an address always maps to the same one)."""
 
 
 class AddressTaken(Exception):
@@ -51,6 +61,10 @@ class StaticIps:
         self._records = records
         self._ips = ips
         self._calls = calls
+        self._locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
+
+    def _lock_of(self, address: str) -> threading.Lock:
+        return self._locks[hash(address) % LOCK_STRIPES]
 
     def get(self, address: str) -> VpcIP | None:
         return self._records.get_ip(address)
@@ -96,11 +110,35 @@ class StaticIps:
         return bool(on_eni) and any(ip.address == address for ip in on_eni[0].secondary_ips)
 
     def migrate(self, *, address: str, source_eni_id: str, node: str, eni_id: str, subnet_id: str,
-                claim: VpcIPClaim) -> None:
-        """Move ``address`` from ``source_eni_id`` to ``eni_id`` (same subnet), then re-home its record."""
-        self._calls.call("MigratePrivateIpAddress", lambda: self._vpc.migrate_private_ip(
-            address, source_eni_id=EniId(source_eni_id), destination_eni_id=EniId(eni_id)))
-        self.own(address, claim, eni_id=eni_id, subnet_id=subnet_id, node=node)
+                claim: VpcIPClaim) -> bool:
+        """Move ``address`` from ``source_eni_id`` to ``eni_id`` (same subnet), then re-home its record.
+
+        False, with nothing done, when the record no longer says the claim's address is Releasing on
+        ``source_eni_id``: its node kept it (``keep``) or it moved already."""
+        with self._lock_of(address):
+            current = self.get(address)
+            if current is None or not owned_by(current, claim) or current.spec.eni_id != source_eni_id \
+                    or current.status.phase is not VpcIPPhase.RELEASING:
+                return False
+            self._calls.call("MigratePrivateIpAddress", lambda: self._vpc.migrate_private_ip(
+                address, source_eni_id=EniId(source_eni_id), destination_eni_id=EniId(eni_id)))
+            self.own(address, claim, eni_id=eni_id, subnet_id=subnet_id, node=node)
+        return True
+
+    def keep(self, address: str, *, eni_id: str, claim: VpcIPClaim) -> bool:
+        """Cancel the release of ``address`` from ``eni_id``: its record is Assigned to ``claim`` again.
+
+        False, with nothing done, when the record is not the claim's on ``eni_id`` any more or the cloud
+        no longer shows the address there (a move took it)."""
+        with self._lock_of(address):
+            current = self.get(address)
+            if current is None or not owned_by(current, claim) or current.spec.eni_id != eni_id:
+                return False
+            if not self._on_eni(address, eni_id):
+                return False
+            if current.status.phase is not VpcIPPhase.ASSIGNED:
+                self._records.set_ip_phase(address, VpcIPPhase.ASSIGNED)
+        return True
 
     def own(self, address: str, claim: VpcIPClaim, *, eni_id: str, subnet_id: str, node: str,
             phase: VpcIPPhase = VpcIPPhase.ASSIGNED) -> None:

@@ -4,9 +4,12 @@ Per pass, for node N (called by ``NodeReconciler`` in static mode instead of the
 0. A Releasing record gone from its ENI here (its unassign's reply was lost) is forgotten, unless a live claim owns it.
 1. Each IP recorded on N is kept — reserved for its claim's pod (``pod`` in the NEC status) — while its claim
    exists, is not being deleted and its pod is not live elsewhere; else it is marked Releasing (never while the
-   agent lists it in use), and the agent's confirmation lets the handshake unassign it or the pod's node move it.
+   agent lists it in use), and the agent's confirmation lets the handshake unassign it or the pod's node move it
+   (``keeping``).
 2. Each live pod on N whose claim is adopted (``spec.podUID``) gets its IP:
    - already here and Bound: nothing to do;
+   - Releasing here (it left this node for another pod of the name, which went before the move): the release
+     is cancelled, the IP Bound again for the pod, with no cloud call; a claim being deleted lets it finish;
    - on another node M: marked Releasing there; once M's agent confirms it (Releasing, in ``releasedIPs``, not in
      ``inUseIPs`` of M's NEC), it is moved with MigratePrivateIpAddress to N's ENI in the IP's subnet (created if
      needed); an IP outside N's zone gets a Warning Event;
@@ -53,6 +56,7 @@ from eni.runtime.events import EventRecorder
 from eni.runtime.meta import POD, ObjectKey
 
 from .config import StaticConfig
+from .keeping import KeepOrRelease
 from .locate import eni_holding, eni_in_cloud_holding, just_attached, subnet_holding
 from .moves import AddressTaken, StaticIps, owned_by
 from .podview import PodView, is_live, wants_static_ip
@@ -101,6 +105,7 @@ class StaticNodePass:
         self._config = config
         self._claims = VpcIPClaimWriter(client)
         self._exhausted: dict[str, float] = {}
+        self._keeping = KeepOrRelease(reader=reader, records=records, claim_of=self._claim)
 
     def run(self, ctx: NodeContext) -> PassOutcome:
         ctx.subnets = {s.id: s for s in self._necs.zone_subnets(ctx.nec.spec.zone)}
@@ -108,7 +113,8 @@ class StaticNodePass:
         self._static.forget_released(ctx.left, self._claim)
         recorded = {ip.name: ip for ip in self._records.ips_of(ctx.name)}
         pods = {(v.namespace, v.name): v for v in self._live_pods(ctx.name)}
-        self._keep_or_release(ctx, recorded, pods, out)
+        out.waiting |= self._keeping.run(node=ctx.name, work=ctx.work, recorded=recorded, pods=pods, used=ctx.used,
+                                         released=ctx.released, reservations=out.reservations)
         new: list[tuple[VpcIPClaim, PodView]] = []
         for view in pods.values():
             claim = self._claim(view.namespace, view.name)
@@ -127,40 +133,6 @@ class StaticNodePass:
             return decode_claim(self._reader.get(VPC_IP_CLAIM, ObjectKey(namespace, name)))
         except NotFoundError:
             return None
-
-    # ---- IPs already on the node ----------------------------------------------------------------
-
-    def _keep_or_release(self, ctx: NodeContext, recorded: Mapping[str, VpcIP],
-                         pods: Mapping[tuple[str, str], PodView], out: PassOutcome) -> None:
-        for w in ctx.work.values():
-            for address in list(w.bound) + list(w.releasing):
-                vip = recorded.get(address)
-                claim = self._claim(vip.spec.claim_ref.namespace, vip.spec.claim_ref.name) \
-                    if vip is not None and vip.spec.claim_ref is not None else None
-                alive = claim is not None and vip is not None and owned_by(vip, claim) \
-                    and claim.metadata.deletion_timestamp is None
-                if claim is not None and alive:
-                    ref = PodRef(namespace=claim.namespace, name=claim.name, uid=claim.spec.pod_uid)
-                    out.reservations[address] = ref
-                    if address in w.bound and not self._lives_elsewhere(ctx.name, claim, pods):
-                        continue
-                if address in w.releasing:
-                    continue
-                if address in ctx.used or address in ctx.released:
-                    out.waiting = True  # a pod still holds it, or the agent has not dropped an old listing
-                    continue
-                self._records.set_ip_phase(address, VpcIPPhase.RELEASING)
-                w.mark_releasing(address)
-
-    def _lives_elsewhere(self, node: str, claim: VpcIPClaim, pods: Mapping[tuple[str, str], PodView]) -> bool:
-        if not claim.spec.pod_uid or (claim.namespace, claim.name) in pods:
-            return False
-        try:
-            pod = self._reader.get(POD, ObjectKey(claim.namespace, claim.name))
-        except NotFoundError:
-            return False
-        view = PodView.of(pod)
-        return view.uid == claim.spec.pod_uid and bool(view.node_name) and view.node_name != node and is_live(pod)
 
     # ---- one claimed pod ------------------------------------------------------------------------
 
@@ -191,18 +163,27 @@ class StaticNodePass:
             out.reservations[address] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
             self._bound(claim, address, found, ctx)
             return
-        if here is not None:  # Releasing on this node: once confirmed, give it back to the VPC and take it again
-            if address in ctx.released and address not in ctx.used:
-                self._ips.unassign(here.eni_id, [address])
-                here.drop([address])
-                self._place_address(ctx, claim, view, address, vip, out)
-            else:
-                out.waiting = True
+        if here is not None:  # Releasing on this node: the pod came back before the IP left
+            self._cancel_release(ctx, claim, view, here, address, out)
             return
         if vip is None or not vip.spec.node_name or vip.spec.node_name == ctx.name:
             self._place_address(ctx, claim, view, address, vip, out)
             return
         self._move_from(ctx, claim, view, vip, out)
+
+    def _cancel_release(self, ctx: NodeContext, claim: VpcIPClaim, view: PodView, here: WorkingEni, address: str,
+                        out: PassOutcome) -> None:
+        """Bound again, reserved for the pod, whether or not the agent released it already: the agent drops its
+        promise once it sees the IP Bound and gives it to this pod only. Unassigning and assigning it again
+        would let another node take it in between."""
+        if address not in here.releasing or claim.metadata.deletion_timestamp is not None \
+                or not self._static.keep(address, eni_id=here.eni_id, claim=claim):
+            out.waiting = True  # a claim being deleted lets the release finish; a move got the IP first
+            return
+        here.drop([address])
+        here.bound.append(address)
+        out.reservations[address] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
+        self._bound(claim, address, here, ctx)
 
     def _move_from(self, ctx: NodeContext, claim: VpcIPClaim, view: PodView, vip: VpcIP, out: PassOutcome) -> None:
         """The claim's IP sits on another node: have that node release it, then migrate it here."""
@@ -229,8 +210,10 @@ class StaticNodePass:
         target = self._target(ctx, vip.spec.subnet_id, view, out)
         if target is None:
             return
-        self._static.migrate(address=vip.ip, source_eni_id=vip.spec.eni_id, node=ctx.name, eni_id=target.eni_id,
-                             subnet_id=vip.spec.subnet_id, claim=claim)
+        if not self._static.migrate(address=vip.ip, source_eni_id=vip.spec.eni_id, node=ctx.name,
+                                    eni_id=target.eni_id, subnet_id=vip.spec.subnet_id, claim=claim):
+            out.waiting = True  # its node kept it for a pod of the name there, or it moved since it was read
+            return
         target.bound.append(vip.ip)
         out.reservations[vip.ip] = PodRef(namespace=view.namespace, name=view.name, uid=view.uid)
         self._bound(claim, vip.ip, target, ctx)
