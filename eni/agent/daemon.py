@@ -97,6 +97,7 @@ class AgentDaemon:
         self._view = view
         self._install = install
         self._installed = threading.Event()
+        self._applied = threading.Event()  # the node loop applied the NEC status (the pool) at least once
         # The NEC spec and the pools the device plugins' counts were last made from (only the node loop uses it).
         self._counted_from: tuple[Mapping[str, Any] | None, PoolView | None, DirectPool | None] = (None, None, None)
         self.ledger = Ledger(JsonFileCheckpointer.at(settings.state_dir / LEDGER_FILE), cooldown=settings.ip_cooldown)
@@ -144,11 +145,14 @@ class AgentDaemon:
         return parts
 
     def ready(self) -> None:
-        """Readiness check: raises while the NEC is unknown or the CNI plugins are not installed."""
+        """Readiness check: raises while the NEC is unknown, the CNI plugins are not installed or the NEC's pool
+        was not applied yet (until then an ADD, even the retry of a pod this node already serves, cannot work)."""
         if not self._view.nec_synced():
             raise RuntimeError("the node's NodeENIConfig is not known yet")
         if not self._installed.is_set():
             raise RuntimeError("the CNI plugins are not installed yet")
+        if not self._applied.is_set():
+            raise RuntimeError("the NodeENIConfig's ENIs and IPs are not applied yet")
 
     # --- node loop hooks -------------------------------------------------------------------------------
 
@@ -157,6 +161,7 @@ class AgentDaemon:
         self._installed.set()
 
     def _publish(self, status: AgentStatus) -> None:
+        self._applied.set()  # NB: the node loop publishes only what it computed after applying the NEC status
         self._update_device_counts()
         self.publisher.publish(status)
 

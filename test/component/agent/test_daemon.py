@@ -2,6 +2,7 @@
 fake API server, the simulated kubelet and FakeNetwork standing in for the node's kernel. The test writes the
 NodeENIConfig status as ipamd would and runs the installed plugin exactly as a runtime does."""
 
+import errno
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 
 from eni.agent.deviceplugin import ENI_IP
 from eni.api.v1 import NODE_ENI_CONFIG, EniIP, IPState, NodeENI, NodeENIConfig, PodRef, crdgen, ipamd_status_patch
+from eni.netlink.errors import NetlinkError
 from eni.netlink.fake import FakeNetwork
 from eni.runtime.client.kube import KubeClient
 from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION, POD, ObjectKey
@@ -174,6 +176,21 @@ def _listable(client):
 
 
 IPS = [f"10.0.1.{20 + i}" for i in range(4)]
+
+
+def test_not_ready_until_the_nec_pool_is_applied(world):
+    """Installed plugins are not enough: until a node loop step applied the NEC's ENIs and IPs, an ADD (even the
+    retry of a pod the ledger holds) cannot work, so /readyz fails and says why."""
+    world.set_status(IPS)
+    for _ in range(3):  # the first steps fail to apply the ENIs; the plugins are installed all the same
+        world.net.fail_next("sync_enis", NetlinkError("ip link set eni up", errno.EIO))
+    world.start()
+    wait_for(lambda: (world.root / "bin" / "tke-route-eni").exists(), "the plugins installed")
+    code, body = world.http("/readyz")
+    assert code != 200 and "not applied yet" in body, body
+    wait_for(lambda: world.http("/readyz")[0] == 200, "ready once a step applied the pool")
+    code, result = world.cni("ADD", "c-ready")
+    assert code == 0, result
 
 
 def test_the_wired_agent_serves_pods_from_the_nec_pool_and_reports_back(world):

@@ -167,7 +167,7 @@ def test_the_program_plumbs_pods_in_its_node_namespace_and_survives_sigkill(prog
     assert pods["b"].ping(pair.remote_ip)
     program.start()
     code, again = program.cni("ADD", "c-a", pods["a"].path)  # the runtime's retry gets the same IP
-    assert code == 0 and pod_ip(again) == ips["a"]
+    assert code == 0 and pod_ip(again) == ips["a"], (again, program.log.read_text()[-3000:])
     new_pod = netns_factory("pod")
     code, result = program.cni("ADD", "c-c", new_pod.path)
     assert code == 0 and pod_ip(result) not in ips.values()
