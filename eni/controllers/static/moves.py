@@ -12,9 +12,10 @@ releases — never an address two claims believe they hold:
 - a release is cancelled (``keep``) when the claim's pod comes back to the node whose agent is giving the
   address back: the address never leaves its ENI, so no other node can take it in between.
 A move and a cancel of the same address exclude each other (a per-address lock of this process, which
-runs every node pass): a move goes ahead only while the record still says Releasing on the source ENI,
-and a cancel only while the record and the cloud still put the address on its ENI. So an address the
-agent got back as Bound (and may give to its pod) is never moved away on an older confirmation.
+runs every node pass): a move goes ahead only while the record still says Releasing on the source ENI and
+the source node's NEC, read again under the lock, still shows the agent's release; a cancel only while the
+record and the cloud still put the address on its ENI. So an address the agent got back as Bound (and
+may give to its pod) is never moved away on an older confirmation.
 Only the node pass calls these, and it unassigns nothing here: unassigns stay with the handshake.
 """
 
@@ -110,15 +111,16 @@ class StaticIps:
         return bool(on_eni) and any(ip.address == address for ip in on_eni[0].secondary_ips)
 
     def migrate(self, *, address: str, source_eni_id: str, node: str, eni_id: str, subnet_id: str,
-                claim: VpcIPClaim) -> bool:
+                claim: VpcIPClaim, confirmed: Callable[[], bool]) -> bool:
         """Move ``address`` from ``source_eni_id`` to ``eni_id`` (same subnet), then re-home its record.
 
         False, with nothing done, when the record no longer says the claim's address is Releasing on
-        ``source_eni_id``: its node kept it (``keep``) or it moved already."""
+        ``source_eni_id`` (its node kept it, or it moved already) or ``confirmed`` — the source node's
+        release handshake, asked again under the lock — no longer holds."""
         with self._lock_of(address):
             current = self.get(address)
             if current is None or not owned_by(current, claim) or current.spec.eni_id != source_eni_id \
-                    or current.status.phase is not VpcIPPhase.RELEASING:
+                    or current.status.phase is not VpcIPPhase.RELEASING or not confirmed():
                 return False
             self._calls.call("MigratePrivateIpAddress", lambda: self._vpc.migrate_private_ip(
                 address, source_eni_id=EniId(source_eni_id), destination_eni_id=EniId(eni_id)))

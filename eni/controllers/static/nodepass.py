@@ -113,8 +113,9 @@ class StaticNodePass:
         self._static.forget_released(ctx.left, self._claim)
         recorded = {ip.name: ip for ip in self._records.ips_of(ctx.name)}
         pods = {(v.namespace, v.name): v for v in self._live_pods(ctx.name)}
-        out.waiting |= self._keeping.run(node=ctx.name, work=ctx.work, recorded=recorded, pods=pods, used=ctx.used,
-                                         released=ctx.released, reservations=out.reservations)
+        out.waiting |= self._keeping.run(node=ctx.name, work=ctx.work, recorded=recorded, pods=pods,
+                                         published=set(ctx.nec.status.ips_in_state(IPState.RELEASING)),
+                                         used=ctx.used, released=ctx.released, reservations=out.reservations)
         new: list[tuple[VpcIPClaim, PodView]] = []
         for view in pods.values():
             claim = self._claim(view.namespace, view.name)
@@ -211,7 +212,8 @@ class StaticNodePass:
         if target is None:
             return
         if not self._static.migrate(address=vip.ip, source_eni_id=vip.spec.eni_id, node=ctx.name,
-                                    eni_id=target.eni_id, subnet_id=vip.spec.subnet_id, claim=claim):
+                                    eni_id=target.eni_id, subnet_id=vip.spec.subnet_id, claim=claim,
+                                    confirmed=lambda: self._released_by(vip.spec.node_name, vip.ip)):
             out.waiting = True  # its node kept it for a pod of the name there, or it moved since it was read
             return
         target.bound.append(vip.ip)
@@ -371,6 +373,16 @@ class StaticNodePass:
             claim = self._claim(view.namespace, view.name)
             if claim is not None:
                 self._claims.set_status(claim, message=f"{reason}: {message}")
+
+    def _released_by(self, node: str, address: str) -> bool:
+        """Whether ``node``'s NEC, read now, shows ``address`` Releasing and released by its agent, not in use
+        (a node already removed has no agent left to ask)."""
+        nec = self._nec(node)
+        if nec is None:
+            return True
+        releasing = any(e.ip == address and e.state is IPState.RELEASING for eni in nec.status.enis for e in eni.ips)
+        agent = nec.status.agent
+        return releasing and address in agent.released_ips and address not in agent.in_use_ips
 
     def _nec(self, node: str) -> NodeENIConfig | None:
         try:

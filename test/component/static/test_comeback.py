@@ -10,9 +10,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from eni.api.v1 import ClaimPhase, IPState, VpcIPPhase
+from eni.api.v1 import NODE_ENI_CONFIG, AgentStatus, ClaimPhase, IPState, VpcIPPhase, agent_status_patch
 from eni.api.v1.constants import ANNOTATION_NOMINATED_ENI_SUBNETS, ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY
 from eni.controllers.eni.records import Records
+from eni.runtime.meta import ObjectKey
 from eni.runtime.reconcile import Request
 
 NEVER_IN_SUBNET = {ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY: "Never", ANNOTATION_NOMINATED_ENI_SUBNETS: "subnet-gz3a0001"}
@@ -151,7 +152,8 @@ def test_a_move_decided_on_an_older_confirmation_is_refused_once_the_node_kept_t
     before = _calls(cluster)
 
     moved = cluster.nodes._static._static.migrate(address=first, source_eni_id=source, node="node-2", eni_id=target,
-                                                  subnet_id="subnet-gz3a0001", claim=stale_claim)
+                                                  subnet_id="subnet-gz3a0001", claim=stale_claim,
+                                                  confirmed=lambda: True)  # as node-2 read node-1's NEC before
     assert moved is False
     assert _calls(cluster) == before
     cluster.converge()
@@ -191,7 +193,8 @@ def test_a_release_cannot_be_cancelled_while_a_move_of_the_ip_is_in_flight(make_
 
     def move() -> None:
         results["moved"] = static.migrate(address=first, source_eni_id=source, node="node-2", eni_id=target,
-                                          subnet_id="subnet-gz3a0001", claim=claim)
+                                          subnet_id="subnet-gz3a0001", claim=claim,
+                                          confirmed=lambda: cluster.nodes._static._released_by("node-1", first))
 
     def cancel() -> None:
         results["kept"] = static.keep(first, eni_id=source, claim=claim)
@@ -219,3 +222,72 @@ def test_a_cancel_cut_short_before_the_nec_said_bound_does_not_block_a_later_mov
     assert cluster.agents["node-2"].holding[first][1] == "db-0"
     assert cluster.vpc_ips()[first]["spec"]["nodeName"] == "node-2"
     assert cluster.violations == []
+
+
+def _kept_on_node_1_before_its_agent_looked(cluster: Any) -> str:
+    """db-0 came back to node-1, which kept its IP (Bound again), while node-1's agent still lists the IP released
+    from the cancelled round."""
+    first = _released_mid_move(cluster)
+    cluster.delete_pod("db-0")
+    cluster.add_pod("db-0", "node-1", annotations=NEVER_IN_SUBNET)
+    cluster.claims.reconcile(Request(namespace="default", name="db-0"))
+    cluster.nodes.reconcile(Request(namespace="", name="node-1"))
+    nec = cluster.nodes_nec("node-1")
+    assert _state_on(cluster, "node-1", first) is IPState.BOUND and first in nec.status.agent.released_ips
+    return first
+
+
+def test_a_release_another_node_asks_for_waits_until_the_agent_dropped_its_earlier_listing(make_cluster):
+    cluster = make_cluster()
+    first = _kept_on_node_1_before_its_agent_looked(cluster)
+    cluster.delete_pod("db-0")  # and off again, to node-2, whose pass asks node-1 to release the IP
+    cluster.add_pod("db-0", "node-2", annotations=NEVER_IN_SUBNET)
+    cluster.claims.reconcile(Request(namespace="default", name="db-0"))
+    cluster.nodes.reconcile(Request(namespace="", name="node-2"))
+    assert cluster.vpc_ips()[first]["status"]["phase"] == "Releasing"
+    cluster.nodes.reconcile(Request(namespace="", name="node-1"))
+    assert _state_on(cluster, "node-1", first) is IPState.BOUND  # the listing is of the cancelled round
+
+    cluster.agents["node-1"].step(cluster.live_pods(), cluster.violations)  # the agent saw it Bound: listing gone
+    assert first not in cluster.nodes_nec("node-1").status.agent.released_ips
+    cluster.nodes.reconcile(Request(namespace="", name="node-1"))
+    assert _state_on(cluster, "node-1", first) is IPState.RELEASING
+    before = _calls(cluster)
+    cluster.converge()
+    assert cluster.held_ip("db-0") == first and cluster.agents["node-2"].holding[first][1] == "db-0"
+    assert _calls(cluster)["MigratePrivateIpAddress"] == before["MigratePrivateIpAddress"] + 1
+    assert cluster.violations == []
+
+
+def test_a_release_asked_for_on_an_older_view_of_the_pod_is_dropped_by_the_node_that_serves_it(make_cluster):
+    cluster = make_cluster()
+    first = _kept_on_node_1_before_its_agent_looked(cluster)
+    Records(cluster.client).set_ip_phase(first, VpcIPPhase.RELEASING)  # as a pass that still saw db-0 on node-2
+    cluster.nodes.reconcile(Request(namespace="", name="node-1"))
+    assert _state_on(cluster, "node-1", first) is IPState.BOUND
+    assert cluster.vpc_ips()[first]["status"]["phase"] == "Assigned"
+    before = _calls(cluster)
+    cluster.converge()
+    assert cluster.held_ip("db-0") == first and cluster.agents["node-1"].holding[first][1] == "db-0"
+    assert _calls(cluster) == before
+    assert cluster.violations == []
+
+
+def test_a_move_asks_the_source_node_again_under_the_lock_and_stops_when_a_pod_there_holds_the_ip(make_cluster):
+    cluster = make_cluster()
+    first = _released_mid_move(cluster)
+    claim = cluster.claim("db-0")
+    source = _eni_of(cluster, "node-1", first)
+    target = _eni_of(cluster, "node-2", cluster.held_ip("keep"))
+    node_pass = cluster.nodes._static
+    assert node_pass._released_by("node-1", first)
+    agent = cluster.nodes_nec("node-1").status.agent
+    cluster.client.patch(NODE_ENI_CONFIG, ObjectKey("", "node-1"), agent_status_patch(AgentStatus(
+        in_use_ips=(first,), released_ips=agent.released_ips, heartbeat_time=agent.heartbeat_time)),
+        subresource="status")
+    before = _calls(cluster)
+    moved = node_pass._static.migrate(address=first, source_eni_id=source, node="node-2", eni_id=target,
+                                      subnet_id="subnet-gz3a0001", claim=claim,
+                                      confirmed=lambda: node_pass._released_by("node-1", first))
+    assert moved is False and _calls(cluster) == before
+    assert cluster.vpc_ips()[first]["spec"]["eniId"] == source
