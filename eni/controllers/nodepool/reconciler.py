@@ -14,7 +14,9 @@ Each pass, for node N (the Request's name):
    b. the agent stops handing it out and, if no pod holds it, lists it in ``releasedIPs``;
    c. ipamd unassigns only IPs that are Releasing in the NEC it just read *and* in ``releasedIPs`` of
       that same object *and* not in ``inUseIPs``, then deletes their VpcIPs.
-   Releasing is never turned back into Bound, so a confirmation can never refer to an IP the agent
+   Releasing goes back to Bound only in static mode, when a claim's pod returns to the node
+   (``eni.controllers.static``); the agent's promise ends when it sees Bound, and a new round is
+   published only once its earlier listing is gone, so a confirmation never refers to an IP the agent
    could hand out again; the state lives in the NEC, so restarts on either side keep it.
 6. Sizing (``sizing.pool_change``) and the "fewest ENIs" plan (``planner``): assign, create and
    attach ENIs, mark releases, remove empty ENIs no pod's primary IP needs. In static-IP mode the
@@ -124,7 +126,7 @@ class NodeReconciler:
         self._subnets: dict[str, Subnet] = {}
         self._lock = threading.Lock()
         self._static = None if config.static is None else StaticNodePass(
-            client=client, reader=reader, records=self._records, ips=self._ips, enis=self._enis, necs=self._necs,
+            client=client, reader=reader, records=self._records, enis=self._enis, necs=self._necs,
             static_ips=StaticIps(vpc, self._records, self._ips, self._calls), recorder=recorder, clock=clock,
             config=config.static)
         creator = DirectCreator(vpc=vpc, enis=self._enis, clock=clock,

@@ -40,7 +40,6 @@ from eni.api.v1.errors import DecodeError
 from eni.cloud.errors import CloudError, QuotaExceeded, SubnetExhausted
 from eni.cloud.types import Subnet
 from eni.controllers import events
-from eni.controllers.eni.ips import IpLifecycle
 from eni.controllers.eni.lifecycle import EniLifecycle
 from eni.controllers.eni.records import Records
 from eni.controllers.nec.keeper import NecKeeper
@@ -90,13 +89,12 @@ class PassOutcome:
 
 
 class StaticNodePass:
-    def __init__(self, *, client: Client, reader: Reader, records: Records, ips: IpLifecycle, enis: EniLifecycle,
+    def __init__(self, *, client: Client, reader: Reader, records: Records, enis: EniLifecycle,
                  necs: NecKeeper, static_ips: StaticIps, recorder: EventRecorder, clock: Clock,
                  config: StaticConfig) -> None:
         self._client = client
         self._reader = reader
         self._records = records
-        self._ips = ips
         self._enis = enis
         self._necs = necs
         self._static = static_ips
