@@ -71,8 +71,11 @@ class NodeSync:
                                                gateway=e.gateway) for e in shared])
         self._node.enforce_sysctls([s.ifname for s in states])
         tables = {s.mac: s.table for s in states}
-        # NB: exclusive ENIs first: update_pool wakes ADDs waiting for a static IP or ENI, which must see both.
+        # NB: exclusive ENIs first: update_pool wakes ADDs waiting for a static IP or ENI, which must see both;
+        # and promises first, so that a woken ADD never finds an IP Bound again (a release ipamd cancelled) still
+        # promised back.
         self._sync_direct(status)
+        self._service.ledger.promise_release(pool)
         self._service.update_pool(pool, tables)
         self._repair_pod_rules(tables)
         return self._report(pool)
