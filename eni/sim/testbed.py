@@ -8,7 +8,7 @@ Must never: reach anything but the loopback servers it is given.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -22,7 +22,7 @@ from eni.runtime.client import KubeClient
 from eni.runtime.client.errors import AlreadyExistsError, ApiError
 from eni.runtime.meta import CUSTOM_RESOURCE_DEFINITION
 
-__all__ = ["LosingVpc", "emulator_adapter", "install_crds"]
+__all__ = ["AfterCall", "LosingVpc", "emulator_adapter", "install_crds"]
 
 
 def install_crds(client: KubeClient, kinds: Sequence[type[CustomObject]] = ALL_KINDS, *,
@@ -79,6 +79,31 @@ class LosingVpc:
                 self._left -= 1
                 self.raised += 1
                 raise self._error
+            return result
+
+        return call
+
+
+class AfterCall:
+    """Delegates to a real adapter; once, right after a call of ``method`` took effect, runs ``then`` before
+    returning: another actor's step squeezed in at the worst moment (e.g. another node's assign right after an
+    unassign, which the cloud answers with the address just freed)."""
+
+    def __init__(self, vpc: Any, method: str, then: Callable[[], None]) -> None:
+        self._vpc, self._method, self._then, self.ran = vpc, method, then, False
+        self.args: tuple[Any, ...] = ()
+        """The arguments of the call that ran ``then``."""
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._vpc, name)
+        if name != self._method:
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = target(*args, **kwargs)
+            if not self.ran:
+                self.ran, self.args = True, args
+                self._then()
             return result
 
         return call

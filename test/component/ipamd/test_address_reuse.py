@@ -5,35 +5,13 @@ no VpcIP naming it (the leak ``tke-eni-sim check`` reports)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from eni.api.v1 import VPC_IP
 from eni.api.v1.constants import WarmTargets
+from eni.sim.testbed import AfterCall
 
 SUBNET = "subnet-gz3a0001"
-
-
-class _AfterUnassign:
-    """Delegates to the adapter; once, right after an unassign took effect, runs ``then`` before returning."""
-
-    def __init__(self, vpc: Any, then: Callable[[], None]) -> None:
-        self._vpc, self._then = vpc, then
-        self.freed: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._vpc, name)
-        if name != "unassign_private_ips":
-            return target
-
-        def call(eni_id: Any, addresses: Any) -> Any:
-            result = target(eni_id, addresses)
-            if not self.freed:
-                self.freed = list(addresses)
-                self._then()
-            return result
-
-        return call
 
 
 def _use_vpc(cluster, vpc: Any) -> None:
@@ -54,13 +32,14 @@ def test_an_address_the_other_node_takes_before_its_old_record_is_removed_stays_
         cluster.agents["node-2"].step()
         cluster.reconcile("node-2")
 
-    hook = _AfterUnassign(cluster.adapter, other_node_grows)
+    hook = AfterCall(cluster.adapter, "unassign_private_ips", other_node_grows)
     _use_vpc(cluster, hook)
     cluster.agents["node-1"].want_pods = 0
     cluster.converge(tick=True)
-    assert hook.freed
+    assert hook.ran
+    _eni, freed = hook.args
     node_2 = {ip.address for e in cluster.cloud_enis("ins-emu00002") for ip in e.secondary_ips}
-    assert set(hook.freed) & node_2  # the cloud gave node-2 an address node-1 had just given back
+    assert set(freed) & node_2  # the cloud gave node-2 an address node-1 had just given back
     vips = {o["metadata"]["name"]: o for o in cluster.client.list(VPC_IP)}
     cloud = {ip["PrivateIpAddress"] for e in cluster.emulator.snapshot()["networkInterfaces"]
              for ip in e["PrivateIpAddressSet"] if not ip.get("Primary")}

@@ -4,34 +4,11 @@ the old one's removal, so the address never ends up assigned in the cloud with n
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from eni.api.v1.constants import ANNOTATION_NOMINATED_ENI_SUBNETS
 from eni.runtime.reconcile import Request
+from eni.sim.testbed import AfterCall
 
 SUBNET = {ANNOTATION_NOMINATED_ENI_SUBNETS: "subnet-gz3a0001"}
-
-
-class _AfterUnassign:
-    """Delegates to the adapter; once, right after an unassign took effect, runs ``then`` before returning."""
-
-    def __init__(self, vpc: Any, then: Callable[[], None]) -> None:
-        self._vpc, self._then, self.ran = vpc, then, False
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._vpc, name)
-        if name != "unassign_private_ips":
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = target(*args, **kwargs)
-            if not self.ran:
-                self.ran = True
-                self._then()
-            return result
-
-        return call
 
 
 def test_an_address_reassigned_to_another_node_before_its_old_record_is_removed_stays_recorded(make_cluster):
@@ -54,7 +31,7 @@ def test_an_address_reassigned_to_another_node_before_its_old_record_is_removed_
         except Exception as e:  # the work queue would log it and retry
             failures.append(repr(e))
 
-    hook = _AfterUnassign(cluster.nodes._vpc, other_node_takes_an_ip)
+    hook = AfterCall(cluster.nodes._vpc, "unassign_private_ips", other_node_takes_an_ip)
     cluster.use_vpc(hook)
     cluster.delete_pod("old")
     cluster.converge()

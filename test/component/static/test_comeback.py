@@ -7,7 +7,6 @@ When the pod comes back to another node, the IP moves there as before."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from eni.api.v1 import NODE_ENI_CONFIG, AgentStatus, ClaimPhase, IPState, VpcIPPhase, agent_status_patch
@@ -15,31 +14,11 @@ from eni.api.v1.constants import ANNOTATION_NOMINATED_ENI_SUBNETS, ANNOTATION_VP
 from eni.controllers.eni.records import Records
 from eni.runtime.meta import ObjectKey
 from eni.runtime.reconcile import Request
+from eni.sim.testbed import AfterCall
 
 NEVER_IN_SUBNET = {ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY: "Never", ANNOTATION_NOMINATED_ENI_SUBNETS: "subnet-gz3a0001"}
 SUBNET = {ANNOTATION_NOMINATED_ENI_SUBNETS: "subnet-gz3a0001"}
 ADDRESS_CALLS = ("AssignPrivateIpAddresses", "UnassignPrivateIpAddresses", "MigratePrivateIpAddress")
-
-
-class _AfterUnassign:
-    """Delegates to the adapter; once, right after an unassign took effect, runs ``then`` before returning."""
-
-    def __init__(self, vpc: Any, then: Callable[[], None]) -> None:
-        self._vpc, self._then, self.ran = vpc, then, False
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._vpc, name)
-        if name != "unassign_private_ips":
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = target(*args, **kwargs)
-            if not self.ran:
-                self.ran = True
-                self._then()
-            return result
-
-        return call
 
 
 def _state_on(cluster: Any, node: str, address: str) -> IPState | None:
@@ -84,7 +63,7 @@ def test_a_pod_back_on_the_node_that_releases_its_ip_keeps_it_though_another_nod
         cluster.nodes.reconcile(Request(namespace="", name="node-2"))
         taken.append(cluster.claim("thief").status.ip)
 
-    hook = _AfterUnassign(cluster.nodes._vpc, another_node_takes_the_lowest_free_ip)
+    hook = AfterCall(cluster.nodes._vpc, "unassign_private_ips", another_node_takes_the_lowest_free_ip)
     cluster.use_vpc(hook)
     before = _calls(cluster)
     cluster.delete_pod("db-0")  # its pod on node-2 goes before node-2 moved the IP, and comes back to node-1
