@@ -60,39 +60,21 @@ def emulator_adapter(emu: Emulator, *, cluster_id: str, secret_id: str, secret_k
                                     registry=CollectorRegistry())
 
 
-class LosingVpc:
-    """Delegates to a real adapter; the first ``times`` calls of ``method`` act, then raise ``error``: what a reply
-    lost after the cloud acted (throttled, timed out, a NotFound about the task) looks like to ipamd."""
-
-    def __init__(self, vpc: Any, method: str, error: CloudError, times: int) -> None:
-        self._vpc, self._method, self._error, self._left = vpc, method, error, times
-        self.raised = 0
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._vpc, name)
-        if name != self._method:
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = target(*args, **kwargs)
-            if self._left > 0:
-                self._left -= 1
-                self.raised += 1
-                raise self._error
-            return result
-
-        return call
-
-
 class AfterCall:
-    """Delegates to a real adapter; once, right after a call of ``method`` took effect, runs ``then`` before
-    returning: another actor's step squeezed in at the worst moment (e.g. another node's assign right after an
-    unassign, which the cloud answers with the address just freed)."""
+    """Delegates to a real adapter; right after calls number ``first`` to ``first + times - 1`` (from 1) of
+    ``method`` took effect, runs ``then`` before returning. ``then`` stands for what happens at the worst moment:
+    another actor's step (another node's assign right after an unassign), or, by raising, a reply lost after the
+    cloud acted or the process dying there."""
 
-    def __init__(self, vpc: Any, method: str, then: Callable[[], None]) -> None:
-        self._vpc, self._method, self._then, self.ran = vpc, method, then, False
+    def __init__(self, vpc: Any, method: str, then: Callable[[], None], *, first: int = 1, times: int = 1) -> None:
+        self._vpc, self._method, self._then = vpc, method, then
+        self._first, self._last = first, first + times - 1
+        self.calls = 0
+        """Calls of ``method`` so far."""
+        self.ran = 0
+        """How often ``then`` ran."""
         self.args: tuple[Any, ...] = ()
-        """The arguments of the call that ran ``then``."""
+        """The arguments of the last call after which ``then`` ran."""
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._vpc, name)
@@ -101,9 +83,27 @@ class AfterCall:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             result = target(*args, **kwargs)
-            if not self.ran:
-                self.ran, self.args = True, args
+            self.calls += 1
+            if self._first <= self.calls <= self._last:
+                self.ran += 1
+                self.args = args
                 self._then()
             return result
 
         return call
+
+
+class LosingVpc(AfterCall):
+    """The first ``times`` calls of ``method`` act, then raise ``error``: what a reply lost after the cloud acted
+    (throttled, timed out, a NotFound about the task) looks like to ipamd."""
+
+    def __init__(self, vpc: Any, method: str, error: CloudError, times: int) -> None:
+        super().__init__(vpc, method, self._lose, times=times)
+        self._error = error
+
+    @property
+    def raised(self) -> int:
+        return self.ran
+
+    def _lose(self) -> None:
+        raise self._error

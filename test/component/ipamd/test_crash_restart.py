@@ -3,40 +3,27 @@ restarted: after GC the state is consistent, nothing leaked, and no IP a pod hel
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 from eni.api.v1 import IPState
+from eni.sim.testbed import AfterCall
 
 
 class Crash(BaseException):
     """The process dies here (BaseException: nothing in ipamd may swallow it)."""
 
 
-class CrashingVpc:
-    """Delegates to the real adapter; dies right after the ``nth`` successful call of ``method``."""
+def _dies(method: str) -> Callable[[], None]:
+    def die() -> None:
+        raise Crash(f"killed after {method}")
 
-    def __init__(self, vpc: Any, method: str, nth: int = 1) -> None:
-        self._vpc, self._method, self._left = vpc, method, nth
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._vpc, name)
-        if name != self._method:
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = target(*args, **kwargs)
-            self._left -= 1
-            if self._left == 0:
-                raise Crash(f"killed after {name}")
-            return result
-
-        return call
+    return die
 
 
 def crash_at(cluster, method: str, nth: int = 1) -> None:
-    cluster.reconciler._vpc = CrashingVpc(cluster.adapter, method, nth)  # the process that will die
+    cluster.reconciler._vpc = AfterCall(cluster.adapter, method, _dies(method), first=nth)  # the process that will die
     for sub in ("_enis", "_ips", "_necs", "_sgs"):
         getattr(cluster.reconciler, sub)._vpc = cluster.reconciler._vpc
 

@@ -3,11 +3,12 @@ IP migrated, ENI created) and restarted: every pod gets its IP, no IP is held tw
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 from eni.api.v1.constants import ANNOTATION_NOMINATED_VPC_IP, ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY
+from eni.sim.testbed import AfterCall
 
 NEVER = {ANNOTATION_VPC_IP_CLAIM_DELETE_POLICY: "Never"}
 
@@ -16,30 +17,16 @@ class Crash(BaseException):
     """The process dies here (BaseException: nothing in ipamd may swallow it)."""
 
 
-class CrashingVpc:
-    """Delegates to the real adapter; dies right after the first successful call of ``method``."""
+def _dies(method: str) -> Callable[[], None]:
+    def die() -> None:
+        raise Crash(f"killed after {method}")
 
-    def __init__(self, vpc: Any, method: str) -> None:
-        self._vpc, self._method, self._left = vpc, method, 1
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._vpc, name)
-        if name != self._method:
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = target(*args, **kwargs)
-            self._left -= 1
-            if self._left == 0:
-                raise Crash(f"killed after {name}")
-            return result
-
-        return call
+    return die
 
 
 def crash_at(cluster, method: str) -> None:
     nodes = cluster.nodes
-    vpc = CrashingVpc(nodes._vpc, method)
+    vpc = AfterCall(nodes._vpc, method, _dies(method))
     nodes._vpc = vpc
     for part in (nodes._enis, nodes._ips, nodes._necs, nodes._sgs, nodes._static._static):
         part._vpc = vpc
