@@ -12,6 +12,7 @@ of static pods: test_static.py.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import ipaddress
 import json
 import subprocess
@@ -46,6 +47,7 @@ MAX_WARM = "tke.cloud.tencent.com/direct-eni-max-warm-target"
 MAX_ATTACH = "tke.cloud.tencent.com/direct-eni-max-attach"
 EIP_ATTRIBUTES = "tke.cloud.tencent.com/eip-attributes"
 EIP_PUBLIC_IP = "tke.cloud.tencent.com/eip-public-ip"
+ONE_SECOND = datetime.timedelta(seconds=1)
 RESCUED = "was still in"  # what the kubelet stand-in logs when it had to pull an ENI out of a pod namespace
 
 
@@ -59,6 +61,10 @@ def eventually(what, probe, *, timeout=60.0):
         return _eventually(what, probe, timeout=timeout)
     except LookupTimeout as e:
         pytest.fail(str(e))
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def node_of(cluster, name):
@@ -195,7 +201,6 @@ def test_a_direct_eni_pods_eip_is_bound_to_its_own_eni_and_released_with_it(clus
     assert result.returncode == 0, result.stdout
 
 
-@pytest.mark.timeout(300)
 @contextlib.contextmanager
 def logs_on_failure(cluster, *names, lines=40):
     """Re-raise a failure with the last lines of the named components' logs appended."""
@@ -210,6 +215,7 @@ def logs_on_failure(cluster, *names, lines=40):
         raise AssertionError(f"{e}\n" + "\n".join(tails)) from e
 
 
+@pytest.mark.timeout(300)
 def test_a_killed_agent_restarts_without_taking_the_eni_from_its_direct_eni_pod(cluster):
     cluster.create("keep-0", network=DIRECT)
     pod = cluster.running(["keep-0"], timeout=90)["keep-0"]
@@ -220,17 +226,24 @@ def test_a_killed_agent_restarts_without_taking_the_eni_from_its_direct_eni_pod(
     assert eni is not None
     pod_netns = cluster.names.pod(pod["metadata"]["uid"])
 
-    def heartbeat():
-        return str(((node_eni_config(cluster.api, node_name).get("status") or {}).get("agent") or {})
-                   .get("heartbeatTime") or "")
+    def reported_since(moment):
+        """The NEC when the agent's report carries a heartbeat later than ``moment``, else None."""
+        doc = node_eni_config(cluster.api, node_name)
+        stamp = ((doc.get("status") or {}).get("agent") or {}).get("heartbeatTime")
+        return doc if stamp and datetime.datetime.fromisoformat(stamp) > moment else None
 
     assert kill(cluster.state, f"agent-{node_name}")
-    last = heartbeat()  # only the restarted agent can change it now
+    # Heartbeats have whole seconds: a restart in the second the killed agent last reported (or in which a report
+    # it sent was still in flight) could publish an equal stamp. Restarting in a later second makes any stamp past
+    # this one the restarted agent's.
+    died = utc_now().replace(microsecond=0)
     with logs_on_failure(cluster, f"agent-{node_name}", f"kubelet-{node_name}"):
         assert cluster.ping(pod, peer["primary_ip"]), "the pod keeps its ENI's network while the agent is down"
+        eventually("the clock past the second the agent died in", lambda: utc_now() - died >= ONE_SECOND,
+                   timeout=5)
         restart(cluster.state, f"agent-{node_name}")
         eventually("the restarted agent reporting the pod's ENI in use again", lambda: (
-            heartbeat() != last and eni["eniId"] in in_use_enis(node_eni_config(cluster.api, node_name))))
+            (doc := reported_since(died)) is not None and eni["eniId"] in in_use_enis(doc)))
         link = links_by_mac(cluster, pod_netns).get(eni["mac"].lower())
         assert link is not None and link.ifname == "eth0" and link.up, "the restarted agent took the pod's ENI"
         assert cluster.ping(pod, peer["primary_ip"])
