@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import socket
-import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from eni.agent.cniconf import IO_FAILURE, LATEST_VERSION, MAX_STDIN_BYTES, CniFa
 from eni.agent.cniverbs import CniOutcome, CniVerbs
 from eni.agent.errors import AgentError
 from eni.agent.handlers import AgentHandlers, error_message
+from eni.runtime.sockets import time_out_in_kernel
 
 __all__ = ["JsonServerSettings", "JsonSocketServer"]
 
@@ -44,7 +44,6 @@ _ACCEPT_POLL = 0.2
 _BACKLOG = 512
 CNI_FRAME = b"tke-cni/1"
 _MAX_CNI_ENV_BYTES = 64 * 1024
-_TIMEVAL = struct.Struct("@ll")  # struct timeval
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +118,7 @@ class JsonSocketServer:
                     log.exception("JSON request failed")
 
     def _handle(self, conn: socket.socket) -> None:
-        _time_out_in_kernel(conn, self._settings.connection_timeout)
+        time_out_in_kernel(conn, self._settings.connection_timeout)
         head = self._read_line(conn)
         if head is None:
             return
@@ -205,25 +204,13 @@ def _read_exactly(conn: socket.socket, have: bytes, size: int, *, deadline: floa
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("the CNI plugin's request did not arrive in time")
-        _time_out_in_kernel(conn, remaining)
+        time_out_in_kernel(conn, remaining)
         chunk = conn.recv(min(65536, size - got))
         if not chunk:
             return None
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
-
-
-def _time_out_in_kernel(conn: socket.socket, seconds: float) -> None:
-    """Bounds each receive and send on ``conn`` by ``seconds`` (SO_RCVTIMEO, SO_SNDTIMEO; a timeout is then an
-    ``OSError``, EAGAIN), leaving the socket blocking.
-
-    Why not ``settimeout``: Python then polls before every call, twice the system calls and twice the hand-overs
-    of the interpreter lock on every pod's request."""
-    seconds = max(seconds, 0.001)  # NB: a zero timeval would mean "wait forever"
-    timeval = _TIMEVAL.pack(int(seconds), int((seconds % 1) * 1_000_000))
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
 def _error_object(reason: str, message: str, cni_code: int) -> dict[str, Any]:

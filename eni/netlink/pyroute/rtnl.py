@@ -35,6 +35,7 @@ from eni.netlink.namespace import entered, same_netns
 from eni.netlink.pyroute import wire
 from eni.netlink.pyroute.kernel import IFF_UP, RTM_GETLINK
 from eni.netlink.pyroute.linkmsg import LinkFields, parse_link
+from eni.runtime.sockets import time_out_in_kernel
 
 __all__ = [
     "HostLink",
@@ -54,7 +55,6 @@ _NLMSG_DONE = 3
 _HEADER = struct.Struct("=IHHII")
 _ERRNO = struct.Struct("=i")
 _BUFFER = 1 << 20  # SO_RCVBUF
-_TIMEVAL = struct.Struct("@ll")  # struct timeval
 _RECV_SIZE = 1 << 16
 
 
@@ -125,9 +125,7 @@ class RtnlSocket:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _BUFFER)
             self._sock.setsockopt(_SOL_NETLINK, _NETLINK_CAP_ACK, 1)
             self._sock.bind((0, 0))
-            timeval = _TIMEVAL.pack(int(timeout), int((timeout % 1) * 1_000_000))
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+            time_out_in_kernel(self._sock, timeout)
         except Exception:
             self._sock.close()
             raise
