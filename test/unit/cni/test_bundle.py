@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import eni.cni
-from eni.cni import jsonio
+from eni.cni import bundle, jsonio
 from eni.cni.bundle import ENTRY_POINTS, MODULES, build_plugin
 
 CNI_DIR = Path(eni.cni.__file__).parent
@@ -71,21 +71,21 @@ def _is_fast(data):
     return data.split(b"\n", 1)[0].endswith(b"-IScimport sys;f=open(sys.argv[1],'rb');f.readline();exec(f.readline())")
 
 
-def _loader(data):
-    """The fast layout's loader source (its second line is ``exec(<literal>)``)."""
-    first, second, _ = data.split(b"\n", 2)
-    assert first.startswith(b"#!") and second.startswith(b"exec(") and second.endswith(b")")
-    return ast.literal_eval(second[len(b"exec("):-1].decode())
+def _fast_payload(data):
+    """The fast layout's (tag, compiled start, start source, hot, cold, sources)."""
+    return marshal.loads(data.split(b"\n", 2)[2])
 
 
 def _run_with_probe(tmp_path, data, probe):
     """Runs the plugin's loading code with its last line (the entry point) replaced by ``probe``."""
     exe = tmp_path / "plugin"
     if _is_fast(data):
-        loader = _loader(data)
-        head, _, entry = loader.rstrip("\n").rpartition("\n")
-        first, second, payload = data.split(b"\n", 2)
-        exe.write_bytes(first + b"\n" + (f"exec({head + chr(10) + probe!r})").encode() + b"\n" + payload)
+        tag, _, start_source, *modules = _fast_payload(data)
+        entry = start_source.rstrip("\n").rpartition("\n")[2]
+        start = bundle._COMPILED_START.rstrip("\n").rpartition("\n")[0] + "\n" + probe
+        payload = marshal.dumps((tag, marshal.dumps(compile(start, "<probe>", "exec")), start_source, *modules))
+        first, second, _ = data.split(b"\n", 2)
+        exe.write_bytes(first + b"\n" + second + b"\n" + payload)
     else:
         body, _, entry = data.decode().rstrip("\n").rpartition("\n")
         exe.write_text(body + "\n" + probe)
@@ -117,10 +117,11 @@ def test_the_fast_layout_never_has_the_interpreter_parse_its_payload():
     first, second, payload = data.split(b"\n", 2)
     assert first == b"#!/usr/bin/python3 -IScimport sys;f=open(sys.argv[1],'rb');f.readline();exec(f.readline())"
     assert len(first) <= 127, "kernels before 5.1 read 127 bytes of the first line"
-    tag, hot, cold, sources = marshal.loads(payload)
+    tag, start, start_source, hot, cold, sources = marshal.loads(payload)
     assert tag == sys.implementation.cache_tag
+    assert type(marshal.loads(start)).__name__ == "code" and "compile(" in start_source
     assert set(marshal.loads(hot)) == {"__boot__", *HOT_MODULES}
-    assert len(second) < 1024 and len(payload) > 10 * len(second)
+    assert len(second) < 600 and len(payload) > 10 * len(second)
 
 
 @pytest.mark.parametrize("interpreter", [
@@ -141,8 +142,9 @@ def test_the_agent_socket_is_built_in():
     assert build_plugin("tke-eni-ipamc", agent_socket="/run/x/a.sock").endswith(
         b"sys.exit(getattr(_boot(_codes, _sources), 'main_ipamc')('/run/x/a.sock'))\n")
     fast = build_plugin("tke-eni-ipamc", interpreter="/usr/bin/python3 -IS", agent_socket="/run/x/a.sock")
-    assert _loader(fast).endswith(
-        "sys.exit(getattr(_boot(_codes, _sources), 'main_ipamc')('/run/x/a.sock'))\n")
+    _, start, start_source, *_ = _fast_payload(fast)
+    assert start_source.endswith("sys.exit(getattr(_boot(_codes, _sources), 'main_ipamc')('/run/x/a.sock'))\n")
+    assert "/run/x/a.sock" in marshal.loads(start).co_consts
     with pytest.raises(ValueError, match="absolute path"):
         build_plugin("tke-route-eni", agent_socket="run/a.sock")
 
