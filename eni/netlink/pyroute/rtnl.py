@@ -55,6 +55,7 @@ _NLMSG_DONE = 3
 _HEADER = struct.Struct("=IHHII")
 _ERRNO = struct.Struct("=i")
 _BUFFER = 1 << 20  # SO_RCVBUF
+_RTEXT_FILTER_SKIP_STATS = 1 << 3
 _RECV_SIZE = 1 << 16
 
 
@@ -249,8 +250,12 @@ def _split(data: bytes) -> list[tuple[int, int, bytes]]:
 
 
 def get_link_request(*, ifname: str | None = None, index: int | None = None) -> Request:
-    """``ip link show dev <ifname>`` as a request (RTM_GETLINK with IFLA_EXT_MASK=VF info off)."""
-    attrs: list[tuple[str, Any]] = [("IFLA_EXT_MASK", 1)]
+    """``ip link show dev <ifname>`` as a request (RTM_GETLINK), without the link's statistics.
+
+    Nothing here reads them, and leaving them out (RTEXT_FILTER_SKIP_STATS, Linux 4.19; older kernels ignore
+    the bit) spares the kernel summing the per-CPU counters and shortens the reply by a quarter.
+    """
+    attrs: list[tuple[str, Any]] = [("IFLA_EXT_MASK", _RTEXT_FILTER_SKIP_STATS)]
     if ifname is not None:
         attrs.append(("IFLA_IFNAME", ifname))
     return Request(f"ip link show {ifname if ifname is not None else index}", ifinfmsg, RTM_GETLINK,

@@ -104,6 +104,7 @@ _LINKINFO: dict[str, tuple[int, Encoder]] = {"IFLA_INFO_KIND": (1, _asciiz), "IF
 _LINK_ATTRS: dict[str, tuple[int, Encoder]] = {
     "IFLA_ADDRESS": (1, _mac), "IFLA_IFNAME": (3, _asciiz), "IFLA_MTU": (4, _u32),
     "IFLA_LINKINFO": (18, _nested(_LINKINFO)), "IFLA_NET_NS_FD": (28, _u32), "IFLA_EXT_MASK": (29, _u32),
+    "IFLA_NUM_TX_QUEUES": (31, _u32), "IFLA_NUM_RX_QUEUES": (32, _u32),
 }
 _ATTRS: dict[type, dict[str, tuple[int, Encoder]]] = {
     ifinfmsg: _LINK_ATTRS,

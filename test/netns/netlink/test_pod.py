@@ -36,6 +36,9 @@ def test_setup_twice_gives_the_same_result_and_check_is_healthy(node: Any) -> No
     assert node.network.setup_pod(spec) == first
     assert node.network.check_pod(spec) == []
     assert "mtu 1400" in pod.ip("link", "show", "eth0")
+    # One queue each way on both ends, not one per possible CPU.
+    assert "numtxqueues 1 numrxqueues 1" in pod.ip("-d", "link", "show", "eth0")
+    assert "numtxqueues 1 numrxqueues 1" in node.pair.node.ip("-d", "link", "show", "vethpod11")
 
 
 def test_check_reports_a_deleted_route_and_setup_repairs_it(node: Any) -> None:
