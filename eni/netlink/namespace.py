@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -49,6 +50,23 @@ _libc.close.argtypes = (ctypes.c_int,)
 
 class NamespaceEscapeError(RuntimeError):
     """The calling thread could not return to its own network namespace."""
+
+
+class _OwnNetns:
+    """A descriptor of a thread's own network namespace, closed with the thread's locals when it ends."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self) -> None:
+        self.fd = _open_readonly(_THREAD_NETNS)
+
+    def __del__(self) -> None:
+        _libc.close(self.fd)
+
+
+# Per thread: "own", its own namespace (opened on the first `entered`, so that each later one spares the open of
+# /proc/thread-self/ns/net), and "inside", the descriptor the thread is in within `entered`, if any.
+_thread = threading.local()
 
 
 def netns_path(name_or_path: str) -> str:
@@ -102,7 +120,13 @@ def same_netns(fd: int) -> bool:
 
 
 def setns(fd: int) -> None:
-    """Move the calling thread into the network namespace `fd` (setns(2) with CLONE_NEWNET); OSError on failure."""
+    """Move the calling thread into the network namespace `fd` (setns(2) with CLONE_NEWNET) for good; OSError on
+    failure. (`entered` is the way in and back.)"""
+    _switch(fd)
+    _thread.__dict__.pop("own", None)  # NB: the thread's own namespace is now another one
+
+
+def _switch(fd: int) -> None:
     if _libc.setns(fd, _CLONE_NEWNET) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code))
@@ -110,19 +134,26 @@ def setns(fd: int) -> None:
 
 @contextmanager
 def entered(fd: int, *, op: str) -> Iterator[None]:
-    """Run the body with the calling thread inside the namespace `fd`, then switch back (``ip netns exec``)."""
-    home = _open_readonly(_THREAD_NETNS)
+    """Run the body with the calling thread inside the namespace `fd`, then switch back (``ip netns exec``).
+
+    Back means the namespace the thread was in: its own, or the one of an enclosing `entered`.
+    """
+    home: int | None = getattr(_thread, "inside", None)
+    if home is None:
+        own = _thread.__dict__.get("own")
+        if own is None:
+            own = _thread.own = _OwnNetns()
+        home = own.fd
     try:
-        try:
-            setns(fd)
-        except OSError as e:
-            raise NetlinkError(op, e.errno or errno.EINVAL, f"setns failed: {e.strerror}") from e
-        try:
-            yield
-        finally:
-            try:
-                setns(home)
-            except OSError as e:  # pragma: no cover - only if the kernel refuses our own namespace back
-                raise NamespaceEscapeError(f"cannot return to the thread's network namespace: {e}") from e
+        _switch(fd)
+    except OSError as e:
+        raise NetlinkError(op, e.errno or errno.EINVAL, f"setns failed: {e.strerror}") from e
+    outer, _thread.inside = getattr(_thread, "inside", None), fd
+    try:
+        yield
     finally:
-        close_netns(home)
+        _thread.inside = outer
+        try:
+            _switch(home)
+        except OSError as e:  # pragma: no cover - only if the kernel refuses our own namespace back
+            raise NamespaceEscapeError(f"cannot return to the thread's network namespace: {e}") from e

@@ -21,6 +21,8 @@ _U32 = struct.Struct("=I")
 _NLA_TYPE_MASK = 0x3FFF  # strips NLA_F_NESTED / NLA_F_NET_BYTEORDER
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_LINKINFO = 1, 3, 4, 5, 18
 IFLA_INFO_KIND = 1
+_LINK_WANTED = frozenset({IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_LINKINFO})
+_INFO_WANTED = frozenset({IFLA_INFO_KIND})
 
 
 class LinkFields:
@@ -34,14 +36,20 @@ class LinkFields:
         self.up, self.mtu, self.peer_index = up, mtu, peer_index
 
 
-def _attrs(data: bytes, start: int, end: int) -> dict[int, bytes]:
+def _attrs(data: bytes, start: int, end: int, wanted: frozenset[int]) -> dict[int, bytes]:
+    """The first value of each attribute type in ``wanted``; stops once it has them all (the long AF_SPEC
+    comes last and is never copied)."""
     found: dict[int, bytes] = {}
     offset = start
     while offset + _RTATTR.size <= end:
         length, kind = _RTATTR.unpack_from(data, offset)
         if length < _RTATTR.size or offset + length > end:
             raise ValueError("truncated rtattr")
-        found.setdefault(kind & _NLA_TYPE_MASK, data[offset + _RTATTR.size:offset + length])
+        kind &= _NLA_TYPE_MASK
+        if kind in wanted and kind not in found:
+            found[kind] = data[offset + _RTATTR.size:offset + length]
+            if len(found) == len(wanted):
+                break
         offset += (length + 3) & ~3
     return found
 
@@ -56,9 +64,9 @@ def parse_link(message: bytes) -> LinkFields:
         raise ValueError("link message too short")
     length = min(_NLMSGHDR.unpack_from(message)[0], len(message))
     _, _, index, flags, _ = _IFINFOMSG.unpack_from(message, _NLMSGHDR.size)
-    attrs = _attrs(message, _NLMSGHDR.size + _IFINFOMSG.size, length)
+    attrs = _attrs(message, _NLMSGHDR.size + _IFINFOMSG.size, length, _LINK_WANTED)
     info = attrs.get(IFLA_LINKINFO)
-    kind = _string(_attrs(info, 0, len(info)).get(IFLA_INFO_KIND, b"")) if info else ""
+    kind = _string(_attrs(info, 0, len(info), _INFO_WANTED).get(IFLA_INFO_KIND, b"")) if info else ""
     mac = attrs.get(IFLA_ADDRESS, b"")
     mtu, peer = attrs.get(IFLA_MTU), attrs.get(IFLA_LINK)
     return LinkFields(

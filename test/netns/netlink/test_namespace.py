@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from eni.netlink.errors import NamespaceNotFound
-from eni.netlink.namespace import entered, same_netns
+from eni.netlink.namespace import entered, same_netns, setns
 from eni.netlink.pyroute import PyrouteNetwork
 
 
@@ -27,6 +27,59 @@ def test_entered_switches_back_even_when_the_body_fails(netns_factory: Any) -> N
     finally:
         os.close(fd)
         os.close(home)
+
+
+def test_nested_entered_returns_to_the_enclosing_namespace_then_home(netns_factory: Any) -> None:
+    outer_fd = os.open(netns_factory("outer").path, os.O_RDONLY)
+    inner_fd = os.open(netns_factory("inner").path, os.O_RDONLY)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        for _ in range(2):  # NB: the second round uses the descriptor of home kept from the first
+            with entered(outer_fd, op="test"):
+                with entered(inner_fd, op="test"):
+                    assert same_netns(inner_fd)
+                assert same_netns(outer_fd)
+            assert same_netns(home)
+    finally:
+        for fd in (outer_fd, inner_fd, home):
+            os.close(fd)
+
+
+def test_a_thread_that_moved_for_good_comes_back_to_where_it_moved(netns_factory: Any) -> None:
+    node_fd = os.open(netns_factory("moved").path, os.O_RDONLY)
+    pod_fd = os.open(netns_factory("podns").path, os.O_RDONLY)
+
+    def work() -> tuple[bool, bool]:
+        with entered(pod_fd, op="test"):
+            pass  # NB: the thread's own namespace is known from here on
+        setns(node_fd)  # like the node executor's threads
+        with entered(pod_fd, op="test"):
+            inside = same_netns(pod_fd)
+        return inside, same_netns(node_fd)
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            assert pool.submit(work).result() == (True, True)
+    finally:
+        os.close(node_fd)
+        os.close(pod_fd)
+
+
+def test_the_kept_descriptor_of_home_is_closed_when_its_thread_ends(netns_factory: Any) -> None:
+    fd = os.open(netns_factory("fdleak").path, os.O_RDONLY)
+
+    def enter_once() -> None:
+        with entered(fd, op="test"):
+            pass
+
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(5):
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(enter_once).result()
+        assert len(os.listdir("/proc/self/fd")) <= before
+    finally:
+        os.close(fd)
 
 
 def test_unknown_node_namespace_is_a_clear_error() -> None:
