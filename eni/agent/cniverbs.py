@@ -2,9 +2,10 @@
 
 Why here: the runtime execs a plugin per pod and waits for it, and a Python plugin's own work (decoding JSON,
 building messages and results) costs as much as the agent's. So the plugin forwards its CNI_* environment and
-stdin untouched and prints what comes back; this module parses them (``cniconf``), calls the agent API's
-methods (the same ``AgentHandlers.methods`` the gRPC and JSON edges serve, so metrics and error mapping are
-shared) and renders the CNI result or error document, in the shape of the config's CNI version.
+stdin untouched and prints what comes back; this module parses them (``cniconf``), calls the service through
+``AgentHandlers.call`` (timed and reported as the API's methods, with the same error mapping as the gRPC and
+JSON edges, without building their protobuf messages) and renders the CNI result or error document, in the
+shape of the config's CNI version.
 
 Must never: raise (every failure becomes a CNI error document with the spec's code); print anything but one
 JSON document; call a method before the input was validated.
@@ -16,9 +17,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from google.protobuf.message import Message
+from typing import Any, TypeVar
 
 from eni.agent.cniconf import (
     INCOMPATIBLE_VERSION,
@@ -36,12 +35,14 @@ from eni.agent.cniconf import (
     sniff_version,
 )
 from eni.agent.errors import AgentError
-from eni.agent.handlers import PACKAGE, Method, error_info, error_message
-from eni.rpc import agent_pb2 as pb
+from eni.agent.handlers import AgentHandlers, error_info, error_text
+from eni.agent.ledger import AttachmentKey, PodRef
+from eni.agent.servicetypes import AddResult, IpamResult, PodRequest
 
 __all__ = ["CniOutcome", "CniVerbs", "IPAMC", "PLUGINS", "ROUTE_ENI"]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 ROUTE_ENI = "tke-route-eni"
 IPAMC = "tke-eni-ipamc"
@@ -58,10 +59,11 @@ class CniOutcome:
 
 
 class CniVerbs:
-    """Runs one plugin invocation over the agent API ``methods`` (keyed by gRPC path)."""
+    """Runs one plugin invocation over the agent API ``handlers``."""
 
-    def __init__(self, methods: Mapping[str, Method]) -> None:
-        self._methods = methods
+    def __init__(self, handlers: AgentHandlers) -> None:
+        self._handlers = handlers
+        self._service = handlers.service
         self._verbs: dict[str, Callable[[CniEnv, NetConf], dict[str, Any] | None]] = {
             ROUTE_ENI: self._route_eni, IPAMC: self._ipamc}
 
@@ -88,40 +90,40 @@ class CniVerbs:
     # --- the verbs -----------------------------------------------------------------------------------
 
     def _route_eni(self, env: CniEnv, conf: NetConf) -> dict[str, Any] | None:
-        request = _request(env, conf, pb.PodNetworkRequest, netns=env.netns, mtu=conf.mtu)
+        request = _request(env, conf)
         if env.command == "ADD":
-            reply = self._call("PodNetwork/Add", request)
-            assert isinstance(reply, pb.AddReply)
-            return add_result(conf.cni_version, reply, conf.dns)
+            return add_result(conf.cni_version, self._call("Add", lambda: self._service.add(request)), conf.dns)
         _require_check_support(env, conf)
-        self._call("PodNetwork/Del" if env.command == "DEL" else "PodNetwork/Check", request)
+        if env.command == "DEL":
+            self._call("Del", lambda: self._service.delete(request))
+        else:
+            self._call("Check", lambda: self._service.check(request))
         return None
 
     def _ipamc(self, env: CniEnv, conf: NetConf) -> dict[str, Any] | None:
+        request = _request(env, conf)
         if env.command == "ADD":
-            reply = self._call("Ipam/Allocate", _request(env, conf, pb.AllocateRequest))
-            assert isinstance(reply, pb.AllocateReply)
-            return ipam_result(conf.cni_version, reply, conf.dns)
+            allocated = self._call("Allocate", lambda: self._service.allocate(request.key, request.pod))
+            return ipam_result(conf.cni_version, allocated, conf.dns)
         _require_check_support(env, conf)
-        key = _key(env, conf)
         if env.command == "DEL":
-            self._call("Ipam/Release", pb.ReleaseRequest(key=key))
+            self._call("Release", lambda: self._service.release(request.key))
             return None
-        listed = self._call("Introspection/ListAllocations", pb.ListAllocationsRequest())
-        assert isinstance(listed, pb.ListAllocationsReply)
-        if not any(a.key == key for a in listed.allocations):
+        held = self._call("ListAllocations", self._handlers.allocations)
+        if not any(a.key == request.key for a in held):
             raise CniFailure(UNKNOWN_CONTAINER, "no IP is allocated to container " + env.container_id)
         return None
 
-    def _call(self, method: str, request: Message) -> Message:
-        """The method's reply; its failure as the ``CniFailure`` the JSON edge would have reported."""
+    def _call(self, method: str, operation: Callable[[], _T]) -> _T:
+        """What the service returns, timed as the API method ``method``; a failure as the ``CniFailure`` the
+        JSON edge would have reported."""
         try:
-            return self._methods[f"/{PACKAGE}.{method}"].handler(request)
+            return self._handlers.call(method, operation)
         except Exception as e:
             if not isinstance(e, AgentError):
                 log.exception("Agent API call failed", extra={"method": method})
             info = error_info(e)
-            raise CniFailure(info.cni_code or INTERNAL, error_message(e).message or "the tke-eni agent failed",
+            raise CniFailure(info.cni_code or INTERNAL, error_text(e) or "the tke-eni agent failed",
                              info.reason) from None
 
 
@@ -134,16 +136,16 @@ def _answer_version(stdin: bytes) -> str:
 # --- requests and results ------------------------------------------------------------------------------
 
 
-def _key(env: CniEnv, conf: NetConf) -> pb.AttachmentKey:
-    return pb.AttachmentKey(network_name=conf.name, container_id=env.container_id, ifname=env.ifname)
-
-
-def _request(env: CniEnv, conf: NetConf, message: Callable[..., Message], **fields: Any) -> Message:
+def _request(env: CniEnv, conf: NetConf) -> PodRequest:
+    texts = (conf.name, env.container_id, env.ifname, env.netns, env.pod_namespace, env.pod_name, env.pod_uid)
     try:
-        return message(key=_key(env, conf),
-                       pod=pb.PodRef(namespace=env.pod_namespace, name=env.pod_name, uid=env.pod_uid), **fields)
-    except ValueError as e:  # e.g. a lone surrogate from an undecodable environment variable
+        for text in texts:
+            text.encode()
+    except UnicodeEncodeError as e:  # e.g. a lone surrogate from an undecodable environment variable
         raise CniFailure(INVALID_ENVIRONMENT, f"malformed CNI environment: {e}") from None
+    return PodRequest(key=AttachmentKey(network_name=conf.name, container_id=env.container_id, ifname=env.ifname),
+                      pod=PodRef(namespace=env.pod_namespace, name=env.pod_name, uid=env.pod_uid),
+                      netns=env.netns, mtu=conf.mtu)
 
 
 def _require_check_support(env: CniEnv, conf: NetConf) -> None:
@@ -163,39 +165,31 @@ def ip_entry(cni_version: str, address: str, gateway: str, interface: int | None
     return entry
 
 
-def routes_of(ip: pb.IpConfig, *, with_gateway: bool) -> list[dict[str, str]]:
-    routes = []
-    for route in ip.routes:
-        out = {"dst": route.dst}
-        gw = route.gw or (ip.gateway if with_gateway else "")
-        if gw:
-            out["gw"] = gw
-        routes.append(out)
-    return routes
-
-
-def add_result(cni_version: str, reply: pb.AddReply, dns: Mapping[str, Any]) -> dict[str, Any]:
-    """tke-route-eni's ADD result: [host veth, pod interface], the IP on the pod's interface, the routes. An
-    exclusive ENI has no host end: then the pod's interface is the only one."""
-    pod = {"name": reply.container.name, "mac": reply.container.mac, "sandbox": reply.container.sandbox}
-    interfaces = [{"name": reply.host.name, "mac": reply.host.mac}, pod] if reply.host.name else [pod]
+def add_result(cni_version: str, added: AddResult, dns: Mapping[str, Any]) -> dict[str, Any]:
+    """tke-route-eni's ADD result: [host veth, pod interface], the IP on the pod's interface, the routes (via
+    the gateway). An exclusive ENI has no host end: then the pod's interface is the only one."""
+    ifs = added.interfaces
+    pod = {"name": ifs.container_ifname, "mac": ifs.container_mac, "sandbox": added.netns}
+    interfaces = [{"name": ifs.host_ifname, "mac": ifs.host_mac}, pod] if ifs.host_ifname else [pod]
+    gateway = str(added.gateway)
     result: dict[str, Any] = {
         "cniVersion": cni_version,
         "interfaces": interfaces,
-        "ips": [ip_entry(cni_version, reply.ip.address, reply.ip.gateway, len(interfaces) - 1)],
-        "routes": routes_of(reply.ip, with_gateway=True),
+        "ips": [ip_entry(cni_version, str(added.address), gateway, len(interfaces) - 1)],
+        "routes": [{"dst": str(route), "gw": gateway} for route in added.routes],
     }
     if dns:
         result["dns"] = dict(dns)
     return result
 
 
-def ipam_result(cni_version: str, reply: pb.AllocateReply, dns: Mapping[str, Any]) -> dict[str, Any]:
-    """tke-eni-ipamc's ADD result: IPs and routes, no interfaces (the main plugin makes them)."""
+def ipam_result(cni_version: str, allocated: IpamResult, dns: Mapping[str, Any]) -> dict[str, Any]:
+    """tke-eni-ipamc's ADD result: IPs and routes (the main plugin picks their gateway), no interfaces (the main
+    plugin makes them)."""
     result: dict[str, Any] = {
         "cniVersion": cni_version,
-        "ips": [ip_entry(cni_version, reply.ip.address, reply.ip.gateway, None)],
-        "routes": routes_of(reply.ip, with_gateway=False),
+        "ips": [ip_entry(cni_version, str(allocated.address), str(allocated.gateway), None)],
+        "routes": [{"dst": str(route)} for route in allocated.routes],
     }
     if dns:
         result["dns"] = dict(dns)

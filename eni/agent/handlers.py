@@ -2,7 +2,8 @@
 
 Why this shape: gRPC and the JSON socket must expose the *same* methods with the *same* messages; both
 edges look methods up in ``AgentHandlers.methods`` by their gRPC path and differ only in framing. Domain
-errors pass through untouched: each edge maps them (``error_info``) to its own status.
+errors pass through untouched: each edge maps them (``error_info``) to its own status. The CNI verbs, which
+speak in the service's own types, call the service through ``call``: timed and reported as the same methods.
 
 Must never: decide anything about IPs or networks (the service does); catch errors it cannot map.
 """
@@ -13,7 +14,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 
@@ -26,6 +27,8 @@ from eni.agent.service import AgentService, PodRequest
 from eni.rpc import agent_pb2 as pb
 
 __all__ = ["AgentHandlers", "ErrorInfo", "Method", "Observer", "error_info", "CNI_TRY_AGAIN_LATER", "DIRECT_STATES"]
+
+_T = TypeVar("_T")
 
 PACKAGE = "tke.eni.agent.v1"
 CNI_TRY_AGAIN_LATER = 11
@@ -64,10 +67,14 @@ def error_info(error: BaseException) -> ErrorInfo:
     return ErrorInfo(reason="INTERNAL", cni_code=999, grpc_code="INTERNAL", retryable=False)
 
 
+def error_text(error: BaseException) -> str:
+    """What the edges tell of ``error``: an ``AgentError``'s own words, nothing of any other."""
+    return str(error) if isinstance(error, AgentError) else "internal error in the agent"
+
+
 def error_message(error: BaseException) -> pb.AgentError:
     info = error_info(error)
-    text = str(error) if isinstance(error, AgentError) else "internal error in the agent"
-    return pb.AgentError(reason=info.reason, message=text, cni_code=info.cni_code,
+    return pb.AgentError(reason=info.reason, message=error_text(error), cni_code=info.cni_code,
                          retryable=info.retryable)
 
 
@@ -94,6 +101,7 @@ class AgentHandlers:
 
     def __init__(self, service: AgentService, *, observe: Observer | None = None) -> None:
         self._service = service
+        self._observe = observe
         methods: tuple[Method, ...] = (
             Method("Ipam", "Allocate", pb.AllocateRequest, self.allocate),
             Method("Ipam", "Release", pb.ReleaseRequest, self.release),
@@ -106,6 +114,22 @@ class AgentHandlers:
         if observe is not None:
             methods = tuple(dataclasses.replace(m, handler=_observed(m, observe)) for m in methods)
         self.methods: dict[str, Method] = {m.path: m for m in methods}
+
+    @property
+    def service(self) -> AgentService:
+        return self._service
+
+    def call(self, method: str, operation: Callable[[], _T]) -> _T:
+        """``operation`` (a call of ``service``), timed and reported as the API method named ``method`` ("Add")."""
+        return operation() if self._observe is None else _timed(self._observe, method, operation)
+
+    def allocations(self) -> list[Allocation | DirectAllocation]:
+        """Every allocation of the node: shared-ENI IPs and exclusive ENIs."""
+        held: list[Allocation | DirectAllocation] = [*self._service.ledger.allocations()]
+        direct = self._service.direct
+        if direct is not None:
+            held += direct.ledger.allocations()
+        return held
 
     def allocate(self, request: pb.AllocateRequest) -> pb.AllocateReply:
         result = self._service.allocate(_key(request.key), _pod(request.pod))
@@ -137,11 +161,7 @@ class AgentHandlers:
         return pb.CheckReply()
 
     def list_allocations(self, request: pb.ListAllocationsRequest) -> pb.ListAllocationsReply:
-        held: list[Allocation | DirectAllocation] = [*self._service.ledger.allocations()]
-        direct = self._service.direct
-        if direct is not None:
-            held += direct.ledger.allocations()
-        return pb.ListAllocationsReply(allocations=[_allocation(a) for a in held])
+        return pb.ListAllocationsReply(allocations=[_allocation(a) for a in self.allocations()])
 
     def get_pool(self, request: pb.GetPoolRequest) -> pb.GetPoolReply:
         ledger = self._service.ledger
@@ -169,18 +189,18 @@ class AgentHandlers:
 
 def _observed(method: Method, observe: Observer) -> Callable[[Any], Message]:
     inner, name = method.handler, method.name
+    return lambda request: _timed(observe, name, lambda: inner(request))
 
-    def handler(request: Any) -> Message:
-        started = time.perf_counter()
-        try:
-            reply = inner(request)
-        except Exception as e:
-            observe(name, time.perf_counter() - started, error_info(e).reason)
-            raise
-        observe(name, time.perf_counter() - started, "")
-        return reply
 
-    return handler
+def _timed(observe: Observer, name: str, operation: Callable[[], _T]) -> _T:
+    started = time.perf_counter()
+    try:
+        result = operation()
+    except Exception as e:
+        observe(name, time.perf_counter() - started, error_info(e).reason)
+        raise
+    observe(name, time.perf_counter() - started, "")
+    return result
 
 
 def _key(key: pb.AttachmentKey) -> AttachmentKey:

@@ -59,7 +59,7 @@ class JsonSocketServer:
 
     def __init__(self, handlers: AgentHandlers, settings: JsonServerSettings) -> None:
         self._handlers = handlers
-        self._cni = CniVerbs(handlers.methods)
+        self._cni = CniVerbs(handlers)
         self._settings = settings
         self._stop = threading.Event()
         self._listener: socket.socket | None = None

@@ -30,7 +30,7 @@ class Node:
         self.network = FakePodNetworker()
         self.service = AgentService(Ledger(store, clock=clock), self.network)
         self.service.update_pool(parse_pool(status), {"02:00:00:00:00:0a": 2003})
-        self.verbs = CniVerbs(AgentHandlers(self.service).methods)
+        self.verbs = CniVerbs(AgentHandlers(self.service))
 
     def run(self, plugin, stdin, **env):
         outcome = self.verbs.run(plugin, {**ENV, **env}, stdin)
@@ -93,9 +93,28 @@ def test_a_failure_inside_the_agent_is_code_999_without_its_text(node):
     node.network.fail_setup = KeyError("secret")
     status, error = node.run("tke-route-eni", conf())
     assert status == 1 and error["code"] == 101 and "secret" in error["msg"]  # NetworkSetupError names the cause
-    node.verbs._methods = {}  # a method missing entirely: a bug, reported but never raised
-    status, error = node.run("tke-route-eni", conf())
+    node.network.fail_setup = None
+    node.service.ledger.reserve = lambda *args: {}["secret"]  # a bug inside the service: reported, never raised
+    status, error = node.run("tke-route-eni", conf(), CNI_CONTAINERID="other")
     assert status == 1 and error["code"] == 999 and set(error) == {"cniVersion", "code", "msg", "details"}
+    assert "secret" not in error["msg"] and error["details"] == "INTERNAL"
+
+
+def test_the_verbs_are_timed_as_the_api_methods(store, clock, status_of):
+    seen = []
+    service = AgentService(Ledger(store, clock=clock), FakePodNetworker())
+    service.update_pool(parse_pool(status_of.two_enis(2, 0)), {"02:00:00:00:00:0a": 2003})
+    verbs = CniVerbs(AgentHandlers(service, observe=lambda name, seconds, reason: seen.append((name, reason))))
+    assert verbs.run("tke-route-eni", ENV, conf()).status == 0
+    assert verbs.run("tke-route-eni", {**ENV, "CNI_COMMAND": "CHECK"}, conf()).status == 0
+    assert verbs.run("tke-route-eni", {**ENV, "CNI_COMMAND": "DEL"}, conf()).status == 0
+    assert verbs.run("tke-route-eni", {**ENV, "CNI_COMMAND": "CHECK"}, conf()).status == 1
+    ipam = {**ENV, "CNI_CONTAINERID": "ipam"}
+    ipam_conf = json.dumps({"cniVersion": "1.0.0", "name": "n", "type": "ptp", "ipam": {"type": "tke-eni-ipamc"}})
+    for command in ("ADD", "CHECK", "DEL"):
+        assert verbs.run("tke-eni-ipamc", {**ipam, "CNI_COMMAND": command}, ipam_conf.encode()).status == 0
+    assert seen == [("Add", ""), ("Check", ""), ("Del", ""), ("Check", "UNKNOWN_CONTAINER"),
+                    ("Allocate", ""), ("ListAllocations", ""), ("Release", "")]
 
 
 def test_version_and_unknown_plugins(node):
