@@ -126,9 +126,15 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
             make: Callable[[str, int], list[str]], agent_pid: int, agent_port: int) -> Results:
     # Start-up first: after the bursts the agent is still deleting veths in the background, which would load
     # the machine while the bare interpreter and VERSION are timed.
-    bare = [startup_ms_of([args.python, "-IS", "-c", "pass"]) for _ in range(30)]
-    floor = [startup_ms_of([args.python, "-IS", "-c", "import posix; posix._exit(0)"]) for _ in range(30)]
-    start_ours, start_ref = startup_ms(ours.exe), startup_ms(ref.exe)
+    # NB: round-robin, like everything else here: in blocks, load drift would show as a difference.
+    starts: dict[str, list[float]] = {"bare": [], "floor": [], "ours": [], "ref": []}
+    commands = {"bare": [args.python, "-IS", "-c", "pass"],
+                "floor": [args.python, "-IS", "-c", "import posix; posix._exit(0)"],
+                "ours": [ours.exe], "ref": [ref.exe]}
+    for _ in range(30):
+        for name, argv in commands.items():
+            starts[name].append(startup_ms_of(argv))
+    bare, floor, start_ours, start_ref = starts["bare"], starts["floor"], starts["ours"], starts["ref"]
     # Warm both paths once (page cache, the agent's first netlink calls), then interleave the measurements.
     for runtime, prefix in ((ours, "bwo"), (ref, "bwr")):
         runtime.sequential(make(prefix, 3))
@@ -167,15 +173,11 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
 
 
 def startup_ms_of(argv: list[str]) -> float:
+    """Wall time of ``argv`` with CNI_COMMAND=VERSION: for a plugin, the cost of starting it at all."""
     start = time.perf_counter()
     subprocess.run(argv, input=b'{"cniVersion":"1.0.0"}', env={"CNI_COMMAND": "VERSION"},
                    capture_output=True, timeout=30, check=True)
     return (time.perf_counter() - start) * 1000
-
-
-def startup_ms(exe: str, runs: int = 30) -> list[float]:
-    """Wall time of ``<exe>`` with CNI_COMMAND=VERSION: the cost of starting the plugin at all."""
-    return [startup_ms_of([exe]) for _ in range(runs)]
 
 
 def report(args: argparse.Namespace, results: Results, rss: float) -> None:
