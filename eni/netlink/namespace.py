@@ -20,7 +20,7 @@ import ctypes
 import errno
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from eni.netlink.errors import NamespaceNotFound, NetlinkError
@@ -60,8 +60,9 @@ class _OwnNetns:
     def __init__(self) -> None:
         self.fd = _open_readonly(_THREAD_NETNS)
 
-    def __del__(self) -> None:
-        _libc.close(self.fd)
+    # NB: the close is bound now: at interpreter exit, threads' locals can outlive this module's globals.
+    def __del__(self, _close: Callable[[int], int] = _libc.close) -> None:
+        _close(self.fd)
 
 
 # Per thread: "own", its own namespace (opened on the first `entered`, so that each later one spares the open of
