@@ -47,26 +47,19 @@ def test_json_lines_carry_key_values_as_fields():
     assert entry["node"] == "n1" and entry["count"] == 3 and entry["path"] == str(object)
 
 
-@pytest.fixture
-def restore_root_logger():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield root
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def test_text_format_uses_the_given_formatter(restore_root_logger):
+def test_text_format_uses_the_given_formatter():
     marker = logging.Formatter("TEXT " + TEXT_FORMAT)
-    configure_logging(level="error", fmt="text", text_formatter=marker)
-    (handler,) = restore_root_logger.handlers
-    assert handler.formatter is marker and restore_root_logger.level == logging.ERROR
+    configure_logging(level="error", fmt="text", text_formatter=marker)  # NB: conftest restores the root logger
+    root = logging.getLogger()
+    (handler,) = root.handlers
+    assert handler.formatter is marker and root.level == logging.ERROR
 
 
-def test_json_format_ignores_the_text_formatter(restore_root_logger):
+def test_json_format_ignores_the_text_formatter():
     configure_logging(level="debug", fmt="json", text_formatter=logging.Formatter())
-    (handler,) = restore_root_logger.handlers
-    assert isinstance(handler.formatter, JsonFormatter) and restore_root_logger.level == logging.DEBUG
+    root = logging.getLogger()
+    (handler,) = root.handlers
+    assert isinstance(handler.formatter, JsonFormatter) and root.level == logging.DEBUG
     stream = io.StringIO()
     handler.setStream(stream)
     logging.getLogger("eni.y").debug("x")
