@@ -139,7 +139,8 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
     for runtime, prefix in ((ours, "bwo"), (ref, "bwr")):
         runtime.sequential(make(prefix, 3))
     # NB: the machine is shared, so load drifts: sequential pods alternate ours/reference one by one, and the
-    # burst runs in rounds that alternate too, so that both sides see the same conditions.
+    # burst runs in rounds that alternate too, so that both sides see the same conditions. Who goes first swaps
+    # every time: whatever one side leaves running in the background lands on both alike.
     seq_ours: tuple[list[float], list[float]] = ([], [])
     seq_ref: tuple[list[float], list[float]] = ([], [])
     pairs = list(zip(make("bso", args.pods), make("bsr", args.pods), strict=True))
@@ -150,8 +151,9 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
         before = served_seconds(agent_port).get(method, (0.0, 0))
         agent_cpu = cpu_seconds(agent_pid)
         children = {"ours": 0.0, "ref": 0.0}
-        for mine, theirs in pairs:
-            for side, runtime, pod, into in (("ours", ours, mine, seq_ours), ("ref", ref, theirs, seq_ref)):
+        for turn, (mine, theirs) in enumerate(pairs):
+            sides = (("ours", ours, mine, seq_ours), ("ref", ref, theirs, seq_ref))
+            for side, runtime, pod, into in sides[::-1] if turn % 2 else sides:
                 spent = children_cpu_seconds()
                 into[index].append(runtime.call(command, pod))
                 children[side] += children_cpu_seconds() - spent
@@ -164,8 +166,9 @@ def run_all(args: argparse.Namespace, ours: Runtime, ref: Runtime,
         cpu_ms[f"{command} ref"] = 1000 * children["ref"] / len(pairs)
     burst_ours: tuple[list[float], list[float]] = ([], [])
     burst_ref: tuple[list[float], list[float]] = ([], [])
-    for _ in range(args.burst_rounds):
-        for runtime, prefix, into in ((ours, "bbo", burst_ours), (ref, "bbr", burst_ref)):
+    for turn in range(args.burst_rounds):
+        bursts = ((ours, "bbo", burst_ours), (ref, "bbr", burst_ref))
+        for runtime, prefix, into in bursts[::-1] if turn % 2 else bursts:
             adds, wall = runtime.burst(make(prefix, args.burst))
             into[0].extend(adds)
             into[1].append(wall)
