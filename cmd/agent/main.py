@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from eni.cli.entry import exit_status
 from eni.cli.flags import CONTEXT_SETTINGS, DURATION, GroupedCommand, GroupedGroup, option
 from eni.cli.settings import SettingsError
 from eni.cni.bundle import DEFAULT_INTERPRETER
@@ -148,16 +149,7 @@ def uninstall(cni_bin_dir: Path, cni_conf_dir: Path, dry_run: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: sys.argv[1:]), run, and return the exit status; usage errors give 2."""
-    try:
-        status = cli.main(args=list(argv) if argv is not None else None, prog_name="tke-eni-agent",
-                          standalone_mode=False)
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except click.Abort:
-        click.echo("Aborted!", err=True)
-        return 1
-    return status if isinstance(status, int) else 0
+    return exit_status(cli, argv, prog_name="tke-eni-agent")
 
 
 def run() -> None:
