@@ -139,8 +139,10 @@ def entered(fd: int, *, op: str) -> Iterator[None]:
 
     Back means the namespace the thread was in: its own, or the one of an enclosing `entered`.
     """
-    home: int | None = getattr(_thread, "inside", None)
-    if home is None:
+    outer: int | None = getattr(_thread, "inside", None)
+    if outer is not None:
+        home = outer
+    else:
         own = _thread.__dict__.get("own")
         if own is None:
             own = _thread.own = _OwnNetns()
@@ -149,7 +151,7 @@ def entered(fd: int, *, op: str) -> Iterator[None]:
         _switch(fd)
     except OSError as e:
         raise NetlinkError(op, e.errno or errno.EINVAL, f"setns failed: {e.strerror}") from e
-    outer, _thread.inside = getattr(_thread, "inside", None), fd
+    _thread.inside = fd
     try:
         yield
     finally:
